@@ -25,6 +25,9 @@ _HAND_PUSH_FRACTION = 0.3
 _RETURN_SPEED_MPS = 0.25
 _SLACK_THROW_SPEED_MPS = 2.5
 _JERK_DURATION_S = 0.06
+# Opening a hand is not instant: grip force falls over tens of milliseconds. Modelling it as a step
+# would fling a light handle off a stretched cable faster than any real release does.
+_GRIP_RELEASE_TIME_CONSTANT_S = 0.03
 
 
 class AthletePhase(StrEnum):
@@ -102,11 +105,16 @@ class Athlete:
     # -- what the plant needs -------------------------------------------------------------------
     @property
     def attached(self) -> bool:
-        return self.state.phase is not AthletePhase.RELEASED
+        """Whether the limb still moves with the handle (until the grip has mostly opened)."""
+        return self.state.phase is not AthletePhase.RELEASED or abs(self.state.force_n) > 1.0
+
+    @property
+    def letting_go(self) -> bool:
+        return self.state.phase is AthletePhase.RELEASED
 
     @property
     def done(self) -> bool:
-        return self.state.phase is AthletePhase.RELEASED
+        return self.state.phase is AthletePhase.RELEASED and self.state.force_n == 0.0
 
     @property
     def completed_reps(self) -> int:
@@ -121,13 +129,11 @@ class Athlete:
         """The hand's force on the handle (N, outward positive) for the next physics step."""
         st = self.state
         if st.phase is AthletePhase.RELEASED:
-            st.force_n = 0.0
-            return 0.0
+            return self._opening_grip()
         st.felt_tension_n += (tension_n - st.felt_tension_n) * 0.05
         desired = self._desired_velocity(now_s, position_m, velocity_mps, tension_n)
-        if st.phase is AthletePhase.RELEASED:
-            st.force_n = 0.0
-            return 0.0
+        if self.letting_go:
+            return self._opening_grip()
         target = tension_n + self._mass * _VELOCITY_GAIN_PER_S * (desired - velocity_mps)
         st.force_n += (target - st.force_n) * self._alpha
         capacity = self.strength.capacity(position_m, velocity_mps) * (1.0 - st.fatigue)
@@ -136,6 +142,13 @@ class Athlete:
         self._tire(velocity_mps)
         if self._jerking(now_s):
             return st.force_n + 0.4 * self._one_rm_n
+        return st.force_n
+
+    def _opening_grip(self) -> float:
+        st = self.state
+        st.force_n *= math.exp(-self.dt_s / _GRIP_RELEASE_TIME_CONSTANT_S)
+        if abs(st.force_n) < 0.5:
+            st.force_n = 0.0
         return st.force_n
 
     # -- intent ------------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from simulator.athlete import Athlete, AthletePhase
 from simulator.strength import Strength
 
 LIGHT_LOAD_FRACTION = 0.3
-# Strength at the sticking region above the configured 1RM. With none, a 1RM lift stalls there
-# for ever; 5 % (less the fatigue of holding it first) lets it through at the configured speed,
-# while 103 % of 1RM still cannot be lifted.
+# Strength at the sticking region above the configured 1RM (plus the machine's friction). With none,
+# a 1RM lift stalls there for ever; 5 % (less the fatigue of holding it first) lets it through at the
+# configured speed, while 103 % of 1RM still cannot be lifted.
 ONE_RM_RESERVE = 0.05
 _DT_S = 0.001
 
@@ -96,13 +96,15 @@ def _solve_increasing(f: Callable[[float], float], target: float, low: float, hi
     return x
 
 
-def _strength(config: AthleteConfig, amplitude: float, vmax: float) -> Strength:
+def _strength(config: AthleteConfig, amplitude: float, vmax: float, device: Device) -> Strength:
+    one_rm = kg_to_newtons(config.one_rm_kg)
+    sticking = (one_rm + device.coulomb_n) * (1.0 + ONE_RM_RESERVE)
     return Strength(
-        sticking_force_n=kg_to_newtons(config.one_rm_kg) * (1.0 + ONE_RM_RESERVE),
+        sticking_force_n=sticking,
         amplitude=amplitude,
         vmax_mps=vmax,
         hill_a=config.hill_curvature,
-        eccentric_plateau=config.eccentric_ratio / (1.0 + ONE_RM_RESERVE),
+        eccentric_plateau=config.eccentric_ratio * one_rm / sticking,
         start_m=config.start_position_m,
         rom_m=config.rom_m,
     )
@@ -113,22 +115,28 @@ def target_velocity(config: AthleteConfig, load_fraction: float) -> float:
     return v0 + (v1 - v0) * load_fraction
 
 
+def full_effort(config: AthleteConfig) -> AthleteConfig:
+    """The same person lifting as fast as they can: how load-velocity profiles are measured."""
+    return config.model_copy(update={"tempo": config.tempo.model_copy(update={"concentric_s": 0.0})})
+
+
 @lru_cache(maxsize=64)
 def fit_strength(config: AthleteConfig, device: Device = Device()) -> Strength:
+    config = full_effort(config)
     one_rm = kg_to_newtons(config.one_rm_kg)
     light = LIGHT_LOAD_FRACTION * one_rm
 
     def amplitude_for(vmax: float) -> float:
         return _solve_increasing(
-            lambda a: mean_velocity_at(_strength(config, a, vmax), config, one_rm, device),
+            lambda a: mean_velocity_at(_strength(config, a, vmax, device), config, one_rm, device),
             config.v_at_1rm_mps,
             0.0,
             4.0,
         )
 
     def light_velocity(vmax: float) -> float:
-        return mean_velocity_at(_strength(config, amplitude_for(vmax), vmax), config, light, device)
+        return mean_velocity_at(_strength(config, amplitude_for(vmax), vmax, device), config, light, device)
 
     v0 = config.v_at_zero_load_mps
     vmax = _solve_increasing(light_velocity, target_velocity(config, LIGHT_LOAD_FRACTION), 0.7 * v0, 4.0 * v0)
-    return _strength(config, amplitude_for(vmax), vmax)
+    return _strength(config, amplitude_for(vmax), vmax, device)

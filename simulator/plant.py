@@ -20,8 +20,6 @@ from controller.config import MachineConfig
 # Stability margins of the explicit parts of the step (per sub-step).
 _MAX_OMEGA_DT = 0.3
 _MAX_DAMPING_DT = 0.5
-# Proportional gain of the drive's speed limiter in torque mode, as a time constant on the spool.
-_SPEED_LIMIT_TIME_CONSTANT_S = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +94,11 @@ class Plant:
         inverse_mass = 1.0 / p.spool_mass_kg + 1.0 / p.handle_mass_kg
         omega = math.sqrt(p.cable_k * inverse_mass)
         damping_rate = (p.cable_c + p.viscous_n_s_per_m) * inverse_mass
-        return max(1, math.ceil(dt_s * omega / _MAX_OMEGA_DT), math.ceil(dt_s * damping_rate / _MAX_DAMPING_DT))
+        return max(
+            1,
+            math.ceil(dt_s * omega / _MAX_OMEGA_DT),
+            math.ceil(dt_s * damping_rate / _MAX_DAMPING_DT),
+        )
 
     @property
     def substeps(self) -> int:
@@ -122,24 +124,25 @@ class Plant:
         """Advance one step with a torque command (held) and the person's force on the handle."""
         p = self.p
         peak = p.peak_torque_nm
-        command = peak if torque_command_nm > peak else -peak if torque_command_nm < -peak else torque_command_nm
+        command = (
+            peak if torque_command_nm > peak else -peak if torque_command_nm < -peak else torque_command_nm
+        )
         handle_mass = p.handle_mass_kg + self.attached_mass_kg
         spool_mass = p.spool_mass_kg
         dt = self._sub_dt
         alpha = self._alpha
         coulomb_dv = dt * p.coulomb_n / spool_mass
-        limit_gain = spool_mass / (_SPEED_LIMIT_TIME_CONSTANT_S * p.force_per_torque)
-        s, sv, x, xv, torque = self.spool_pos_m, self.spool_vel_mps, self.handle_pos_m, self.handle_vel_mps, self.torque_nm
+        peak_force = peak * p.force_per_torque
+        s, sv, x, xv, torque = (
+            self.spool_pos_m,
+            self.spool_vel_mps,
+            self.handle_pos_m,
+            self.handle_vel_mps,
+            self.torque_nm,
+        )
         tension = 0.0
         for _ in range(self._n_sub):
-            # The drive's own speed limit in torque mode: past the limit it brakes instead of pulling.
-            limited = command
-            if -sv > p.retract_speed_limit_mps:
-                limited = min(limited, limit_gain * (p.retract_speed_limit_mps + sv))
-            elif sv > p.payout_speed_limit_mps:
-                limited = max(limited, limit_gain * (sv - p.payout_speed_limit_mps))
-            limited = peak if limited > peak else -peak if limited < -peak else limited
-            torque += (limited - torque) * alpha
+            torque += (command - torque) * alpha
             stretch = x - s
             if stretch > 0.0:
                 tension = p.cable_k * stretch + p.cable_c * (xv - sv)
@@ -155,6 +158,16 @@ class Plant:
                 sv = free_sv + coulomb_dv
             else:
                 sv = 0.0
+            # The drive's own speed limit in torque mode. Its speed loop is far faster than this
+            # step, so it is modelled as a clamp: it gives up pull (or brakes) just enough.
+            if sv < -p.retract_speed_limit_mps or sv > p.payout_speed_limit_mps:
+                limit = -p.retract_speed_limit_mps if sv < 0.0 else p.payout_speed_limit_mps
+                needed = motor_force + (sv - limit) * spool_mass / dt
+                needed = (
+                    peak_force if needed > peak_force else -peak_force if needed < -peak_force else needed
+                )
+                sv += (motor_force - needed) * dt / spool_mass
+                torque = needed / p.force_per_torque
             xv += dt * (user_force_n - tension) / handle_mass
             s += sv * dt
             x += xv * dt

@@ -26,16 +26,41 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     s.kind.value: s
     for s in (
-        Scenario(ScenarioKind.RELEASE_MID_REP, rep=3, phase="eccentric", at_fraction=0.5,
-                 description="lets go of the handle halfway down rep 3"),
-        Scenario(ScenarioKind.RELEASE_AT_TOP, rep=2, phase="top", at_fraction=0.0,
-                 description="lets go at the top of rep 2"),
-        Scenario(ScenarioKind.CONCENTRIC_FAILURE, rep=3, phase="concentric", at_fraction=0.0,
-                 description="loses half their strength as rep 3 starts and cannot finish it"),
-        Scenario(ScenarioKind.JERK, rep=2, phase="concentric", at_fraction=0.4,
-                 description="yanks the handle 40 % into the lift of rep 2"),
-        Scenario(ScenarioKind.SLACK_AT_TOP, rep=2, phase="eccentric", at_fraction=0.0,
-                 description="throws the handle back toward the machine at the top of rep 2"),
+        Scenario(
+            ScenarioKind.RELEASE_MID_REP,
+            rep=3,
+            phase="eccentric",
+            at_fraction=0.5,
+            description="lets go of the handle halfway down rep 3",
+        ),
+        Scenario(
+            ScenarioKind.RELEASE_AT_TOP,
+            rep=2,
+            phase="top",
+            at_fraction=0.0,
+            description="lets go at the top of rep 2",
+        ),
+        Scenario(
+            ScenarioKind.CONCENTRIC_FAILURE,
+            rep=3,
+            phase="concentric",
+            at_fraction=0.0,
+            description="loses half their strength as rep 3 starts and cannot finish it",
+        ),
+        Scenario(
+            ScenarioKind.JERK,
+            rep=2,
+            phase="concentric",
+            at_fraction=0.4,
+            description="yanks the handle 40 % into the lift of rep 2",
+        ),
+        Scenario(
+            ScenarioKind.SLACK_AT_TOP,
+            rep=2,
+            phase="eccentric",
+            at_fraction=0.0,
+            description="throws the handle back toward the machine at the top of rep 2",
+        ),
     )
 }
 

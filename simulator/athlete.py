@@ -1,9 +1,11 @@
 """A simulated person on the handle: follows a tempo, tires, stalls, gives up, and can let go.
 
 The person's hand force tracks a desired handle speed for the current phase of the rep (a velocity
-loop of about 2 Hz bandwidth plus the tension they feel, as people do), is delayed by muscle
-activation, and is clipped by what they can push at that position and speed (strength.py) reduced
-by fatigue. Full effort is simply a desired speed they cannot reach.
+loop of about 2 Hz bandwidth plus the tension they feel, as people do). It sets muscle activation,
+which lags by tens of milliseconds; the force is activation times what they can push at that
+position and speed (strength.py), reduced by fatigue. Because force follows the force-velocity
+curve at every activation, a sudden drop in load speeds the hand up only a little, as in real
+muscle. Full effort is simply a desired speed they cannot reach (activation 1).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class _Timers:
 class AthleteState:
     phase: AthletePhase = AthletePhase.APPROACH
     force_n: float = 0.0
+    activation: float = 0.0  # 0..1 of capacity pulling; negative: fraction of the hand's push
     fatigue: float = 0.0
     felt_tension_n: float = 0.0
     attempts_left: int = 0
@@ -88,6 +91,7 @@ class Athlete:
         planned_reps: int,
         scenario: Scenario | None = None,
         dt_s: float = 0.001,
+        device_mass_kg: float = 0.5,
     ) -> None:
         self.config = config
         self.strength = strength
@@ -96,7 +100,8 @@ class Athlete:
         self.dt_s = dt_s
         self.state = AthleteState(attempts_left=config.fatigue.attempts_after_failure)
         self._alpha = 1.0 - math.exp(-dt_s / _ACTIVATION_TIME_CONSTANT_S)
-        self._mass = config.moving_mass_kg
+        # People learn a machine's feel within a rep or two: they plan with its moving mass too.
+        self._mass = config.moving_mass_kg + device_mass_kg
         self._top_m = config.start_position_m + config.rom_m
         self._one_rm_n = kg_to_newtons(config.one_rm_kg)
         self._push_n = _HAND_PUSH_FRACTION * self._one_rm_n
@@ -122,8 +127,11 @@ class Athlete:
 
     def take_load_in_hand(self, tension_n: float) -> None:
         """Start holding at the start position with this load already in hand (a weight stack)."""
-        self.state.phase = AthletePhase.HOLD
-        self.state.force_n = self.state.felt_tension_n = tension_n
+        st = self.state
+        st.phase = AthletePhase.HOLD
+        st.force_n = st.felt_tension_n = tension_n
+        x = self.config.start_position_m
+        st.activation = min(1.0, tension_n / self.strength.capacity(x, 0.0))
 
     def step(self, now_s: float, position_m: float, velocity_mps: float, tension_n: float) -> float:
         """The hand's force on the handle (N, outward positive) for the next physics step."""
@@ -135,10 +143,11 @@ class Athlete:
         if self.letting_go:
             return self._opening_grip()
         target = tension_n + self._mass * _VELOCITY_GAIN_PER_S * (desired - velocity_mps)
-        st.force_n += (target - st.force_n) * self._alpha
         capacity = self.strength.capacity(position_m, velocity_mps) * (1.0 - st.fatigue)
         push = self._push_n * (4.0 if self._throwing(now_s) else 1.0)
-        st.force_n = min(max(st.force_n, -push), capacity)
+        wanted = min(1.0, target / capacity) if target >= 0.0 else max(-1.0, target / push)
+        st.activation += (wanted - st.activation) * self._alpha
+        st.force_n = st.activation * (capacity if st.activation >= 0.0 else push)
         self._tire(velocity_mps)
         if self._jerking(now_s):
             return st.force_n + 0.4 * self._one_rm_n
@@ -149,6 +158,7 @@ class Athlete:
         st.force_n *= math.exp(-self.dt_s / _GRIP_RELEASE_TIME_CONSTANT_S)
         if abs(st.force_n) < 0.5:
             st.force_n = 0.0
+        st.activation = 0.0
         return st.force_n
 
     # -- intent ------------------------------------------------------------------------------------
@@ -248,7 +258,7 @@ class Athlete:
             self._enter(AthletePhase.FAILED, now)
             return 0.0
         wanted = self.config.rom_m / cfg.tempo.concentric_s if cfg.tempo.concentric_s > 0 else 10.0
-        braking = 6.0 + 0.8 * tension / self._mass
+        braking = 3.0 + 0.5 * tension / self._mass
         return min(wanted, math.sqrt(2.0 * braking * max(0.0, self._top_m - x)))
 
     def _eccentric(self, now: float, x: float, v: float, in_phase: float) -> float:

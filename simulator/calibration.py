@@ -52,7 +52,7 @@ def mean_velocity_at(
 ) -> float:
     """Mean concentric velocity of one full-effort rep against `load_n`, lifted after the usual
     hold at the start position with the load in hand; 0 if it stalls."""
-    athlete = Athlete(config, strength, planned_reps=1, dt_s=_DT_S)
+    athlete = Athlete(config, strength, planned_reps=1, dt_s=_DT_S, device_mass_kg=device.moving_mass_kg)
     athlete.take_load_in_hand(load_n)
     mass = config.moving_mass_kg + device.moving_mass_kg
     x, v, t = config.start_position_m, 0.0, 0.0

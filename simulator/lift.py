@@ -29,7 +29,9 @@ class Rig:
         dt_s: float = 0.001,
     ) -> Rig:
         plant = Plant(PlantParams.from_machine(machine), dt_s, attached_mass_kg=athlete.moving_mass_kg)
-        person = Athlete(athlete, fit_strength(athlete, Device.of(machine)), planned_reps, scenario, dt_s)
+        device = Device.of(machine)
+        strength = fit_strength(athlete, device)
+        person = Athlete(athlete, strength, planned_reps, scenario, dt_s, device.moving_mass_kg)
         return cls(plant, person)
 
     def advance(self, torque_nm: float) -> None:

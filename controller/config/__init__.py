@@ -3,12 +3,17 @@
 from controller.config.athlete import AthleteConfig, load_athlete
 from controller.config.loader import ConfigError, resolve
 from controller.config.machine import MachineConfig, load_machine
+from controller.config.profile import CapsConfig, ProfileConfig, ProfileKind, load_profile
 
 __all__ = [
     "AthleteConfig",
+    "CapsConfig",
     "ConfigError",
     "MachineConfig",
+    "ProfileConfig",
+    "ProfileKind",
     "load_athlete",
     "load_machine",
+    "load_profile",
     "resolve",
 ]

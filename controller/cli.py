@@ -1,0 +1,120 @@
+"""The `eccentrix` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from controller.config import ConfigError, load_athlete, load_machine, load_profile
+from controller.reps import RepMetrics
+from controller.simulate import SimulationResult, SimulationSetup, simulate
+from simulator.scenarios import SCENARIOS, scenario_by_name
+
+DEFAULT_MACHINE = "home-gym-2kw"
+
+
+def _rep_line(rep: RepMetrics) -> str:
+    tags = "".join(t for t, on in ((" assisted", rep.assisted), (" FAILED", rep.failed)) if on)
+    return (
+        f"rep {rep.index:2d}  up {rep.concentric_s:4.2f} s  down {rep.eccentric_s:4.2f} s  "
+        f"ROM {rep.rom_m:4.2f} m  force up {rep.mean_concentric_force_n:6.1f} N  "
+        f"down {rep.mean_eccentric_force_n:6.1f} N  MCV {rep.mean_concentric_velocity_mps:4.2f} m/s  "
+        f"loss {rep.velocity_loss_pct:4.1f} %{tags}"
+    )
+
+
+def _print_result(result: SimulationResult) -> None:
+    setup = result.setup
+    print(f"{setup.profile.name} / {setup.athlete.name} on {setup.machine.name}")
+    for rep in result.reps:
+        print("  " + _rep_line(rep))
+    for event in result.safety_events:
+        print(f"  safety: {event.kind} at {event.time_s:.2f} s (rep {event.rep_index}) {event.detail}")
+    loop = result.loop
+    print(
+        f"  loop: {loop.rate_hz:.0f} Hz, {loop.cycles} cycles, step p99 {loop.step_p99_us:.0f} us, "
+        f"period error p99 {loop.period_p99_us:.0f} us, missed {loop.missed_deadlines}"
+    )
+
+
+def _setup_from(args: argparse.Namespace, realtime: bool) -> SimulationSetup:
+    return SimulationSetup(
+        machine=load_machine(args.machine),
+        profile=load_profile(args.profile),
+        athlete=load_athlete(args.athlete),
+        reps=args.reps,
+        load_kg=args.load_kg,
+        scenario=scenario_by_name(args.scenario) if args.scenario else None,
+        realtime=realtime,
+    )
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    result = simulate(_setup_from(args, args.realtime))
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=2)
+        print()
+    else:
+        _print_result(result)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    print("eccentrix demo: a simulated trained lifter, eccentric overload +30 %, in real time")
+    _print_result(simulate(_setup_from(args, realtime=True)))
+    return 0
+
+
+def _positive_reps(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"--reps {value}: allowed 1 to 100")
+    return value
+
+
+def _load(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 500:
+        raise argparse.ArgumentTypeError(f"--load-kg {value}: allowed > 0 and <= 500")
+    return value
+
+
+def _set_arguments(parser: argparse.ArgumentParser, profile: str, athlete: str, reps: int | None) -> None:
+    parser.add_argument("--machine", default=DEFAULT_MACHINE, help="name in configs/machines or a path")
+    parser.add_argument("--profile", default=profile, help="name in configs/profiles or a path")
+    parser.add_argument("--athlete", default=athlete, help="name in configs/athletes or a path")
+    parser.add_argument("--reps", type=_positive_reps, default=reps, help="reps in the set (1-100)")
+    parser.add_argument("--load-kg", type=_load, default=None, help="override the profile's base load")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="inject a simulator event")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eccentrix", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="the embedded default: simulated machine and lifter")
+    _set_arguments(demo, "eccentric-overload-130", "trained", 5)
+    demo.set_defaults(func=cmd_demo)
+    sim = sub.add_parser("simulate", help="one closed-loop set against the simulator")
+    _set_arguments(sim, "eccentric-overload-130", "trained", None)
+    sim.add_argument("--realtime", action="store_true", help="pace the loop in real time")
+    sim.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    sim.set_defaults(func=cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (ConfigError, ValueError) as exc:
+        print(f"eccentrix: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""A training profile: what load, how much more on the way down, and how the set runs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from controller.config.loader import Section, load
+
+
+class ProfileKind(StrEnum):
+    CONSTANT = "constant"
+    ECCENTRIC_OVERLOAD = "eccentric_overload"
+    ECCENTRIC_ONLY = "eccentric_only"
+    FINISHING_NEGATIVES = "finishing_negatives"
+    SPOTTER = "spotter"
+
+
+class CapsConfig(Section):
+    """Upper bounds set by whoever owns the profile (a clinician, a coach). Enforced in the SafetyGate."""
+
+    max_concentric_force_n: float | None = Field(None, gt=0, le=5000)
+    max_eccentric_force_n: float | None = Field(None, gt=0, le=5000)
+    max_speed_mps: float | None = Field(None, gt=0.05, le=10.0)
+    max_eccentric_pct: float | None = Field(None, ge=0, le=100)
+
+
+class SpotterConfig(Section):
+    stall_time_s: float = Field(0.3, ge=0.1, le=3.0)
+    step_pct: float = Field(10.0, gt=0, le=50)
+    step_interval_s: float = Field(0.25, ge=0.05, le=2.0)
+    min_load_pct: float = Field(30.0, ge=0, le=95)
+
+
+class ProfileConfig(Section):
+    name: str = Field(min_length=1, max_length=64)
+    description: str = ""
+    kind: ProfileKind
+    load_kg: float = Field(gt=0, le=500)
+    eccentric_pct: float = Field(0.0, ge=0, le=100)
+    eccentric_load_kg: float | None = Field(None, gt=0, le=500)
+    concentric_assist_pct: float = Field(25.0, ge=5, le=80)
+    negatives: int = Field(3, ge=1, le=20)
+    ramp_s: float = Field(0.15, ge=0.02, le=2.0)
+    load_in_s: float = Field(1.0, ge=0.2, le=10.0)
+    reps: int = Field(8, ge=1, le=100)
+    sets: int = Field(1, ge=1, le=20)
+    rest_s: float = Field(120.0, ge=0, le=1800)
+    spotter: SpotterConfig = SpotterConfig()
+    caps: CapsConfig = CapsConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProfileConfig:
+        if self.eccentric_load_kg is not None:
+            if self.kind is not ProfileKind.ECCENTRIC_OVERLOAD:
+                raise ValueError("eccentric_load_kg is only for kind = 'eccentric_overload'")
+            if self.eccentric_pct:
+                raise ValueError("give eccentric_pct or eccentric_load_kg, not both")
+            if not self.load_kg <= self.eccentric_load_kg <= 2 * self.load_kg:
+                raise ValueError(
+                    f"eccentric_load_kg = {self.eccentric_load_kg}: allowed from load_kg ({self.load_kg}) "
+                    f"to 2 x load_kg ({2 * self.load_kg})"
+                )
+        cap = self.caps.max_eccentric_pct
+        if cap is not None and self.effective_eccentric_pct > cap:
+            raise ValueError(f"eccentric {self.effective_eccentric_pct:.0f} % exceeds caps.max_eccentric_pct = {cap}")
+        return self
+
+    @property
+    def effective_eccentric_pct(self) -> float:
+        if self.eccentric_load_kg is not None:
+            return 100.0 * (self.eccentric_load_kg / self.load_kg - 1.0)
+        return self.eccentric_pct
+
+
+def load_profile(name_or_path: str | Path) -> ProfileConfig:
+    return load("profiles", name_or_path, ProfileConfig)

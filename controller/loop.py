@@ -1,0 +1,226 @@
+"""ControlLoop: read -> step -> write on absolute deadlines.
+
+`step` is a pure function of (now, feedback, internal state): no I/O, no clock reads. `run` is the
+only place that touches the drive and the clock, so a simulated set (SimulatedClock) makes exactly
+the decisions a real-time one would make given the same feedback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from controller.config import MachineConfig, ProfileConfig
+from controller.drive import Drive, DriveFault, DriveFeedback
+from controller.estimator import Estimator, Motion, friction_force_n
+from controller.kinematics import Kinematics
+from controller.profiles import Profile
+from controller.reps import RepMetrics
+from controller.safety import Flag, GateInput, GateLimits, GateState, apply
+from controller.session import LOADED, Session
+from controller.stats import LoopStats, PeriodStats
+from controller.timing import Clock
+
+EVENT_FLAGS = Flag.ESTOP | Flag.STALE | Flag.RELEASE | Flag.OVERSPEED_IN | Flag.OVERSPEED_OUT | Flag.CAPPED
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Everything decided in one cycle: what the recorder stores and telemetry shows."""
+
+    time_s: float
+    position_m: float
+    velocity_mps: float
+    acceleration_mps2: float
+    felt_tension_n: float
+    request_n: float
+    command_n: float
+    phase: str
+    rep_index: int
+    set_state: str
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyEvent:
+    time_s: float
+    kind: str
+    rep_index: int
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class _Commands:
+    estop: bool = False
+    reset: bool = False
+    start: bool = False
+    stop: bool = False
+
+
+@dataclass(slots=True)
+class _Observers:
+    on_frame: list[Callable[[Frame], None]] = field(default_factory=list)
+    on_rep: list[Callable[[RepMetrics], None]] = field(default_factory=list)
+
+
+class ControlLoop:
+    def __init__(self, machine: MachineConfig, profile: ProfileConfig, load_kg: float | None = None) -> None:
+        self.machine = machine
+        self.period_s = 1.0 / machine.control.rate_hz
+        self.kinematics = Kinematics.of(machine)
+        self.estimator = Estimator(machine)
+        self.limits = GateLimits.of(machine, profile.caps)
+        self.gate = GateState()
+        self.session = Session(Profile(profile, load_kg), self.limits.idle_n, self.limits.slew_up)
+        self.safety_events: list[SafetyEvent] = []
+        self.observers = _Observers()
+        self.fault: str | None = None
+        self._commands = _Commands()
+        self._motion: Motion | None = None
+        self._flags = Flag.NONE
+
+    # -- commands (applied at the next step) -------------------------------------------------------
+    def estop(self) -> None:
+        self._commands.estop = True
+
+    def reset(self) -> None:
+        self._commands.reset = True
+
+    def start_set(self) -> None:
+        self._commands.start = True
+
+    def stop_set(self) -> None:
+        self._commands.stop = True
+
+    def report_fault(self, now_s: float, kind: str, detail: str) -> None:
+        """A fault from outside step (the drive, the clock): safe state at once, cause kept."""
+        self.fault = f"{kind}: {detail}"
+        self._commands.estop = True
+        self.safety_events.append(SafetyEvent(now_s, kind, self.session.tracker.rep_index, detail))
+
+    @property
+    def reps(self) -> list[RepMetrics]:
+        done = [r for tracker in self.session.history for r in tracker.completed]
+        return done + self.session.tracker.completed
+
+    # -- the pure step -----------------------------------------------------------------------------
+    def step(self, now_s: float, feedback: DriveFeedback | None) -> float:
+        """One cycle's decision: the torque to write (N*m). `feedback` is None when the read failed."""
+        if feedback is not None:
+            self._motion = self.estimator.update(self.kinematics.cable(feedback))
+            rep = self.session.track(self._motion)
+            if rep is not None:
+                for callback in self.observers.on_rep:
+                    callback(rep)
+        m = self._motion
+        if m is None:
+            return 0.0
+        commands, self._commands = self._commands, _Commands()
+        self._apply_commands(now_s, commands)
+        request = self.session.update(now_s, m)
+        friction = friction_force_n(self.machine, m.velocity_mps)
+        gate_in = GateInput(
+            now_s=now_s,
+            request_n=max(0.0, request - friction),
+            position_m=m.position_m,
+            velocity_mps=m.velocity_mps,
+            acceleration_mps2=m.acceleration_mps2,
+            feedback_age_s=max(0.0, now_s - m.time_s),
+            felt_extra_n=max(0.0, friction),
+            estop=commands.estop,
+            reset=commands.reset,
+            rearm=self.session.state not in LOADED,
+        )
+        out = apply(self.limits, self.gate, gate_in)
+        self.gate = out.state
+        self._note_flags(now_s, out.flags)
+        if out.flags & (Flag.RELEASE | Flag.OVERSPEED_IN):
+            self.session.unloaded(now_s)
+        frame = Frame(
+            time_s=now_s,
+            position_m=m.position_m,
+            velocity_mps=m.velocity_mps,
+            acceleration_mps2=m.acceleration_mps2,
+            felt_tension_n=m.felt_tension_n,
+            request_n=request,
+            command_n=out.force_n,
+            phase=self.session.tracker.phase.value,
+            rep_index=self.session.tracker.rep_index,
+            set_state=self.session.state.value,
+            flags=int(out.flags),
+        )
+        for callback in self.observers.on_frame:
+            callback(frame)
+        return self.kinematics.torque_nm(out.force_n)
+
+    def _apply_commands(self, now_s: float, commands: _Commands) -> None:
+        if commands.estop:
+            self.session.halt(now_s)
+        if commands.stop:
+            self.session.stop(now_s)
+        if commands.start and not self.gate.estop:
+            self.session.start()
+
+    def _note_flags(self, now_s: float, flags: Flag) -> None:
+        rising = (flags & ~self._flags) & EVENT_FLAGS
+        self._flags = flags
+        for flag in Flag:
+            if flag & rising and flag.name:
+                self.safety_events.append(SafetyEvent(now_s, flag.name.lower(), self.session.tracker.rep_index))
+
+    # -- real time ---------------------------------------------------------------------------------
+    async def run(
+        self, drive: Drive, clock: Clock, until: Callable[[ControlLoop], bool], max_s: float
+    ) -> LoopStats:
+        stats = PeriodStats(self.period_s)
+        lag_limit = self.machine.control.lag_fault_periods * self.period_s
+        deadline = clock.now()
+        end = deadline + max_s
+        try:
+            while deadline < end and not until(self):
+                lateness = clock.now() - deadline
+                stats.record_lateness(lateness)
+                if lateness > lag_limit and self.fault is None:
+                    self.report_fault(deadline, "loop_lag", f"{lateness * 1e3:.1f} ms behind its deadline")
+                started = time.perf_counter()
+                feedback = await self._read(drive, deadline)
+                torque = self.step(deadline, feedback)
+                stats.record_step(time.perf_counter() - started)
+                await self._write(drive, deadline, torque)
+                deadline += self.period_s
+                missed = stats.skip_missed(clock.now(), deadline)
+                deadline += missed * self.period_s
+                clock.wait_until(deadline)
+                await asyncio.sleep(0)
+        finally:
+            await self._safe_stop(drive)
+        return stats.summary()
+
+    async def _read(self, drive: Drive, now_s: float) -> DriveFeedback | None:
+        try:
+            return await drive.read()
+        except DriveFault as fault:
+            self._drive_fault(now_s, fault)
+            return None
+
+    async def _write(self, drive: Drive, now_s: float, torque_nm: float) -> None:
+        try:
+            await drive.write(torque_nm)
+        except DriveFault as fault:
+            self._drive_fault(now_s, fault)
+
+    def _drive_fault(self, now_s: float, fault: DriveFault) -> None:
+        if self.fault is None:
+            self.report_fault(now_s, "drive_fault", str(fault))
+
+    async def _safe_stop(self, drive: Drive) -> None:
+        try:
+            await drive.write(0.0)
+        except DriveFault:
+            pass
+        try:
+            await drive.disable()
+        except DriveFault:
+            pass

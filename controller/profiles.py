@@ -1,0 +1,91 @@
+"""Tension targets. A profile picks a level for the part of the rep the person is in; shaping.py
+turns level changes into ramps, and the SafetyGate has the last word."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.config import ProfileConfig, ProfileKind
+from controller.units import kg_to_newtons
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileInput:
+    now_s: float
+    lowering: bool  # past the top of the rep: eccentric load applies
+    at_bottom: bool  # between reps
+    stalled_s: float  # how long the concentric has been stuck
+    failed_reps: int
+    completed_reps: int
+
+
+class Profile:
+    def __init__(self, config: ProfileConfig, load_kg: float | None = None) -> None:
+        self.config = config
+        base = kg_to_newtons(load_kg if load_kg is not None else config.load_kg)
+        self.base_n = base
+        if config.eccentric_load_kg is not None and load_kg is None:
+            self.eccentric_n = kg_to_newtons(config.eccentric_load_kg)
+        else:
+            self.eccentric_n = base * (1.0 + config.effective_eccentric_pct / 100.0)
+        self.assist_n = base * config.concentric_assist_pct / 100.0
+        self._spotter_factor = 1.0
+        self._last_step_s = -1e9
+        self._negatives_from: int | None = None
+
+    @property
+    def kind(self) -> ProfileKind:
+        return self.config.kind
+
+    @property
+    def negatives_from_rep(self) -> int | None:
+        """The first rep done as a negative (finishing negatives), once failure has happened."""
+        return None if self._negatives_from is None else self._negatives_from + 1
+
+    def concentric_level(self, inp: ProfileInput) -> float:
+        match self.kind:
+            case ProfileKind.ECCENTRIC_ONLY:
+                return self.assist_n
+            case ProfileKind.FINISHING_NEGATIVES:
+                self._watch_for_failure(inp)
+                return self.base_n if self._negatives_from is None else self.assist_n
+            case ProfileKind.SPOTTER:
+                return self.base_n * self._spot(inp)
+            case _:
+                return self.base_n
+
+    def level(self, inp: ProfileInput) -> float:
+        concentric = self.concentric_level(inp)
+        if not inp.lowering:
+            return concentric
+        if self.kind is ProfileKind.CONSTANT:
+            return self.base_n
+        return self.eccentric_n
+
+    def assisting(self) -> bool:
+        """Whether the machine is doing part of the lifting in this rep."""
+        return (
+            self.kind is ProfileKind.ECCENTRIC_ONLY
+            or self._negatives_from is not None
+            or self._spotter_factor < 1.0
+        )
+
+    def set_complete(self, inp: ProfileInput) -> bool:
+        if self._negatives_from is not None:
+            return inp.completed_reps - self._negatives_from >= self.config.negatives
+        return inp.completed_reps >= self.config.reps
+
+    def _watch_for_failure(self, inp: ProfileInput) -> None:
+        if self._negatives_from is None and inp.failed_reps > 0:
+            self._negatives_from = inp.completed_reps
+
+    def _spot(self, inp: ProfileInput) -> float:
+        spotter = self.config.spotter
+        if inp.at_bottom:
+            self._spotter_factor = 1.0
+        elif not inp.lowering and inp.stalled_s >= spotter.stall_time_s:
+            if inp.now_s - self._last_step_s >= spotter.step_interval_s:
+                floor = spotter.min_load_pct / 100.0
+                self._spotter_factor = max(floor, self._spotter_factor - spotter.step_pct / 100.0)
+                self._last_step_s = inp.now_s
+        return self._spotter_factor

@@ -1,0 +1,225 @@
+"""Phase of the movement, rep boundaries, range of motion learned from the first reps, and
+per-rep metrics with separate concentric and eccentric figures.
+
+Phases switch on speed thresholds with hysteresis (enter above `speed_on`, leave below `speed_off`),
+so noise at the turnaround cannot make the phase chatter. A slowdown mid-lift (a sticking point)
+lands in TOP but returns to the same rep's CONCENTRIC when the person moves on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from controller.estimator import Motion
+
+SPEED_ON_MPS = 0.05
+SPEED_OFF_MPS = 0.015
+STALL_SPEED_MPS = 0.05
+MOVING_AGAIN_MPS = 0.1
+MIN_REP_ROM_M = 0.04
+FAILED_BELOW_ROM_FRACTION = 0.8
+# A short excursion is a failed rep only if the person fought for it; a quick bob is no rep at all.
+FAILED_MIN_STALL_S = 0.5
+NEAR_TOP_ROM_FRACTION = 0.85
+ROM_LEARNING_RATE = 0.3
+
+
+class Phase(StrEnum):
+    REST = "rest"
+    CONCENTRIC = "concentric"
+    TOP = "top"
+    ECCENTRIC = "eccentric"
+
+
+@dataclass(frozen=True, slots=True)
+class RepMetrics:
+    index: int
+    concentric_s: float
+    eccentric_s: float
+    rom_m: float
+    mean_concentric_force_n: float
+    mean_eccentric_force_n: float
+    peak_force_n: float
+    mean_concentric_velocity_mps: float
+    peak_concentric_velocity_mps: float
+    mean_concentric_power_w: float
+    time_under_tension_s: float
+    velocity_loss_pct: float
+    peak_speed_mps: float
+    longest_stall_s: float
+    assisted: bool
+    failed: bool
+
+
+@dataclass(slots=True)
+class _RepAccumulator:
+    index: int
+    start_s: float
+    start_m: float
+    concentric_end_s: float = 0.0
+    eccentric_start_s: float = 0.0
+    top_m: float = 0.0
+    con_force_dt: float = 0.0
+    con_power_dt: float = 0.0
+    con_time: float = 0.0
+    ecc_force_dt: float = 0.0
+    ecc_time: float = 0.0
+    peak_force_n: float = 0.0
+    peak_con_velocity: float = 0.0
+    peak_speed: float = 0.0
+    stall_s: float = 0.0
+    longest_stall_s: float = 0.0
+    assisted: bool = False
+
+
+class RepTracker:
+    def __init__(self) -> None:
+        self.phase = Phase.REST
+        self.completed: list[RepMetrics] = []
+        self.bottom_m: float | None = None
+        self.top_m: float | None = None
+        self._rep: _RepAccumulator | None = None
+        self._last_time: float | None = None
+        self._best_mcv = 0.0
+
+    # -- what profiles and the session ask ---------------------------------------------------------
+    @property
+    def rep_index(self) -> int:
+        return self._rep.index if self._rep else len(self.completed)
+
+    @property
+    def stalled_s(self) -> float:
+        return self._rep.stall_s if self._rep and self.phase in (Phase.CONCENTRIC, Phase.TOP) else 0.0
+
+    @property
+    def rom_m(self) -> float | None:
+        if self.bottom_m is None or self.top_m is None:
+            return None
+        return self.top_m - self.bottom_m
+
+    def near_top(self, position_m: float) -> bool:
+        rom = self.rom_m
+        if rom is None or self.bottom_m is None:
+            return False
+        return position_m >= self.bottom_m + NEAR_TOP_ROM_FRACTION * rom
+
+    def lowering(self) -> bool:
+        """The person is past the top of a real rep: the eccentric load applies. Before the range is
+        learned (first rep) that is any lowering; after, only from near the learned top."""
+        rep = self._rep
+        if rep is None or self.phase not in (Phase.TOP, Phase.ECCENTRIC):
+            return False
+        if self.rom_m is None:
+            return self.phase is Phase.ECCENTRIC and rep.top_m - rep.start_m >= MIN_REP_ROM_M
+        return self.near_top(rep.top_m)
+
+    def mark_assisted(self) -> None:
+        if self._rep is not None:
+            self._rep.assisted = True
+
+    # -- the update --------------------------------------------------------------------------------
+    def update(self, m: Motion) -> RepMetrics | None:
+        dt = 0.0 if self._last_time is None else max(0.0, m.time_s - self._last_time)
+        self._last_time = m.time_s
+        v = m.velocity_mps
+        rep = self._rep
+        if rep is not None:
+            self._accumulate(rep, m, dt)
+        match self.phase:
+            case Phase.REST:
+                if v > SPEED_ON_MPS:
+                    self._rep = _RepAccumulator(len(self.completed) + 1, m.time_s, m.position_m)
+                    self.phase = Phase.CONCENTRIC
+            case Phase.CONCENTRIC:
+                if v < SPEED_OFF_MPS and rep is not None:
+                    rep.concentric_end_s = m.time_s
+                    self.phase = Phase.TOP
+            case Phase.TOP:
+                if v > SPEED_ON_MPS:
+                    self.phase = Phase.CONCENTRIC
+                elif v < -SPEED_ON_MPS and rep is not None:
+                    rep.eccentric_start_s = m.time_s
+                    self.phase = Phase.ECCENTRIC
+            case Phase.ECCENTRIC:
+                if rep is not None and self._back_at_bottom(rep, m):
+                    return self._finish(rep, m.time_s)
+        return None
+
+    def _accumulate(self, rep: _RepAccumulator, m: Motion, dt: float) -> None:
+        force, v = m.felt_tension_n, m.velocity_mps
+        rep.peak_force_n = max(rep.peak_force_n, force)
+        rep.peak_speed = max(rep.peak_speed, abs(v))
+        rep.top_m = max(rep.top_m, m.position_m)
+        if self.phase is Phase.CONCENTRIC:
+            rep.con_force_dt += force * dt
+            rep.con_power_dt += force * v * dt
+            rep.con_time += dt
+            rep.peak_con_velocity = max(rep.peak_con_velocity, v)
+        elif self.phase is Phase.ECCENTRIC:
+            rep.ecc_force_dt += force * dt
+            rep.ecc_time += dt
+        # Before the range is learned a pause at the top looks like a stall; only count slowdowns
+        # mid-lift then.
+        can_stall = self.phase is Phase.CONCENTRIC or (self.phase is Phase.TOP and self.rom_m is not None)
+        if can_stall and not self.near_top(m.position_m):
+            if v < STALL_SPEED_MPS and m.time_s - rep.start_s > 0.2:
+                rep.stall_s += dt
+                rep.longest_stall_s = max(rep.longest_stall_s, rep.stall_s)
+            elif v > MOVING_AGAIN_MPS:
+                rep.stall_s = 0.0
+
+    def _back_at_bottom(self, rep: _RepAccumulator, m: Motion) -> bool:
+        if m.velocity_mps > SPEED_OFF_MPS:
+            return True  # turned round before the bottom: this rep ends, the next begins
+        if m.velocity_mps < -SPEED_OFF_MPS:
+            return False
+        span = max(MIN_REP_ROM_M, rep.top_m - rep.start_m)
+        return m.position_m <= rep.start_m + 0.3 * span
+
+    def _finish(self, rep: _RepAccumulator, now: float) -> RepMetrics | None:
+        self.phase = Phase.REST
+        self._rep = None
+        rom = rep.top_m - rep.start_m
+        if rom < MIN_REP_ROM_M:
+            return None  # a twitch, not a rep
+        learned = self.rom_m
+        short = learned is not None and rom < FAILED_BELOW_ROM_FRACTION * learned
+        if short and rep.longest_stall_s < FAILED_MIN_STALL_S:
+            return None
+        failed = short
+        if not failed:
+            self._learn(rep.start_m, rep.top_m)
+        con_time = max(rep.con_time, 1e-6)
+        concentric_s = rep.concentric_end_s - rep.start_s
+        mcv = rom / concentric_s if concentric_s > 0 else 0.0
+        if not failed and not rep.assisted:
+            self._best_mcv = max(self._best_mcv, mcv)
+        loss = 100.0 * (self._best_mcv - mcv) / self._best_mcv if self._best_mcv > 0 else 0.0
+        metrics = RepMetrics(
+            index=len(self.completed) + 1,
+            concentric_s=concentric_s,
+            eccentric_s=now - rep.eccentric_start_s,
+            rom_m=rom,
+            mean_concentric_force_n=rep.con_force_dt / con_time,
+            mean_eccentric_force_n=rep.ecc_force_dt / max(rep.ecc_time, 1e-6),
+            peak_force_n=rep.peak_force_n,
+            mean_concentric_velocity_mps=mcv,
+            peak_concentric_velocity_mps=rep.peak_con_velocity,
+            mean_concentric_power_w=rep.con_power_dt / con_time,
+            time_under_tension_s=now - rep.start_s,
+            velocity_loss_pct=max(0.0, loss),
+            peak_speed_mps=rep.peak_speed,
+            longest_stall_s=rep.longest_stall_s,
+            assisted=rep.assisted,
+            failed=failed,
+        )
+        self.completed.append(metrics)
+        return metrics
+
+    def _learn(self, bottom_m: float, top_m: float) -> None:
+        if self.bottom_m is None or self.top_m is None:
+            self.bottom_m, self.top_m = bottom_m, top_m
+            return
+        self.bottom_m += (bottom_m - self.bottom_m) * ROM_LEARNING_RATE
+        self.top_m += (top_m - self.top_m) * ROM_LEARNING_RATE

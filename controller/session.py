@@ -1,0 +1,153 @@
+"""The set's lifecycle: idle -> loading -> active -> finishing -> deloading -> resting -> ... -> done.
+
+Load only comes in after the person has taken up the slack and holds still (no surprise weight),
+and only goes out at the rest position: never mid-rep, never as the last rep starts.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from controller.estimator import Motion
+from controller.profiles import Profile, ProfileInput
+from controller.reps import Phase, RepMetrics, RepTracker
+from controller.shaping import Ramp
+
+ENGAGE_MIN_POSITION_M = 0.05
+STILL_MPS = 0.05
+ENGAGE_HOLD_S = 0.5
+AT_REST_HOLD_S = 0.3
+DELOAD_S = 0.8
+
+
+class SetState(StrEnum):
+    IDLE = "idle"
+    LOADING = "loading"
+    ACTIVE = "active"
+    FINISHING = "finishing"
+    DELOADING = "deloading"
+    RESTING = "resting"
+    DONE = "done"
+    STOPPED = "stopped"
+
+
+LOADED = (SetState.LOADING, SetState.ACTIVE, SetState.FINISHING)
+
+
+class Session:
+    def __init__(self, profile: Profile, idle_n: float, slew_up_n_per_s: float) -> None:
+        self.profile = profile
+        self.idle_n = idle_n
+        self.slew_up_n_per_s = slew_up_n_per_s
+        self.state = SetState.IDLE
+        self.armed = False
+        self.set_index = 1
+        self.tracker = RepTracker()
+        self.ramp = Ramp(idle_n, slew_up_n_per_s)
+        self.rest_until_s = 0.0
+        self.history: list[RepTracker] = []
+        self._still_since_s: float | None = None
+
+    # -- commands ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.state in (SetState.IDLE, SetState.STOPPED, SetState.DONE):
+            self.state = SetState.IDLE
+            self.armed = True
+
+    def stop(self, now_s: float) -> None:
+        """End the set normally: let the load off at the normal rate, wherever the handle is."""
+        if self.state in LOADED:
+            self._deload(now_s)
+        self.armed = False
+
+    def halt(self, now_s: float) -> None:
+        """After an e-stop or a fault: nothing more until started again."""
+        self.state = SetState.STOPPED
+        self.armed = False
+        self._reset_ramp(now_s)
+
+    def unloaded(self, now_s: float) -> None:
+        """The gate took the load off (let go, slack): the set resumes only through a new load-in."""
+        if self.state in LOADED:
+            self.state = SetState.IDLE
+            self._reset_ramp(now_s)
+
+    # -- per cycle ---------------------------------------------------------------------------------
+    def profile_input(self, now_s: float) -> ProfileInput:
+        reps = self.tracker.completed
+        return ProfileInput(
+            now_s=now_s,
+            lowering=self.tracker.lowering(),
+            at_bottom=self.tracker.phase is Phase.REST,
+            stalled_s=self.tracker.stalled_s,
+            failed_reps=sum(1 for r in reps if r.failed),
+            completed_reps=sum(1 for r in reps if not r.failed),
+        )
+
+    def track(self, m: Motion) -> RepMetrics | None:
+        """Reps count only while the load is on: walking the handle out is not rep 1."""
+        if self.state in (SetState.ACTIVE, SetState.FINISHING):
+            return self.tracker.update(m)
+        return None
+
+    def update(self, now_s: float, m: Motion) -> float:
+        """The tension to ask the SafetyGate for."""
+        inp = self.profile_input(now_s)
+        held_still = self._held_still(now_s, m)
+        match self.state:
+            case SetState.IDLE:
+                if self.armed and m.position_m >= ENGAGE_MIN_POSITION_M and held_still >= ENGAGE_HOLD_S:
+                    self.state = SetState.LOADING
+                    self.ramp.go_to(self.profile.concentric_level(inp), now_s, self.profile.config.load_in_s)
+            case SetState.LOADING:
+                if self.ramp.settled(now_s):
+                    self.state = SetState.ACTIVE
+            case SetState.ACTIVE:
+                self.ramp.go_to(self.profile.level(inp), now_s, self.profile.config.ramp_s)
+                if self.profile.assisting():
+                    self.tracker.mark_assisted()
+                if self.profile.set_complete(inp):
+                    self.state = SetState.FINISHING
+            case SetState.FINISHING:
+                self.ramp.go_to(self.profile.level(inp), now_s, self.profile.config.ramp_s)
+                if self.tracker.phase is Phase.REST and held_still >= AT_REST_HOLD_S:
+                    self._deload(now_s)
+            case SetState.DELOADING:
+                if self.ramp.settled(now_s):
+                    self._after_set(now_s)
+            case SetState.RESTING:
+                if now_s >= self.rest_until_s:
+                    self._next_set()
+            case SetState.DONE | SetState.STOPPED:
+                pass
+        return self.ramp.at(now_s)
+
+    def _held_still(self, now_s: float, m: Motion) -> float:
+        if abs(m.velocity_mps) >= STILL_MPS:
+            self._still_since_s = None
+            return 0.0
+        if self._still_since_s is None:
+            self._still_since_s = now_s
+        return now_s - self._still_since_s
+
+    def _deload(self, now_s: float) -> None:
+        self.state = SetState.DELOADING
+        self.ramp.go_to(self.idle_n, now_s, DELOAD_S)
+
+    def _after_set(self, now_s: float) -> None:
+        if self.set_index >= self.profile.config.sets or not self.armed:
+            self.state = SetState.DONE if self.armed else SetState.STOPPED
+            self.armed = False
+        else:
+            self.state = SetState.RESTING
+            self.rest_until_s = now_s + self.profile.config.rest_s
+
+    def _next_set(self) -> None:
+        self.history.append(self.tracker)
+        self.tracker = RepTracker()
+        self.set_index += 1
+        self.state = SetState.IDLE
+
+    def _reset_ramp(self, now_s: float) -> None:
+        self.ramp = Ramp(self.idle_n, self.slew_up_n_per_s)
+        self.ramp.at(now_s)

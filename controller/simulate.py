@@ -1,0 +1,108 @@
+"""One closed-loop set against the simulator: the product's loop driving a simulated machine and
+person, faster than real time unless asked otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from controller.config import AthleteConfig, MachineConfig, ProfileConfig
+from controller.drive.simulated import SimulatedDrive
+from controller.loop import ControlLoop, Frame, SafetyEvent
+from controller.reps import RepMetrics
+from controller.session import SetState
+from controller.stats import LoopStats
+from controller.timing import Clock, MonotonicClock, SimulatedClock
+from controller.units import kg_to_newtons
+from simulator.lift import Rig
+from simulator.scenarios import Scenario
+
+_SET_OVER = (SetState.FINISHING, SetState.DELOADING, SetState.RESTING, SetState.DONE, SetState.STOPPED)
+_AFTER_LET_GO_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationSetup:
+    machine: MachineConfig
+    profile: ProfileConfig
+    athlete: AthleteConfig
+    reps: int | None = None
+    load_kg: float | None = None
+    scenario: Scenario | None = None
+    realtime: bool = False
+
+
+@dataclass(slots=True)
+class SimulationResult:
+    setup: SimulationSetup
+    reps: list[RepMetrics]
+    safety_events: list[SafetyEvent]
+    loop: LoopStats
+    frames: list[Frame] = field(default_factory=list)
+    true_tension_n: list[float] = field(default_factory=list)
+    true_handle_speed_mps: list[float] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.setup.profile.name,
+            "athlete": self.setup.athlete.name,
+            "machine": self.setup.machine.name,
+            "scenario": self.setup.scenario.kind.value if self.setup.scenario else None,
+            "reps": [asdict(rep) for rep in self.reps],
+            "safety_events": [asdict(event) for event in self.safety_events],
+            "loop": asdict(self.loop),
+        }
+
+
+def build_profile(setup: SimulationSetup) -> ProfileConfig:
+    update: dict[str, Any] = {}
+    if setup.reps is not None:
+        update["reps"] = setup.reps
+    profile = setup.profile.model_copy(update=update)
+    load = setup.load_kg if setup.load_kg is not None else profile.load_kg
+    if kg_to_newtons(load) > setup.machine.limits.max_tension_n:
+        raise ValueError(
+            f"load_kg = {load}: more than machine {setup.machine.name!r} can pull "
+            f"(limits.max_tension_n = {setup.machine.limits.max_tension_n} N)"
+        )
+    return profile
+
+
+def simulate(setup: SimulationSetup, keep_frames: bool = False) -> SimulationResult:
+    return asyncio.run(simulate_async(setup, keep_frames))
+
+
+async def simulate_async(setup: SimulationSetup, keep_frames: bool = False) -> SimulationResult:
+    profile = build_profile(setup)
+    planned = profile.reps if setup.reps is None else setup.reps
+    if profile.kind.value == "finishing_negatives":
+        planned = max(planned, 100)  # they keep going until the machine says the set is over
+    rig = Rig.build(setup.machine, setup.athlete, planned, setup.scenario, dt_s=0.001)
+    clock: Clock = MonotonicClock() if setup.realtime else SimulatedClock()
+    loop = ControlLoop(setup.machine, profile, setup.load_kg)
+    drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
+    result = SimulationResult(setup, [], loop.safety_events, LoopStats(0, 0, 0, 0, 0, 0, 0))
+
+    def watch(frame: Frame) -> None:
+        if loop.session.state in _SET_OVER:
+            rig.athlete.planned_reps = min(rig.athlete.planned_reps, rig.athlete.completed_reps)
+        if keep_frames:
+            result.frames.append(frame)
+            result.true_tension_n.append(rig.plant.tension_n)
+            result.true_handle_speed_mps.append(rig.plant.handle_vel_mps)
+
+    loop.observers.on_frame.append(watch)
+    let_go_at: list[float] = []
+
+    def finished(lp: ControlLoop) -> bool:
+        if rig.athlete.done and not let_go_at:
+            let_go_at.append(rig.plant.time_s)
+        return bool(let_go_at) and rig.plant.time_s - let_go_at[0] > _AFTER_LET_GO_S
+
+    await drive.connect()
+    loop.start_set()
+    max_s = 60.0 + 20.0 * planned * profile.sets + profile.rest_s * (profile.sets - 1)
+    result.loop = await loop.run(drive, clock, finished, max_s)
+    result.reps = loop.reps
+    return result

@@ -1,6 +1,6 @@
 """Real-time factor of the physics: one athlete on one machine at 1 kHz, on one core.
 
-    .venv/bin/python bench/sim_speed.py [--seconds 120]
+.venv/bin/python bench/sim_speed.py [--seconds 120]
 """
 
 from __future__ import annotations

@@ -62,8 +62,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    print("eccentrix demo: a simulated trained lifter, eccentric overload +30 %, in real time")
-    _print_result(simulate(_setup_from(args, realtime=True)))
+    setup = _setup_from(args, realtime=True)
+    print(
+        f"eccentrix demo: simulated {setup.athlete.name} lifter on simulated {setup.machine.name}, "
+        f"profile {setup.profile.name}, in real time (Ctrl-C to stop)"
+    )
+    result = simulate(setup, on_rep=lambda rep: print("  " + _rep_line(rep), flush=True))
+    for event in result.safety_events:
+        print(f"  safety: {event.kind} at {event.time_s:.2f} s (rep {event.rep_index}) {event.detail}")
+    print(f"  loop: period error p99 {result.loop.period_p99_us:.0f} us, missed {result.loop.missed_deadlines}")
     return 0
 
 

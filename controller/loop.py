@@ -8,6 +8,8 @@ the decisions a real-time one would make given the same feedback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,8 +114,8 @@ class ControlLoop:
             self._motion = self.estimator.update(self.kinematics.cable(feedback))
             rep = self.session.track(self._motion)
             if rep is not None:
-                for callback in self.observers.on_rep:
-                    callback(rep)
+                for on_rep in self.observers.on_rep:
+                    on_rep(rep)
         m = self._motion
         if m is None:
             return 0.0
@@ -129,6 +131,7 @@ class ControlLoop:
             acceleration_mps2=m.acceleration_mps2,
             feedback_age_s=max(0.0, now_s - m.time_s),
             felt_extra_n=max(0.0, friction),
+            felt_tension_n=m.felt_tension_n,
             estop=commands.estop,
             reset=commands.reset,
             rearm=self.session.state not in LOADED,
@@ -151,8 +154,8 @@ class ControlLoop:
             set_state=self.session.state.value,
             flags=int(out.flags),
         )
-        for callback in self.observers.on_frame:
-            callback(frame)
+        for on_frame in self.observers.on_frame:
+            on_frame(frame)
         return self.kinematics.torque_nm(out.force_n)
 
     def _apply_commands(self, now_s: float, commands: _Commands) -> None:
@@ -168,12 +171,17 @@ class ControlLoop:
         self._flags = flags
         for flag in Flag:
             if flag & rising and flag.name:
-                self.safety_events.append(SafetyEvent(now_s, flag.name.lower(), self.session.tracker.rep_index))
+                self.safety_events.append(
+                    SafetyEvent(now_s, flag.name.lower(), self.session.tracker.rep_index)
+                )
 
     # -- real time ---------------------------------------------------------------------------------
     async def run(
         self, drive: Drive, clock: Clock, until: Callable[[ControlLoop], bool], max_s: float
     ) -> LoopStats:
+        # Everything built so far lives as long as the loop: keep the collector from walking it
+        # mid-set, which costs milliseconds on a large heap.
+        gc.freeze()
         stats = PeriodStats(self.period_s)
         lag_limit = self.machine.control.lag_fault_periods * self.period_s
         deadline = clock.now()
@@ -216,11 +224,7 @@ class ControlLoop:
             self.report_fault(now_s, "drive_fault", str(fault))
 
     async def _safe_stop(self, drive: Drive) -> None:
-        try:
+        with contextlib.suppress(DriveFault):
             await drive.write(0.0)
-        except DriveFault:
-            pass
-        try:
+        with contextlib.suppress(DriveFault):
             await drive.disable()
-        except DriveFault:
-            pass

@@ -30,6 +30,7 @@ class Profile:
             self.eccentric_n = base * (1.0 + config.effective_eccentric_pct / 100.0)
         self.assist_n = base * config.concentric_assist_pct / 100.0
         self._spotter_factor = 1.0
+        self._restored = False
         self._last_step_s = -1e9
         self._negatives_from: int | None = None
 
@@ -50,6 +51,8 @@ class Profile:
                 self._watch_for_failure(inp)
                 return self.base_n if self._negatives_from is None else self.assist_n
             case ProfileKind.SPOTTER:
+                if not inp.at_bottom:
+                    self._restored = False
                 return self.base_n * self._spot(inp)
             case _:
                 return self.base_n
@@ -82,10 +85,20 @@ class Profile:
     def _spot(self, inp: ProfileInput) -> float:
         spotter = self.config.spotter
         if inp.at_bottom:
-            self._spotter_factor = 1.0
-        elif not inp.lowering and inp.stalled_s >= spotter.stall_time_s:
-            if inp.now_s - self._last_step_s >= spotter.step_interval_s:
-                floor = spotter.min_load_pct / 100.0
-                self._spotter_factor = max(floor, self._spotter_factor - spotter.step_pct / 100.0)
-                self._last_step_s = inp.now_s
+            self._restore_between_reps()
+        elif (
+            not inp.lowering
+            and inp.stalled_s >= spotter.stall_time_s
+            and inp.now_s - self._last_step_s >= spotter.step_interval_s
+        ):
+            floor = spotter.min_load_pct / 100.0
+            self._spotter_factor = max(floor, self._spotter_factor - spotter.step_pct / 100.0)
+            self._last_step_s = inp.now_s
         return self._spotter_factor
+
+    def _restore_between_reps(self) -> None:
+        """After an assisted rep the load comes back one step, not all the way: a person who needed
+        help on this rep is no stronger on the next, and a stuck start looks like a rest to us."""
+        if self._spotter_factor < 1.0 and not self._restored:
+            self._spotter_factor = min(1.0, self._spotter_factor + self.config.spotter.step_pct / 100.0)
+            self._restored = True

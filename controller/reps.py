@@ -15,12 +15,15 @@ from controller.estimator import Motion
 
 SPEED_ON_MPS = 0.05
 SPEED_OFF_MPS = 0.015
-STALL_SPEED_MPS = 0.05
+STALL_SPEED_MPS = 0.08
 MOVING_AGAIN_MPS = 0.1
 MIN_REP_ROM_M = 0.04
 FAILED_BELOW_ROM_FRACTION = 0.8
 # A short excursion is a failed rep only if the person fought for it; a quick bob is no rep at all.
 FAILED_MIN_STALL_S = 0.5
+# Until the range is learned a stall mid-lift looks like the pause at the top; in the first rep a
+# pause counts as a stall only after this long (longer than any normal top pause).
+UNLEARNED_TOP_PAUSE_S = 0.7
 NEAR_TOP_ROM_FRACTION = 0.85
 ROM_LEARNING_RATE = 0.3
 
@@ -90,7 +93,11 @@ class RepTracker:
 
     @property
     def stalled_s(self) -> float:
-        return self._rep.stall_s if self._rep and self.phase in (Phase.CONCENTRIC, Phase.TOP) else 0.0
+        if self._rep is None or self.phase not in (Phase.CONCENTRIC, Phase.TOP):
+            return 0.0
+        if self.rom_m is None and self.phase is Phase.TOP:
+            return max(0.0, self._rep.stall_s - UNLEARNED_TOP_PAUSE_S)
+        return self._rep.stall_s
 
     @property
     def rom_m(self) -> float | None:
@@ -159,10 +166,7 @@ class RepTracker:
         elif self.phase is Phase.ECCENTRIC:
             rep.ecc_force_dt += force * dt
             rep.ecc_time += dt
-        # Before the range is learned a pause at the top looks like a stall; only count slowdowns
-        # mid-lift then.
-        can_stall = self.phase is Phase.CONCENTRIC or (self.phase is Phase.TOP and self.rom_m is not None)
-        if can_stall and not self.near_top(m.position_m):
+        if self.phase in (Phase.CONCENTRIC, Phase.TOP) and not self.near_top(m.position_m):
             if v < STALL_SPEED_MPS and m.time_s - rep.start_s > 0.2:
                 rep.stall_s += dt
                 rep.longest_stall_s = max(rep.longest_stall_s, rep.stall_s)

@@ -17,6 +17,8 @@ from controller.config import CapsConfig, MachineConfig
 _DIRECTION_SPEED_MPS = 0.02
 _REST_SPEED_MPS = 0.05
 _MAX_DT_S = 0.1
+_RELEASE_SPEED_MPS = 0.1
+_RELEASE_TENSION_FRACTION = 0.5
 
 
 class Flag(IntFlag):
@@ -48,7 +50,6 @@ class GateLimits:
     stale_ramp_s: float
     dock_zone_m: float
     cable_end_m: float
-    release_accel: float
     release_cut_s: float
 
     @classmethod
@@ -70,7 +71,6 @@ class GateLimits:
             stale_ramp_s=lim.stale_ramp_s,
             dock_zone_m=lim.retract_soft_zone_m,
             cable_end_m=lim.max_position_m - lim.end_soft_zone_m,
-            release_accel=lim.release_accel_mps2,
             release_cut_s=lim.release_cut_s,
         )
 
@@ -84,6 +84,7 @@ class GateInput:
     acceleration_mps2: float
     feedback_age_s: float
     felt_extra_n: float = 0.0  # what the person feels on top of the motor's pull (friction going out)
+    felt_tension_n: float = 0.0  # estimated tension in the cable (estimator.py)
     estop: bool = False  # an e-stop was pressed this cycle (latches)
     reset: bool = False  # someone asks to clear the e-stop (only honoured at rest)
     rearm: bool = False  # the set has gone back to idle: a let-go may be forgotten
@@ -114,7 +115,8 @@ def apply(limits: GateLimits, state: GateState, inp: GateInput) -> GateOutput:
 
     estop = (state.estop or inp.estop) and not (inp.reset and at_rest and not inp.estop)
     lowering = v < -_DIRECTION_SPEED_MPS or (state.lowering and v < _DIRECTION_SPEED_MPS)
-    released = (state.released and not inp.rearm) or _let_go(limits, last, inp)
+    held_again = at_rest and inp.felt_tension_n >= _RELEASE_TENSION_FRACTION * last
+    released = (state.released and not (inp.rearm and held_again)) or _let_go(limits, last, inp)
 
     ceiling = (limits.max_eccentric_n if lowering else limits.max_concentric_n) - inp.felt_extra_n
     if inp.request_n > ceiling:
@@ -128,7 +130,9 @@ def apply(limits: GateLimits, state: GateState, inp: GateInput) -> GateOutput:
         hazard_ceiling = min(hazard_ceiling, last - limits.max_force_n * dt / limits.stale_ramp_s)
     if released:
         flags |= Flag.RELEASE
-        hazard_ceiling = min(hazard_ceiling, max(limits.idle_n, last - limits.max_force_n * dt / limits.release_cut_s))
+        hazard_ceiling = min(
+            hazard_ceiling, max(limits.idle_n, last - limits.max_force_n * dt / limits.release_cut_s)
+        )
     if v < -limits.max_retract_mps:
         flags |= Flag.OVERSPEED_IN
         hazard_ceiling = min(hazard_ceiling, last - limits.max_force_n * dt / limits.release_cut_s)
@@ -151,11 +155,18 @@ def apply(limits: GateLimits, state: GateState, inp: GateInput) -> GateOutput:
         wanted = last + limits.slew_up * dt
         flags |= Flag.SLEW
     force = max(0.0, min(wanted, ceiling, hazard_ceiling, limits.max_force_n))
-    new_state = replace(state, output_n=force, time_s=inp.now_s, estop=estop, released=released, lowering=lowering)
+    new_state = replace(
+        state, output_n=force, time_s=inp.now_s, estop=estop, released=released, lowering=lowering
+    )
     return GateOutput(force, flags, new_state)
 
 
 def _let_go(limits: GateLimits, last_n: float, inp: GateInput) -> bool:
-    """The cable is being reeled in faster than any person lowering a load accelerates: nobody is
-    holding it back (a let-go handle, or slack)."""
-    return last_n > limits.idle_n * 1.5 and inp.acceleration_mps2 < -limits.release_accel
+    """Nobody is holding the cable back (a let-go handle, or slack): it is being reeled in and
+    carries well under the motor's pull. A person losing a heavy negative still holds most of
+    it (the cable then carries their force plus the spool's inertia), so that is not this."""
+    return (
+        last_n > limits.idle_n * 1.5
+        and inp.velocity_mps < -_RELEASE_SPEED_MPS
+        and inp.felt_tension_n < _RELEASE_TENSION_FRACTION * last_n
+    )

@@ -4,6 +4,7 @@ person, faster than real time unless asked otherwise."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -42,6 +43,7 @@ class SimulationResult:
     frames: list[Frame] = field(default_factory=list)
     true_tension_n: list[float] = field(default_factory=list)
     true_handle_speed_mps: list[float] = field(default_factory=list)
+    athlete_phase: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,11 +71,15 @@ def build_profile(setup: SimulationSetup) -> ProfileConfig:
     return profile
 
 
-def simulate(setup: SimulationSetup, keep_frames: bool = False) -> SimulationResult:
-    return asyncio.run(simulate_async(setup, keep_frames))
+def simulate(
+    setup: SimulationSetup, keep_frames: bool = False, on_rep: Callable[[RepMetrics], None] | None = None
+) -> SimulationResult:
+    return asyncio.run(simulate_async(setup, keep_frames, on_rep))
 
 
-async def simulate_async(setup: SimulationSetup, keep_frames: bool = False) -> SimulationResult:
+async def simulate_async(
+    setup: SimulationSetup, keep_frames: bool = False, on_rep: Callable[[RepMetrics], None] | None = None
+) -> SimulationResult:
     profile = build_profile(setup)
     planned = profile.reps if setup.reps is None else setup.reps
     if profile.kind.value == "finishing_negatives":
@@ -91,8 +97,11 @@ async def simulate_async(setup: SimulationSetup, keep_frames: bool = False) -> S
             result.frames.append(frame)
             result.true_tension_n.append(rig.plant.tension_n)
             result.true_handle_speed_mps.append(rig.plant.handle_vel_mps)
+            result.athlete_phase.append(rig.athlete.state.phase.value)
 
     loop.observers.on_frame.append(watch)
+    if on_rep is not None:
+        loop.observers.on_rep.append(on_rep)
     let_go_at: list[float] = []
 
     def finished(lp: ControlLoop) -> bool:

@@ -27,9 +27,10 @@ _HAND_PUSH_FRACTION = 0.3
 _RETURN_SPEED_MPS = 0.25
 _SLACK_THROW_SPEED_MPS = 2.5
 _JERK_DURATION_S = 0.06
-# Opening a hand is not instant: grip force falls over tens of milliseconds. Modelling it as a step
-# would fling a light handle off a stretched cable faster than any real release does.
-_GRIP_RELEASE_TIME_CONSTANT_S = 0.03
+# Letting go: the handle slips out of the hand as soon as the cable pulls harder than the opening
+# grip holds, so the limb no longer moves with it, but the sliding hand still drags on it with a
+# force that fades within about ten milliseconds, until the handle has left it.
+_GRIP_RELEASE_TIME_CONSTANT_S = 0.01
 
 
 class AthletePhase(StrEnum):
@@ -106,12 +107,13 @@ class Athlete:
         self._one_rm_n = kg_to_newtons(config.one_rm_kg)
         self._push_n = _HAND_PUSH_FRACTION * self._one_rm_n
         self._scenario_fired = False
+        self._finish_tension = 1.0
 
     # -- what the plant needs -------------------------------------------------------------------
     @property
     def attached(self) -> bool:
-        """Whether the limb still moves with the handle (until the grip has mostly opened)."""
-        return self.state.phase is not AthletePhase.RELEASED or abs(self.state.force_n) > 1.0
+        """Whether the limb moves with the handle."""
+        return self.state.phase is not AthletePhase.RELEASED
 
     @property
     def letting_go(self) -> bool:
@@ -205,9 +207,11 @@ class Athlete:
                         self._enter(AthletePhase.BOTTOM, now)
                     else:
                         self._enter(AthletePhase.FINISH, now)
+                        self._finish_tension = max(st.felt_tension_n, 1.0)
                 return -min(0.3, math.sqrt(3.0 * max(0.0, x - start)))
             case AthletePhase.FINISH:
-                if in_phase >= 1.0:
+                # People wait for the machine to let the load off before walking the handle home.
+                if in_phase >= 1.0 and (tension < 0.2 * self._finish_tension or in_phase >= 3.0):
                     self._enter(AthletePhase.RETURN, now)
                 return self._hold_at(start, x)
             case AthletePhase.RETURN:
@@ -228,6 +232,7 @@ class Athlete:
     def _next_rep_or_finish(self, now: float, x: float | None) -> None:
         if self.completed_reps >= self.planned_reps:
             self._enter(AthletePhase.FINISH, now)
+            self._finish_tension = max(self.state.felt_tension_n, 1.0)
             return
         self._enter(AthletePhase.CONCENTRIC, now)
         position = self.config.start_position_m if x is None else x

@@ -50,8 +50,8 @@ class PlantParams:
             cable_k=machine.cable.stiffness_n_per_m,
             cable_c=machine.cable.damping_n_s_per_m,
             cable_length_m=machine.cable.length_m,
-            retract_speed_limit_mps=machine.limits.max_retract_speed_mps,
-            payout_speed_limit_mps=machine.limits.max_payout_speed_mps,
+            retract_speed_limit_mps=machine.drive_retract_limit_mps,
+            payout_speed_limit_mps=machine.drive_payout_limit_mps,
         )
 
 

@@ -82,8 +82,8 @@ def test_drive_speed_limit_caps_cable_speed_both_ways(machine_name, request):
     for _ in range(500):
         plant.step(-torque, 0.0)
         fastest_out = max(fastest_out, plant.spool_vel_mps)
-    assert fastest_in == pytest.approx(machine.limits.max_retract_speed_mps, rel=0.01)
-    assert fastest_out == pytest.approx(machine.limits.max_payout_speed_mps, rel=0.01)
+    assert fastest_in == pytest.approx(machine.drive_retract_limit_mps, rel=0.01)
+    assert fastest_out == pytest.approx(machine.drive_payout_limit_mps, rel=0.01)
 
 
 def test_spool_sticks_below_coulomb_friction(home_gym):

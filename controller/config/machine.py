@@ -13,6 +13,8 @@ from pydantic import Field, model_validator
 
 from controller.config.loader import Section, load
 
+DRIVE_SPEED_LIMIT_FRACTION = 0.8
+
 
 class MotorConfig(Section):
     rated_torque_nm: float = Field(1.27, gt=0, le=500)
@@ -56,8 +58,7 @@ class LimitsConfig(Section):
     retract_soft_zone_m: float = Field(0.03, ge=0, le=0.5)
     max_position_m: float = Field(2.3, gt=0.1, le=10.0)
     end_soft_zone_m: float = Field(0.1, ge=0, le=1.0)
-    release_accel_mps2: float = Field(25.0, gt=1, le=1000)
-    release_cut_s: float = Field(0.02, gt=0, le=0.5)
+    release_cut_s: float = Field(0.002, gt=0, le=0.5)
 
     @model_validator(mode="after")
     def _down_faster_than_up(self) -> LimitsConfig:
@@ -72,8 +73,8 @@ class LimitsConfig(Section):
 class ControlConfig(Section):
     rate_hz: float = Field(500.0, ge=50, le=2000)
     lag_fault_periods: int = Field(5, ge=1, le=1000)
-    velocity_cutoff_hz: float = Field(25.0, gt=0.5, le=500)
-    acceleration_cutoff_hz: float = Field(15.0, gt=0.5, le=500)
+    velocity_cutoff_hz: float = Field(60.0, gt=0.5, le=500)
+    acceleration_cutoff_hz: float = Field(50.0, gt=0.5, le=500)
 
 
 class DriveRef(Section):
@@ -103,6 +104,16 @@ class MachineConfig(Section):
                 f"({peak_tension:.0f} N at peak torque); allowed: <= {peak_tension:.0f}"
             )
         return self
+
+    @property
+    def drive_retract_limit_mps(self) -> float:
+        """The drive's own torque-mode speed limit, set with a margin under the promised cap: only
+        the drive reacts fast enough to stop a let-go spool, and the handle overshoots it a little."""
+        return DRIVE_SPEED_LIMIT_FRACTION * self.limits.max_retract_speed_mps
+
+    @property
+    def drive_payout_limit_mps(self) -> float:
+        return DRIVE_SPEED_LIMIT_FRACTION * self.limits.max_payout_speed_mps
 
     @property
     def tension_per_torque_n_per_nm(self) -> float:

@@ -65,7 +65,9 @@ class ProfileConfig(Section):
                 )
         cap = self.caps.max_eccentric_pct
         if cap is not None and self.effective_eccentric_pct > cap:
-            raise ValueError(f"eccentric {self.effective_eccentric_pct:.0f} % exceeds caps.max_eccentric_pct = {cap}")
+            raise ValueError(
+                f"eccentric {self.effective_eccentric_pct:.0f} % exceeds caps.max_eccentric_pct = {cap}"
+            )
         return self
 
     @property

@@ -1,0 +1,119 @@
+"""Phase and rep tracking on synthetic motion."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from controller.estimator import Motion
+from controller.reps import Phase, RepMetrics, RepTracker
+
+DT = 0.002
+
+
+def motion(t: float, x: float, v: float, force: float) -> Motion:
+    return Motion(t, x, v, 0.0, force, force)
+
+
+def cycle(
+    tracker: RepTracker,
+    t0: float,
+    rom: float,
+    up_s: float,
+    down_s: float,
+    force_up: float,
+    force_down: float,
+    noise: float = 0.0,
+    rng: np.random.Generator | None = None,
+):
+    """One rep: smooth up, a pause, smooth down, a pause. Returns (end time, events)."""
+    events = []
+    t = t0
+    segments = [
+        (up_s, rom, force_up),
+        (0.3, 0.0, force_up),
+        (down_s, -rom, force_down),
+        (0.5, 0.0, force_down),
+    ]
+    x = 0.1
+    for duration, distance, force in segments:
+        start_x = x
+        for k in range(int(duration / DT)):
+            s = (k + 1) * DT / duration
+            x = start_x + distance * (0.5 - 0.5 * math.cos(math.pi * s))
+            v = distance * math.pi / (2 * duration) * math.sin(math.pi * s)
+            if rng is not None:
+                v += rng.normal(0.0, noise)
+            t += DT
+            rep = tracker.update(motion(t, x, v, force))
+            if rep:
+                events.append(rep)
+    return t, events
+
+
+def test_reps_and_split_metrics():
+    tracker = RepTracker()
+    t, reps = 0.0, []
+    for _ in range(3):
+        t, events = cycle(tracker, t, rom=0.45, up_s=1.0, down_s=3.0, force_up=500.0, force_down=650.0)
+        reps += events
+    assert [r.index for r in reps] == [1, 2, 3]
+    rep = reps[1]
+    assert rep.rom_m == pytest.approx(0.45, abs=0.01)
+    assert rep.concentric_s == pytest.approx(1.0, abs=0.1)
+    assert rep.eccentric_s == pytest.approx(3.0, abs=0.3)
+    assert rep.mean_concentric_force_n == pytest.approx(500.0)
+    assert rep.mean_eccentric_force_n == pytest.approx(650.0)
+    assert rep.mean_concentric_velocity_mps == pytest.approx(rep.rom_m / rep.concentric_s)
+    assert rep.peak_concentric_velocity_mps == pytest.approx(0.45 * math.pi / 2, rel=0.02)
+    assert not rep.failed and not rep.assisted
+    assert tracker.rom_m == pytest.approx(0.45, abs=0.01)
+
+
+def test_noise_at_the_turnaround_does_not_chatter():
+    tracker = RepTracker()
+    rng = np.random.default_rng(7)
+    transitions = 0
+    last = tracker.phase
+    t = 0.0
+    reps: list[RepMetrics] = []
+    for _ in range(3):
+        start = len(reps)
+        t, events = cycle(tracker, t, 0.4, 1.0, 3.0, 400.0, 500.0, noise=0.01, rng=rng)
+        reps += events
+        assert len(reps) == start + 1
+    # one synthetic rep crossing each threshold once: rest -> con -> top -> ecc -> rest
+    for _ in range(200):
+        t += DT
+        tracker.update(motion(t, 0.1, rng.normal(0.0, 0.01), 400.0))
+        if tracker.phase is not last:
+            transitions += 1
+            last = tracker.phase
+    assert transitions == 0
+
+
+def test_velocity_loss_against_the_best_rep():
+    tracker = RepTracker()
+    t, reps = 0.0, []
+    for up_s in (1.0, 0.9, 1.2, 1.5):
+        t, events = cycle(tracker, t, 0.45, up_s, 3.0, 500.0, 650.0)
+        reps += events
+    best = reps[1].mean_concentric_velocity_mps
+    assert reps[3].velocity_loss_pct == pytest.approx(
+        100 * (best - reps[3].mean_concentric_velocity_mps) / best
+    )
+    assert reps[1].velocity_loss_pct == 0.0
+
+
+def test_a_short_quick_bob_is_no_rep_but_a_fought_short_one_is_failed():
+    tracker = RepTracker()
+    t, reps = 0.0, []
+    t, events = cycle(tracker, t, 0.45, 1.0, 3.0, 500.0, 650.0)
+    reps += events
+    t, events = cycle(tracker, t, 0.1, 0.3, 0.3, 500.0, 500.0)
+    assert events == []
+    t, events = cycle(tracker, t, 0.15, 3.0, 1.0, 500.0, 500.0)  # a slow grind that gives up
+    assert len(events) == 1 and events[0].failed
+    assert tracker.phase is Phase.REST

@@ -25,13 +25,17 @@ def _rep_line(rep: RepMetrics) -> str:
     )
 
 
+def _print_events(result: SimulationResult) -> None:
+    for event in result.safety_events:
+        print(f"  safety: {event.kind} at {event.time_s:.2f} s (rep {event.rep_index}) {event.detail}")
+
+
 def _print_result(result: SimulationResult) -> None:
     setup = result.setup
     print(f"{setup.profile.name} / {setup.athlete.name} on {setup.machine.name}")
     for rep in result.reps:
         print("  " + _rep_line(rep))
-    for event in result.safety_events:
-        print(f"  safety: {event.kind} at {event.time_s:.2f} s (rep {event.rep_index}) {event.detail}")
+    _print_events(result)
     loop = result.loop
     print(
         f"  loop: {loop.rate_hz:.0f} Hz, {loop.cycles} cycles, step p99 {loop.step_p99_us:.0f} us, "
@@ -68,9 +72,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"profile {setup.profile.name}, in real time (Ctrl-C to stop)"
     )
     result = simulate(setup, on_rep=lambda rep: print("  " + _rep_line(rep), flush=True))
-    for event in result.safety_events:
-        print(f"  safety: {event.kind} at {event.time_s:.2f} s (rep {event.rep_index}) {event.detail}")
-    print(f"  loop: period error p99 {result.loop.period_p99_us:.0f} us, missed {result.loop.missed_deadlines}")
+    _print_events(result)
+    loop = result.loop
+    print(f"  loop: period error p99 {loop.period_p99_us:.0f} us, missed {loop.missed_deadlines}")
     return 0
 
 

@@ -104,8 +104,18 @@ async def simulate_async(
         loop.observers.on_rep.append(on_rep)
     let_go_at: list[float] = []
 
+    rest_started: list[float] = []
+    sets_started = [1]
+
     def finished(lp: ControlLoop) -> bool:
-        if rig.athlete.done and not let_go_at:
+        session = lp.session
+        if session.state is SetState.RESTING and not rest_started:
+            rest_started.append(rig.plant.time_s)
+        if session.set_index > sets_started[-1] and rig.athlete.done:
+            rig.athlete.resting(rig.plant.time_s - rest_started.pop())
+            rig.athlete.begin_next_set(planned)
+            sets_started.append(session.set_index)
+        if rig.athlete.done and not let_go_at and session.state in (SetState.DONE, SetState.STOPPED):
             let_go_at.append(rig.plant.time_s)
         return bool(let_go_at) and rig.plant.time_s - let_go_at[0] > _AFTER_LET_GO_S
 

@@ -127,6 +127,19 @@ class Athlete:
     def completed_reps(self) -> int:
         return sum(1 for rep in self.state.reps if not rep.failed and not math.isnan(rep.eccentric_end_s))
 
+    def begin_next_set(self, planned_reps: int) -> None:
+        """Come back to the handle for another set (fatigue keeps what the rest did not recover)."""
+        st = self.state
+        st.phase = AthletePhase.APPROACH
+        st.force_n = st.activation = 0.0
+        st.attempts_left = self.config.fatigue.attempts_after_failure
+        st.reps = []
+        self.planned_reps = planned_reps
+
+    def resting(self, seconds: float) -> None:
+        """Away from the handle between sets: fatigue recovers."""
+        self.state.fatigue *= math.exp(-seconds * self.config.fatigue.recovery_per_s)
+
     def take_load_in_hand(self, tension_n: float) -> None:
         """Start holding at the start position with this load already in hand (a weight stack)."""
         st = self.state

@@ -149,3 +149,22 @@ def test_every_command_went_through_the_gate_caps():
     rises = np.diff(commands)
     assert rises.max() <= machine.limits.slew_up_n_per_s / machine.control.rate_hz + 1e-6
     assert not any(f.flags & Flag.ESTOP for f in result.frames)
+
+
+def test_rest_timer_between_sets_and_the_next_set_starts_through_load_in():
+    from controller.config import load_athlete, load_machine, load_profile
+    from controller.simulate import SimulationSetup, simulate
+
+    profile = load_profile("constant").model_copy(update={"sets": 2, "rest_s": 30.0, "reps": 4})
+    setup = SimulationSetup(load_machine("home-gym-2kw"), profile, load_athlete("trained"))
+    result = simulate(setup, keep_frames=True)
+    assert len(result.reps) == 8
+    states = [f.set_state for f in result.frames]
+    rest = [f.time_s for f, s in zip(result.frames, states, strict=True) if s == "resting"]
+    assert rest[-1] - rest[0] == pytest.approx(30.0, abs=0.01)
+    after_rest = states[states.index("resting") :]
+    assert after_rest.index("loading") < after_rest.index("active")
+    first = [r.mean_concentric_velocity_mps for r in result.reps[:4]]
+    second = [r.mean_concentric_velocity_mps for r in result.reps[4:]]
+    assert second[0] >= 0.9 * first[0], "the rest should recover most of the fatigue"
+    assert second[-1] < first[-1], "but not all of it"

@@ -6,13 +6,19 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from controller.config import ConfigError, load_athlete, load_machine, load_profile
+from controller.recorder import read_recording
+from controller.regression import regression_replay
 from controller.reps import RepMetrics
 from controller.simulate import SimulationResult, SimulationSetup, simulate
+from controller.store import SqliteSessionStore, export_csv, export_json
+from simulator.replay import what_if
 from simulator.scenarios import SCENARIOS, scenario_by_name
 
 DEFAULT_MACHINE = "home-gym-2kw"
+DEFAULT_STORE = Path.home() / ".local" / "share" / "eccentrix" / "sessions.sqlite"
 
 
 def _rep_line(rep: RepMetrics) -> str:
@@ -44,6 +50,7 @@ def _print_result(result: SimulationResult) -> None:
 
 
 def _setup_from(args: argparse.Namespace, realtime: bool) -> SimulationSetup:
+    record = getattr(args, "record", None)
     return SimulationSetup(
         machine=load_machine(args.machine),
         profile=load_profile(args.profile),
@@ -52,16 +59,84 @@ def _setup_from(args: argparse.Namespace, realtime: bool) -> SimulationSetup:
         load_kg=args.load_kg,
         scenario=scenario_by_name(args.scenario) if args.scenario else None,
         realtime=realtime,
+        record=Path(record) if record else None,
     )
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     result = simulate(_setup_from(args, args.realtime))
+    if args.store:
+        _store_result(Path(args.store), result)
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=2)
         print()
     else:
         _print_result(result)
+    return 0
+
+
+def _store_result(db: Path, result: SimulationResult) -> None:
+    setup = result.setup
+    store = SqliteSessionStore(db)
+    try:
+        person = store.add_person(f"simulated {setup.athlete.name}")
+        recording = str(setup.record) if setup.record else None
+        session = store.start_session(person, setup.machine.name, recording)
+        load = setup.load_kg if setup.load_kg is not None else setup.profile.load_kg
+        store.add_set(session, setup.profile.name, load, result.reps)
+    finally:
+        store.close()
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    recording = read_recording(args.file)
+    if recording.damage:
+        print(f"eccentrix: {recording.damage}", file=sys.stderr)
+    if args.profile:
+        report = what_if(recording, load_profile(args.profile), args.load_kg)
+        original = recording.header["profile"]["name"]
+        athlete = (recording.header.get("athlete") or {}).get("name")
+        if args.json:
+            print(json.dumps(report.to_json(original, athlete), indent=2))
+        else:
+            print(f"{original} (recorded) vs {report.profile.name} (replayed), {recording.frames} frames")
+            for before, after in zip(report.original, report.replayed, strict=False):
+                print(f"  was  {_rep_line(before)}\n  now  {_rep_line(after)}")
+        return 0
+    ignore = [name for name in (args.ignore or "").split(",") if name]
+    regression = regression_replay(recording, args.tolerance, ignore)
+    if args.json:
+        print(json.dumps(regression.to_json(), indent=2))
+    else:
+        verdict = "identical" if regression.identical else "DIFFERENT"
+        print(f"{args.file}: {regression.frames} frames, {len(regression.reps)} reps: {verdict}")
+        for d in regression.differences:
+            where = f"first at {d.first_time_s:.3f} s, max {d.max_abs:.6g}"
+            print(f"  {d.column}: {d.frames} frames differ, {where}")
+    return 0 if regression.identical else 1
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    store = SqliteSessionStore(args.db)
+    try:
+        if args.action == "list":
+            for session_id in store.sessions():
+                record = store.session(session_id)
+                reps = sum(len(s.reps) for s in record.sets)
+                who = record.person or "-"
+                print(f"{record.id:4d}  {record.started}  {who}  {len(record.sets)} set(s), {reps} reps")
+            return 0
+        if args.id is None:
+            raise ValueError(f"sessions {args.action}: give a session id")
+        record = store.session(args.id)
+    finally:
+        store.close()
+    if args.action == "show":
+        print(json.dumps(record.to_json(), indent=2))
+    elif args.format == "csv":
+        export_csv(record, args.out)
+    else:
+        export_json(record, args.out)
     return 0
 
 
@@ -111,7 +186,26 @@ def build_parser() -> argparse.ArgumentParser:
     _set_arguments(sim, "eccentric-overload-130", "trained", None)
     sim.add_argument("--realtime", action="store_true", help="pace the loop in real time")
     sim.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    sim.add_argument("--record", metavar="FILE", help="record every loop frame to FILE")
+    sim.add_argument("--store", metavar="DB", help="add the set to a session store (SQLite file)")
     sim.set_defaults(func=cmd_simulate)
+    replay = sub.add_parser("replay", help="replay a recording: regression check, or what-if under --profile")
+    replay.add_argument("file", help="a recording made by --record or a real session")
+    replay.add_argument("--profile", help="re-simulate the same movement under this profile")
+    replay.add_argument("--load-kg", type=_load, default=None, help="with --profile: its base load")
+    replay.add_argument(
+        "--tolerance", type=float, default=0.0, help="regression: allowed absolute difference"
+    )
+    replay.add_argument("--ignore", help="regression: comma-separated columns not to compare")
+    replay.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    replay.set_defaults(func=cmd_replay)
+    sessions = sub.add_parser("sessions", help="session history: list, show, export")
+    sessions.add_argument("action", choices=["list", "show", "export"])
+    sessions.add_argument("id", type=int, nargs="?")
+    sessions.add_argument("--db", default=str(DEFAULT_STORE), help=f"session store (default {DEFAULT_STORE})")
+    sessions.add_argument("--format", choices=["csv", "json"], default="csv")
+    sessions.add_argument("--out", default="session.csv", help="export file")
+    sessions.set_defaults(func=cmd_sessions)
     return parser
 
 
@@ -119,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, ValueError, OSError) as exc:
         print(f"eccentrix: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import IntFlag
 
 from controller.config import MachineConfig, ProfileConfig
 from controller.drive import Drive, DriveFault, DriveFeedback
@@ -43,6 +44,17 @@ class Frame:
     rep_index: int
     set_state: str
     flags: int
+    commands: int  # Command flags applied in this cycle (replayed as they were)
+    lag_s: float  # how late this cycle started against its deadline
+    feedback: DriveFeedback | None  # the raw reading this cycle decided on (None: the read failed)
+
+
+class Command(IntFlag):
+    NONE = 0
+    START = 1
+    STOP = 2
+    ESTOP = 4
+    RESET = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +63,6 @@ class SafetyEvent:
     kind: str
     rep_index: int
     detail: str = ""
-
-
-@dataclass(slots=True)
-class _Commands:
-    estop: bool = False
-    reset: bool = False
-    start: bool = False
-    stop: bool = False
 
 
 @dataclass(slots=True)
@@ -79,27 +83,31 @@ class ControlLoop:
         self.safety_events: list[SafetyEvent] = []
         self.observers = _Observers()
         self.fault: str | None = None
-        self._commands = _Commands()
+        self._pending = Command.NONE
         self._motion: Motion | None = None
         self._flags = Flag.NONE
 
     # -- commands (applied at the next step) -------------------------------------------------------
     def estop(self) -> None:
-        self._commands.estop = True
+        self._pending |= Command.ESTOP
 
     def reset(self) -> None:
-        self._commands.reset = True
+        self._pending |= Command.RESET
 
     def start_set(self) -> None:
-        self._commands.start = True
+        self._pending |= Command.START
 
     def stop_set(self) -> None:
-        self._commands.stop = True
+        self._pending |= Command.STOP
+
+    def command(self, commands: Command) -> None:
+        """Queue commands for the next step (how a replay feeds back what a recording applied)."""
+        self._pending |= commands
 
     def report_fault(self, now_s: float, kind: str, detail: str) -> None:
         """A fault from outside step (the drive, the clock): safe state at once, cause kept."""
         self.fault = f"{kind}: {detail}"
-        self._commands.estop = True
+        self._pending |= Command.ESTOP
         self.safety_events.append(SafetyEvent(now_s, kind, self.session.tracker.rep_index, detail))
 
     @property
@@ -108,8 +116,9 @@ class ControlLoop:
         return done + self.session.tracker.completed
 
     # -- the pure step -----------------------------------------------------------------------------
-    def step(self, now_s: float, feedback: DriveFeedback | None) -> float:
-        """One cycle's decision: the torque to write (N*m). `feedback` is None when the read failed."""
+    def step(self, now_s: float, feedback: DriveFeedback | None, lag_s: float = 0.0) -> float:
+        """One cycle's decision: the torque to write (N*m). `feedback` is None when the read failed;
+        `lag_s` is only recorded, never decided on."""
         if feedback is not None:
             self._motion = self.estimator.update(self.kinematics.cable(feedback))
             rep = self.session.track(self._motion)
@@ -119,7 +128,7 @@ class ControlLoop:
         m = self._motion
         if m is None:
             return 0.0
-        commands, self._commands = self._commands, _Commands()
+        commands, self._pending = self._pending, Command.NONE
         self._apply_commands(now_s, commands)
         request = self.session.update(now_s, m)
         friction = friction_force_n(self.machine, m.velocity_mps)
@@ -132,8 +141,8 @@ class ControlLoop:
             feedback_age_s=max(0.0, now_s - m.time_s),
             felt_extra_n=max(0.0, friction),
             felt_tension_n=m.felt_tension_n,
-            estop=commands.estop,
-            reset=commands.reset,
+            estop=bool(commands & Command.ESTOP),
+            reset=bool(commands & Command.RESET),
             rearm=self.session.state not in LOADED,
         )
         out = apply(self.limits, self.gate, gate_in)
@@ -153,17 +162,20 @@ class ControlLoop:
             rep_index=self.session.tracker.rep_index,
             set_state=self.session.state.value,
             flags=int(out.flags),
+            commands=int(commands),
+            lag_s=lag_s,
+            feedback=feedback,
         )
         for on_frame in self.observers.on_frame:
             on_frame(frame)
         return self.kinematics.torque_nm(out.force_n)
 
-    def _apply_commands(self, now_s: float, commands: _Commands) -> None:
-        if commands.estop:
+    def _apply_commands(self, now_s: float, commands: Command) -> None:
+        if commands & Command.ESTOP:
             self.session.halt(now_s)
-        if commands.stop:
+        if commands & Command.STOP:
             self.session.stop(now_s)
-        if commands.start and not self.gate.estop:
+        if commands & Command.START and not self.gate.estop:
             self.session.start()
 
     def _note_flags(self, now_s: float, flags: Flag) -> None:
@@ -194,7 +206,7 @@ class ControlLoop:
                     self.report_fault(deadline, "loop_lag", f"{lateness * 1e3:.1f} ms behind its deadline")
                 started = time.perf_counter()
                 feedback = await self._read(drive, deadline)
-                torque = self.step(deadline, feedback)
+                torque = self.step(deadline, feedback, max(0.0, lateness))
                 stats.record_step(time.perf_counter() - started)
                 await self._write(drive, deadline, torque)
                 deadline += self.period_s

@@ -25,6 +25,7 @@ FAILED_MIN_STALL_S = 0.5
 # pause counts as a stall only after this long (longer than any normal top pause).
 UNLEARNED_TOP_PAUSE_S = 0.7
 NEAR_TOP_ROM_FRACTION = 0.85
+BOTTOM_ROM_FRACTION = 0.25
 ROM_LEARNING_RATE = 0.3
 
 
@@ -110,6 +111,12 @@ class RepTracker:
         if rom is None or self.bottom_m is None:
             return False
         return position_m >= self.bottom_m + NEAR_TOP_ROM_FRACTION * rom
+
+    def at_bottom(self, position_m: float) -> bool:
+        """Near the bottom of the learned range (or, before it is learned, between reps)."""
+        if self.bottom_m is None or self.rom_m is None:
+            return self.phase is Phase.REST
+        return position_m <= self.bottom_m + BOTTOM_ROM_FRACTION * self.rom_m
 
     def lowering(self) -> bool:
         """The person is past the top of a real rep: the eccentric load applies. Before the range is

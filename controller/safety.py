@@ -19,6 +19,7 @@ _REST_SPEED_MPS = 0.05
 _MAX_DT_S = 0.1
 _RELEASE_SPEED_MPS = 0.1
 _RELEASE_TENSION_FRACTION = 0.5
+_RELEASE_ARM_FRACTION = 0.05
 
 
 class Flag(IntFlag):
@@ -51,6 +52,7 @@ class GateLimits:
     dock_zone_m: float
     cable_end_m: float
     release_cut_s: float
+    release_arm_n: float  # below this pull a slack cable stores too little energy to matter
 
     @classmethod
     def of(cls, machine: MachineConfig, caps: CapsConfig | None = None) -> GateLimits:
@@ -72,6 +74,7 @@ class GateLimits:
             dock_zone_m=lim.retract_soft_zone_m,
             cable_end_m=lim.max_position_m - lim.end_soft_zone_m,
             release_cut_s=lim.release_cut_s,
+            release_arm_n=max(2.0 * lim.idle_tension_n, _RELEASE_ARM_FRACTION * top),
         )
 
 
@@ -166,7 +169,7 @@ def _let_go(limits: GateLimits, last_n: float, inp: GateInput) -> bool:
     carries well under the motor's pull. A person losing a heavy negative still holds most of
     it (the cable then carries their force plus the spool's inertia), so that is not this."""
     return (
-        last_n > limits.idle_n * 1.5
+        last_n > limits.release_arm_n
         and inp.velocity_mps < -_RELEASE_SPEED_MPS
         and inp.felt_tension_n < _RELEASE_TENSION_FRACTION * last_n
     )

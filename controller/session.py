@@ -110,7 +110,9 @@ class Session:
                     self.state = SetState.FINISHING
             case SetState.FINISHING:
                 self.ramp.go_to(self.profile.level(inp), now_s, self.profile.config.ramp_s)
-                if self.tracker.phase is Phase.REST and held_still >= AT_REST_HOLD_S:
+                # Where the handle is decides, not the phase: a twitch at the bottom must not keep
+                # the load on.
+                if self.tracker.at_bottom(m.position_m) and held_still >= AT_REST_HOLD_S:
                     self._deload(now_s)
             case SetState.DELOADING:
                 if self.ramp.settled(now_s):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from controller.config import AthleteConfig, MachineConfig, ProfileConfig
 from controller.drive.simulated import SimulatedDrive
 from controller.loop import ControlLoop, Frame, SafetyEvent
+from controller.recorder import RecordingWriter, recording_header
 from controller.reps import RepMetrics
 from controller.session import SetState
 from controller.stats import LoopStats
@@ -32,6 +34,7 @@ class SimulationSetup:
     load_kg: float | None = None
     scenario: Scenario | None = None
     realtime: bool = False
+    record: Path | None = None
 
 
 @dataclass(slots=True)
@@ -119,9 +122,19 @@ async def simulate_async(
             let_go_at.append(rig.plant.time_s)
         return bool(let_go_at) and rig.plant.time_s - let_go_at[0] > _AFTER_LET_GO_S
 
+    writer = None
+    if setup.record is not None:
+        scenario = setup.scenario.kind.value if setup.scenario else None
+        header = recording_header(setup.machine, profile, setup.load_kg, setup.athlete, scenario)
+        writer = RecordingWriter(setup.record, header, setup.machine.control.rate_hz)
+        loop.observers.on_frame.append(writer.append)
     await drive.connect()
     loop.start_set()
     max_s = 60.0 + 20.0 * planned * profile.sets + profile.rest_s * (profile.sets - 1)
-    result.loop = await loop.run(drive, clock, finished, max_s)
+    try:
+        result.loop = await loop.run(drive, clock, finished, max_s)
+    finally:
+        if writer is not None:
+            writer.close()
     result.reps = loop.reps
     return result

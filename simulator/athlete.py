@@ -116,6 +116,10 @@ class Athlete:
         return self.state.phase is not AthletePhase.RELEASED
 
     @property
+    def moving_mass_kg(self) -> float:
+        return self.config.moving_mass_kg
+
+    @property
     def letting_go(self) -> bool:
         return self.state.phase is AthletePhase.RELEASED
 

@@ -4,6 +4,7 @@ measured against, and the physics loop shared by anything that drives the plant 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from controller.config import AthleteConfig, MachineConfig
 from simulator.athlete import Athlete, RepTruth
@@ -12,12 +13,27 @@ from simulator.plant import Plant, PlantParams
 from simulator.scenarios import Scenario
 
 
+class Person(Protocol):
+    """Whoever holds the handle: a simulated athlete, or a person rebuilt from a recording."""
+
+    @property
+    def attached(self) -> bool: ...
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def moving_mass_kg(self) -> float: ...
+
+    def step(self, now_s: float, position_m: float, velocity_mps: float, tension_n: float) -> float: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Rig:
-    """Plant and athlete wired together; `advance` moves both by one physics step."""
+    """Plant and person wired together; `advance` moves both by one physics step."""
 
     plant: Plant
-    athlete: Athlete
+    person: Person
 
     @classmethod
     def build(
@@ -34,10 +50,15 @@ class Rig:
         person = Athlete(athlete, strength, planned_reps, scenario, dt_s, device.moving_mass_kg)
         return cls(plant, person)
 
+    @property
+    def athlete(self) -> Athlete:
+        assert isinstance(self.person, Athlete), "this rig holds a replayed person, not an athlete"
+        return self.person
+
     def advance(self, torque_nm: float) -> None:
-        plant, person = self.plant, self.athlete
+        plant, person = self.plant, self.person
         force = person.step(plant.time_s, plant.handle_pos_m, plant.handle_vel_mps, plant.tension_n)
-        plant.attached_mass_kg = person.config.moving_mass_kg if person.attached else 0.0
+        plant.attached_mass_kg = person.moving_mass_kg if person.attached else 0.0
         plant.step(torque_nm, force)
 
 

@@ -1,0 +1,299 @@
+"""Recordings: every loop frame, streamed to disk in one-second chunks.
+
+File layout (all integers little-endian):
+
+    b"ECCXREC1" | u32 header length | header (JSON) | u32 CRC32 of header
+    chunk*:  b"CHNK" | u32 rows | u32 payload length | u32 CRC32 of payload | payload
+    payload: per column, u32 length + zlib(byte-shuffled column bytes)
+
+Columnar chunks compress well: each value is XORed with the one before it (a quantity that changes
+slowly shares its sign, exponent and high mantissa bits with its neighbour, as in Facebook's
+Gorilla), and shuffling the bytes then puts the many zero bytes together for zlib. Each chunk is
+self-checking, and there is no footer: a
+file cut short by a killed process or a full disk still opens up to the last whole chunk, and the
+reader says where the damage starts. The raw drive feedback is kept as float64 so a regression
+replay reproduces every decision exactly; display columns are float32.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import struct
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from controller import __version__
+from controller.config import AthleteConfig, MachineConfig, ProfileConfig
+from controller.drive import DriveFeedback
+from controller.loop import Frame
+from controller.reps import Phase
+from controller.session import SetState
+
+SCHEMA_VERSION = 1
+MAGIC = b"ECCXREC1"
+CHUNK_MAGIC = b"CHNK"
+ROWS_PER_CHUNK_S = 1.0
+_U32 = struct.Struct("<I")
+_CHUNK_HEAD = struct.Struct("<4sIII")
+_QUEUE_CHUNKS = 120  # two minutes of backlog before chunks are dropped (and counted)
+
+PHASES = [p.value for p in Phase]
+SET_STATES = [s.value for s in SetState]
+
+# (name, dtype): the schema of version 1.
+COLUMNS: list[tuple[str, str]] = [
+    ("time_s", "<f8"),
+    ("lag_us", "<f4"),
+    ("fb_present", "u1"),
+    ("fb_time_s", "<f8"),
+    ("fb_angle_rad", "<f8"),
+    ("fb_velocity_rad_s", "<f8"),
+    ("fb_torque_nm", "<f8"),
+    ("fb_enabled", "u1"),
+    ("fb_fault_code", "<u4"),
+    ("position_m", "<f4"),
+    ("velocity_mps", "<f4"),
+    ("acceleration_mps2", "<f4"),
+    ("felt_tension_n", "<f4"),
+    ("request_n", "<f4"),
+    ("command_n", "<f4"),
+    ("phase", "u1"),
+    ("rep_index", "<u2"),
+    ("set_state", "u1"),
+    ("flags", "<u2"),
+    ("commands", "u1"),
+]
+
+
+def recording_header(
+    machine: MachineConfig,
+    profile: ProfileConfig,
+    load_kg: float | None,
+    athlete: AthleteConfig | None = None,
+    scenario: str | None = None,
+) -> dict[str, Any]:
+    """What a replay needs to rebuild the controller exactly, and what a person needs to know."""
+    return {
+        "software": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rate_hz": machine.control.rate_hz,
+        "machine": machine.model_dump(mode="json"),
+        "profile": profile.model_dump(mode="json"),
+        "load_kg": load_kg,
+        "athlete": athlete.model_dump(mode="json") if athlete else None,
+        "scenario": scenario,
+    }
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be read at all (not ours, or a damaged header)."""
+
+
+def frame_row(frame: Frame) -> tuple[Any, ...]:
+    fb = frame.feedback
+    return (
+        frame.time_s,
+        frame.lag_s * 1e6,
+        fb is not None,
+        fb.time_s if fb else 0.0,
+        fb.angle_rad if fb else 0.0,
+        fb.velocity_rad_s if fb else 0.0,
+        fb.torque_nm if fb else 0.0,
+        fb.enabled if fb else False,
+        fb.fault_code if fb else 0,
+        frame.position_m,
+        frame.velocity_mps,
+        frame.acceleration_mps2,
+        frame.felt_tension_n,
+        frame.request_n,
+        frame.command_n,
+        PHASES.index(frame.phase),
+        frame.rep_index,
+        SET_STATES.index(frame.set_state),
+        frame.flags,
+        frame.commands,
+    )
+
+
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _pack(column: np.ndarray) -> bytes:
+    bits = column.view(_UINT[column.dtype.itemsize])
+    xored = bits.copy()
+    xored[1:] ^= bits[:-1]
+    planes = np.frombuffer(xored.tobytes(), dtype=np.uint8).reshape(-1, column.dtype.itemsize)
+    return zlib.compress(planes.T.tobytes(), 6)
+
+
+def _unpack(data: bytes, dtype: np.dtype[Any], rows: int) -> np.ndarray:
+    planes = np.frombuffer(zlib.decompress(data), dtype=np.uint8).reshape(dtype.itemsize, rows)
+    xored = np.frombuffer(planes.T.tobytes(), dtype=_UINT[dtype.itemsize])
+    return np.bitwise_xor.accumulate(xored).view(dtype)
+
+
+ROW_DTYPE = np.dtype(COLUMNS)
+
+
+def encode_chunk(rows: Sequence[tuple[Any, ...]]) -> bytes:
+    table = np.array(rows, dtype=ROW_DTYPE)  # one C call: the GIL is not held for long
+    parts = []
+    for name, _ in COLUMNS:
+        packed = _pack(np.ascontiguousarray(table[name]))
+        parts.append(_U32.pack(len(packed)) + packed)
+    payload = b"".join(parts)
+    return _CHUNK_HEAD.pack(CHUNK_MAGIC, len(rows), len(payload), zlib.crc32(payload)) + payload
+
+
+class RecordingWriter:
+    """Append frames from the control loop; a background thread encodes and writes each chunk, so
+    the loop only pays for a list append."""
+
+    def __init__(self, path: str | Path, header: dict[str, Any], rate_hz: float) -> None:
+        self.path = Path(path)
+        self.rows_per_chunk = max(1, round(rate_hz * ROWS_PER_CHUNK_S))
+        self.dropped_chunks = 0
+        self.frames_written = 0
+        self._rows: list[tuple[Any, ...]] = []
+        self._queue: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(_QUEUE_CHUNKS)
+        full_header = {
+            "format": "eccentrix-recording",
+            "schema": SCHEMA_VERSION,
+            "columns": COLUMNS,
+            "phases": PHASES,
+            "set_states": SET_STATES,
+            **header,
+        }
+        blob = json.dumps(full_header, sort_keys=True).encode()
+        self._file = self.path.open("wb")
+        self._file.write(MAGIC + _U32.pack(len(blob)) + blob + _U32.pack(zlib.crc32(blob)))
+        self._file.flush()
+        self._thread = threading.Thread(target=self._drain, name="recorder", daemon=True)
+        self._thread.start()
+
+    def append(self, frame: Frame) -> None:
+        self._rows.append(frame_row(frame))
+        if len(self._rows) >= self.rows_per_chunk:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        rows, self._rows = self._rows, []
+        try:
+            self._queue.put_nowait(rows)
+        except queue.Full:
+            self.dropped_chunks += 1  # never block the control loop on a slow disk
+
+    def _drain(self) -> None:
+        while (rows := self._queue.get()) is not None:
+            self._file.write(encode_chunk(rows))
+            self._file.flush()
+            self.frames_written += len(rows)
+
+    def close(self) -> None:
+        if self._rows:
+            self._hand_over()
+        self._queue.put(None)
+        self._thread.join()
+        self._file.close()
+
+
+@dataclass
+class Recording:
+    header: dict[str, Any]
+    columns: dict[str, np.ndarray]
+    damage: str | None = None
+    chunks: int = 0
+    frames: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.frames = len(self.columns["time_s"])
+
+    @property
+    def time_s(self) -> np.ndarray:
+        return self.columns["time_s"]
+
+    def feedback(self, index: int) -> DriveFeedback | None:
+        c = self.columns
+        if not c["fb_present"][index]:
+            return None
+        return DriveFeedback(
+            time_s=float(c["fb_time_s"][index]),
+            angle_rad=float(c["fb_angle_rad"][index]),
+            velocity_rad_s=float(c["fb_velocity_rad_s"][index]),
+            torque_nm=float(c["fb_torque_nm"][index]),
+            enabled=bool(c["fb_enabled"][index]),
+            fault_code=int(c["fb_fault_code"][index]),
+        )
+
+
+def read_header(data: bytes, path: Path) -> tuple[dict[str, Any], int]:
+    if not data.startswith(MAGIC):
+        raise RecordingError(f"{path}: not an eccentrix recording (no {MAGIC!r} at byte 0)")
+    if len(data) < len(MAGIC) + 4:
+        raise RecordingError(f"{path}: header cut short at byte {len(data)}")
+    (length,) = _U32.unpack_from(data, len(MAGIC))
+    start = len(MAGIC) + 4
+    end = start + length
+    if len(data) < end + 4:
+        raise RecordingError(f"{path}: header cut short at byte {len(data)} (needs {end + 4} bytes)")
+    blob = data[start:end]
+    if zlib.crc32(blob) != _U32.unpack_from(data, end)[0]:
+        raise RecordingError(f"{path}: header damaged (checksum mismatch in bytes {start}-{end})")
+    header: dict[str, Any] = json.loads(blob)
+    if header.get("schema") != SCHEMA_VERSION:
+        raise RecordingError(
+            f"{path}: schema {header.get('schema')} is not supported (this reads {SCHEMA_VERSION})"
+        )
+    return header, end + 4
+
+
+def _decode_chunk(data: bytes, offset: int) -> tuple[list[np.ndarray], int] | str:
+    if len(data) - offset < _CHUNK_HEAD.size:
+        return "chunk header cut short"
+    magic, rows, length, crc = _CHUNK_HEAD.unpack_from(data, offset)
+    if magic != CHUNK_MAGIC:
+        return "no chunk marker"
+    body = offset + _CHUNK_HEAD.size
+    if len(data) < body + length:
+        return f"chunk of {rows} frames cut short ({len(data) - body} of {length} bytes)"
+    payload = data[body : body + length]
+    if zlib.crc32(payload) != crc:
+        return "chunk checksum mismatch"
+    columns, cursor = [], 0
+    for _, dtype in COLUMNS:
+        (size,) = _U32.unpack_from(payload, cursor)
+        cursor += 4
+        columns.append(_unpack(payload[cursor : cursor + size], np.dtype(dtype), rows))
+        cursor += size
+    return columns, body + length
+
+
+def read_recording(path: str | Path) -> Recording:
+    """Everything readable. A damaged or truncated tail is reported in `damage`, not raised."""
+    path = Path(path)
+    data = path.read_bytes()
+    header, offset = read_header(data, path)
+    parts: list[list[np.ndarray]] = []
+    damage = None
+    while offset < len(data):
+        decoded = _decode_chunk(data, offset)
+        if isinstance(decoded, str):
+            readable = sum(len(p[0]) for p in parts)
+            where = f"at byte {offset} (chunk {len(parts) + 1})"
+            damage = f"{path}: {decoded} {where}; the first {readable} frames are intact"
+            break
+        columns, offset = decoded
+        parts.append(columns)
+    merged = {}
+    for index, (name, dtype) in enumerate(COLUMNS):
+        pieces = [p[index] for p in parts]
+        merged[name] = np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+    return Recording(header, merged, damage, len(parts))

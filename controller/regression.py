@@ -1,0 +1,105 @@
+"""Regression replay: feed a recording's drive feedback and commands through today's step
+functions and compare every decision with what was recorded (openpilot's process replay)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from controller.config import MachineConfig, ProfileConfig
+from controller.loop import Command, ControlLoop, Frame
+from controller.recorder import ROW_DTYPE, Recording, frame_row
+from controller.reps import RepMetrics
+
+COMPARED = (
+    "command_n",
+    "request_n",
+    "felt_tension_n",
+    "position_m",
+    "velocity_mps",
+    "acceleration_mps2",
+    "phase",
+    "rep_index",
+    "set_state",
+    "flags",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnDifference:
+    column: str
+    frames: int
+    first_time_s: float
+    max_abs: float
+
+
+@dataclass
+class RegressionReport:
+    frames: int
+    reps: list[RepMetrics]
+    differences: list[ColumnDifference] = field(default_factory=list)
+    damage: str | None = None
+
+    @property
+    def identical(self) -> bool:
+        return not self.differences
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "identical": self.identical,
+            "differences": [_as_dict(d) for d in self.differences],
+            "damage": self.damage,
+        }
+
+
+def _as_dict(diff: ColumnDifference) -> dict[str, Any]:
+    return {
+        "column": diff.column,
+        "frames": diff.frames,
+        "first_time_s": diff.first_time_s,
+        "max_abs": diff.max_abs,
+    }
+
+
+def loop_for(recording: Recording) -> ControlLoop:
+    header = recording.header
+    machine = MachineConfig.model_validate(header["machine"])
+    profile = ProfileConfig.model_validate(header["profile"])
+    return ControlLoop(machine, profile, header.get("load_kg"))
+
+
+def replay_frames(recording: Recording, loop: ControlLoop) -> list[Frame]:
+    frames: list[Frame] = []
+    loop.observers.on_frame.append(frames.append)
+    commands = recording.columns["commands"]
+    lag = recording.columns["lag_us"]
+    for i, now in enumerate(recording.time_s):
+        loop.command(Command(int(commands[i])))
+        loop.step(float(now), recording.feedback(i), float(lag[i]) / 1e6)
+    return frames
+
+
+def regression_replay(
+    recording: Recording, tolerance: float = 0.0, ignore: Iterable[str] = ()
+) -> RegressionReport:
+    loop = loop_for(recording)
+    frames = replay_frames(recording, loop)
+    replayed = np.array([frame_row(f) for f in frames], dtype=ROW_DTYPE)
+    report = RegressionReport(recording.frames, loop.reps, damage=recording.damage)
+    if len(replayed) != recording.frames:
+        report.differences.append(ColumnDifference("frames", abs(len(replayed) - recording.frames), 0.0, 0.0))
+        return report
+    skip = set(ignore)
+    for name in COMPARED:
+        if name in skip:
+            continue
+        diff = np.abs(replayed[name].astype(np.float64) - recording.columns[name].astype(np.float64))
+        bad = np.flatnonzero(diff > tolerance)
+        if len(bad):
+            first = float(recording.time_s[bad[0]])
+            report.differences.append(ColumnDifference(name, len(bad), first, float(diff.max())))
+    return report

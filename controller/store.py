@@ -1,0 +1,213 @@
+"""Session history: people, sessions, sets, reps with their metrics, notes.
+
+One interface (SessionStore); SQLite is the default and only backend today. Callers never see SQL,
+so a server database can be added behind the same methods. The schema evolves by numbered
+migrations recorded in SQLite's user_version; opening an old file upgrades it in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from controller.reps import RepMetrics
+
+REP_COLUMNS = [f.name for f in fields(RepMetrics)]
+_REP_SQL = ", ".join(f'"{name}"' for name in REP_COLUMNS)  # quoted: "index" is an SQL keyword
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE people (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL DEFAULT 'athlete',
+        created TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people(id), started TEXT NOT NULL,
+        machine TEXT NOT NULL, recording TEXT
+    );
+    CREATE TABLE sets (
+        id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL, profile TEXT NOT NULL, load_kg REAL NOT NULL
+    );
+    """
+    + "CREATE TABLE reps (id INTEGER PRIMARY KEY, set_id INTEGER NOT NULL REFERENCES sets(id) "
+    + "ON DELETE CASCADE, "
+    + ", ".join(f'"{name}" REAL NOT NULL' for name in REP_COLUMNS)
+    + ");",
+    # 2: free-text notes on a session (a clinician's remark, how the lifter felt)
+    """
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        written TEXT NOT NULL, text TEXT NOT NULL
+    );
+    """,
+]
+
+
+class StoreError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetRecord:
+    number: int
+    profile: str
+    load_kg: float
+    reps: list[RepMetrics]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: int
+    person: str | None
+    started: str
+    machine: str
+    recording: str | None
+    sets: list[SetRecord]
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        return doc
+
+
+class SessionStore(Protocol):
+    def add_person(self, name: str, role: str = "athlete") -> int: ...
+
+    def start_session(self, person_id: int | None, machine: str, recording: str | None = None) -> int: ...
+
+    def add_set(self, session_id: int, profile: str, load_kg: float, reps: list[RepMetrics]) -> int: ...
+
+    def add_note(self, session_id: int, text: str) -> None: ...
+
+    def session(self, session_id: int) -> SessionRecord: ...
+
+    def sessions(self, person_id: int | None = None) -> list[int]: ...
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class SqliteSessionStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: schema {version} is newer than this software ({len(MIGRATIONS)})")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._db:
+                self._db.executescript(f"BEGIN; {script} PRAGMA user_version = {number}; COMMIT;")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add_person(self, name: str, role: str = "athlete") -> int:
+        if role not in ("athlete", "patient", "clinician", "admin"):
+            raise StoreError(f"role {role!r}: allowed athlete, patient, clinician, admin")
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO people (name, role, created) VALUES (?, ?, ?)", (name, role, _now())
+            )
+        return int(cursor.lastrowid or 0)
+
+    def start_session(self, person_id: int | None, machine: str, recording: str | None = None) -> int:
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO sessions (person_id, started, machine, recording) VALUES (?, ?, ?, ?)",
+                (person_id, _now(), machine, recording),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def add_set(self, session_id: int, profile: str, load_kg: float, reps: list[RepMetrics]) -> int:
+        with self._db:
+            (count,) = self._db.execute(
+                "SELECT COUNT(*) FROM sets WHERE session_id = ?", (session_id,)
+            ).fetchone()
+            cursor = self._db.execute(
+                "INSERT INTO sets (session_id, number, profile, load_kg) VALUES (?, ?, ?, ?)",
+                (session_id, count + 1, profile, load_kg),
+            )
+            set_id = int(cursor.lastrowid or 0)
+            marks = ", ".join("?" for _ in REP_COLUMNS)
+            self._db.executemany(
+                f"INSERT INTO reps (set_id, {_REP_SQL}) VALUES (?, {marks})",
+                [(set_id, *(getattr(rep, name) for name in REP_COLUMNS)) for rep in reps],
+            )
+        return set_id
+
+    def add_note(self, session_id: int, text: str) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO notes (session_id, written, text) VALUES (?, ?, ?)", (session_id, _now(), text)
+            )
+
+    def sessions(self, person_id: int | None = None) -> list[int]:
+        query = "SELECT id FROM sessions" + (" WHERE person_id = ?" if person_id is not None else "")
+        args = (person_id,) if person_id is not None else ()
+        return [row[0] for row in self._db.execute(query + " ORDER BY id", args)]
+
+    def session(self, session_id: int) -> SessionRecord:
+        row = self._db.execute(
+            "SELECT s.id, p.name, s.started, s.machine, s.recording FROM sessions s "
+            "LEFT JOIN people p ON p.id = s.person_id WHERE s.id = ?",
+            (session_id,),
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"session {session_id}: no such session in {self.path}")
+        sets = []
+        for set_id, number, profile, load_kg in self._db.execute(
+            "SELECT id, number, profile, load_kg FROM sets WHERE session_id = ? ORDER BY number",
+            (session_id,),
+        ):
+            reps = [
+                self._rep(values)
+                for values in self._db.execute(
+                    f"SELECT {_REP_SQL} FROM reps WHERE set_id = ? ORDER BY id", (set_id,)
+                )
+            ]
+            sets.append(SetRecord(number, profile, load_kg, reps))
+        notes = [
+            text
+            for (text,) in self._db.execute(
+                "SELECT text FROM notes WHERE session_id = ? ORDER BY id", (session_id,)
+            )
+        ]
+        return SessionRecord(row[0], row[1], row[2], row[3], row[4], sets, notes)
+
+    @staticmethod
+    def _rep(values: tuple[Any, ...]) -> RepMetrics:
+        """SQLite keeps every metric as REAL; give each back its own type."""
+        cast = {"int": int, "bool": bool, "float": float}
+        typed: list[Any] = [cast[str(f.type)](v) for f, v in zip(fields(RepMetrics), values, strict=True)]
+        return RepMetrics(*typed)
+
+
+def export_csv(record: SessionRecord, path: str | Path) -> None:
+    with Path(path).open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["session", "set", "profile", "load_kg", *REP_COLUMNS])
+        for s in record.sets:
+            for rep in s.reps:
+                writer.writerow(
+                    [record.id, s.number, s.profile, s.load_kg, *(getattr(rep, c) for c in REP_COLUMNS)]
+                )
+
+
+def export_json(record: SessionRecord, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(record.to_json(), indent=2), encoding="utf-8")

@@ -1,0 +1,113 @@
+"""What-if replay: the same person, the same movement, another profile.
+
+From a recording we rebuild the handle's path (cable position plus the cable's stretch under the
+felt tension) and the tension the person worked against. The replayed person follows that path as
+people follow a movement they know: they feel the tension and push against it, correcting toward
+where the handle should be. Under another profile the forces change and the movement stays, which
+is what "how would this set have felt at constant load?" asks. Their strength is not modelled: a
+heavier profile is followed as if they could.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from controller.config import MachineConfig, ProfileConfig
+from controller.drive.simulated import SimulatedDrive
+from controller.loop import ControlLoop
+from controller.recorder import Recording
+from controller.regression import regression_replay
+from controller.reps import RepMetrics
+from controller.timing import SimulatedClock
+from simulator.calibration import Device
+from simulator.lift import Rig
+from simulator.plant import Plant, PlantParams
+
+_POSITION_GAIN = 400.0  # 1/s^2: follows the remembered path within a few millimetres
+_VELOCITY_GAIN = 40.0  # 1/s
+_DEFAULT_LIMB_MASS_KG = 6.0
+_AFTER_END_S = 1.0
+
+
+class ReplayedPerson:
+    def __init__(self, recording: Recording, machine: MachineConfig) -> None:
+        c = recording.columns
+        self.time_s = recording.time_s
+        stretch = c["felt_tension_n"].astype(np.float64) / machine.cable.stiffness_n_per_m
+        self.position_m = c["position_m"].astype(np.float64) + stretch
+        self.velocity_mps = c["velocity_mps"].astype(np.float64)
+        self.acceleration_mps2 = c["acceleration_mps2"].astype(np.float64)
+        athlete = recording.header.get("athlete") or {}
+        self._limb_kg = float(athlete.get("moving_mass_kg", _DEFAULT_LIMB_MASS_KG))
+        self._mass = self._limb_kg + Device.of(machine).moving_mass_kg
+        self.end_s = float(self.time_s[-1]) if len(self.time_s) else 0.0
+        self._now = 0.0
+
+    @property
+    def attached(self) -> bool:
+        return self._now <= self.end_s
+
+    @property
+    def done(self) -> bool:
+        return self._now > self.end_s + _AFTER_END_S
+
+    @property
+    def moving_mass_kg(self) -> float:
+        return self._limb_kg
+
+    def step(self, now_s: float, position_m: float, velocity_mps: float, tension_n: float) -> float:
+        self._now = now_s
+        if not self.attached:
+            return 0.0
+        x = float(np.interp(now_s, self.time_s, self.position_m))
+        v = float(np.interp(now_s, self.time_s, self.velocity_mps))
+        a = float(np.interp(now_s, self.time_s, self.acceleration_mps2))
+        correction = a + _VELOCITY_GAIN * (v - velocity_mps) + _POSITION_GAIN * (x - position_m)
+        return tension_n + self._mass * correction
+
+
+@dataclass
+class WhatIf:
+    profile: ProfileConfig
+    original: list[RepMetrics]
+    replayed: list[RepMetrics]
+
+    def to_json(self, original_profile: str, athlete: str | None) -> dict[str, Any]:
+        return {
+            "profile": self.profile.name,
+            "original_profile": original_profile,
+            "athlete": athlete,
+            "original": [_rep(rep) for rep in self.original],
+            "replayed": [_rep(rep) for rep in self.replayed],
+        }
+
+
+def _rep(rep: RepMetrics) -> dict[str, Any]:
+    return {name: getattr(rep, name) for name in rep.__dataclass_fields__}
+
+
+def what_if(recording: Recording, profile: ProfileConfig, load_kg: float | None = None) -> WhatIf:
+    original = regression_replay(recording).reps
+    machine = MachineConfig.model_validate(recording.header["machine"])
+    replayed = asyncio.run(_resimulate(recording, machine, profile, load_kg))
+    return WhatIf(profile, original, replayed)
+
+
+async def _resimulate(
+    recording: Recording, machine: MachineConfig, profile: ProfileConfig, load_kg: float | None
+) -> list[RepMetrics]:
+    person = ReplayedPerson(recording, machine)
+    plant = Plant(PlantParams.from_machine(machine), attached_mass_kg=person.moving_mass_kg)
+    plant.place(float(person.position_m[0]) if len(person.position_m) else 0.0)
+    rig = Rig(plant, person)
+    clock = SimulatedClock()
+    loop = ControlLoop(machine, profile, load_kg)
+    drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
+    await drive.connect()
+    loop.start_set()
+    await loop.run(drive, clock, lambda lp: person.done, person.end_s + 2 * _AFTER_END_S)
+    return loop.reps

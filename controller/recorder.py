@@ -4,7 +4,7 @@ File layout (all integers little-endian):
 
     b"ECCXREC1" | u32 header length | header (JSON) | u32 CRC32 of header
     chunk*:  b"CHNK" | u32 rows | u32 payload length | u32 CRC32 of payload | payload
-    payload: per column, u32 length + zlib(byte-shuffled column bytes)
+    payload: zlib(every column in schema order, each XOR-delta encoded and byte-shuffled)
 
 Columnar chunks compress well: each value is XORed with the one before it (a quantity that changes
 slowly shares its sign, exponent and high mantissa bits with its neighbour, as in Facebook's
@@ -51,7 +51,7 @@ SET_STATES = [s.value for s in SetState]
 # (name, dtype): the schema of version 1.
 COLUMNS: list[tuple[str, str]] = [
     ("time_s", "<f8"),
-    ("lag_us", "<f4"),
+    ("lag_us", "<u4"),  # whole microseconds: recorded, never decided on
     ("fb_present", "u1"),
     ("fb_time_s", "<f8"),
     ("fb_angle_rad", "<f8"),
@@ -101,7 +101,7 @@ def frame_row(frame: Frame) -> tuple[Any, ...]:
     fb = frame.feedback
     return (
         frame.time_s,
-        frame.lag_s * 1e6,
+        round(frame.lag_s * 1e6),
         fb is not None,
         fb.time_s if fb else 0.0,
         fb.angle_rad if fb else 0.0,
@@ -131,11 +131,11 @@ def _pack(column: np.ndarray) -> bytes:
     xored = bits.copy()
     xored[1:] ^= bits[:-1]
     planes = np.frombuffer(xored.tobytes(), dtype=np.uint8).reshape(-1, column.dtype.itemsize)
-    return zlib.compress(planes.T.tobytes(), 6)
+    return planes.T.tobytes()
 
 
 def _unpack(data: bytes, dtype: np.dtype[Any], rows: int) -> np.ndarray:
-    planes = np.frombuffer(zlib.decompress(data), dtype=np.uint8).reshape(dtype.itemsize, rows)
+    planes = np.frombuffer(data, dtype=np.uint8).reshape(dtype.itemsize, rows)
     xored = np.frombuffer(planes.T.tobytes(), dtype=_UINT[dtype.itemsize])
     return np.bitwise_xor.accumulate(xored).view(dtype)
 
@@ -145,11 +145,8 @@ ROW_DTYPE = np.dtype(COLUMNS)
 
 def encode_chunk(rows: Sequence[tuple[Any, ...]]) -> bytes:
     table = np.array(rows, dtype=ROW_DTYPE)  # one C call: the GIL is not held for long
-    parts = []
-    for name, _ in COLUMNS:
-        packed = _pack(np.ascontiguousarray(table[name]))
-        parts.append(_U32.pack(len(packed)) + packed)
-    payload = b"".join(parts)
+    # One zlib stream per chunk: one release of the GIL, not one per column.
+    payload = zlib.compress(b"".join(_pack(np.ascontiguousarray(table[name])) for name, _ in COLUMNS), 6)
     return _CHUNK_HEAD.pack(CHUNK_MAGIC, len(rows), len(payload), zlib.crc32(payload)) + payload
 
 
@@ -211,6 +208,7 @@ class Recording:
     columns: dict[str, np.ndarray]
     damage: str | None = None
     chunks: int = 0
+    source: str = "recording"
     frames: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -267,11 +265,11 @@ def _decode_chunk(data: bytes, offset: int) -> tuple[list[np.ndarray], int] | st
     payload = data[body : body + length]
     if zlib.crc32(payload) != crc:
         return "chunk checksum mismatch"
+    raw = zlib.decompress(payload)
     columns, cursor = [], 0
     for _, dtype in COLUMNS:
-        (size,) = _U32.unpack_from(payload, cursor)
-        cursor += 4
-        columns.append(_unpack(payload[cursor : cursor + size], np.dtype(dtype), rows))
+        size = np.dtype(dtype).itemsize * rows
+        columns.append(_unpack(raw[cursor : cursor + size], np.dtype(dtype), rows))
         cursor += size
     return columns, body + length
 
@@ -296,4 +294,4 @@ def read_recording(path: str | Path) -> Recording:
     for index, (name, dtype) in enumerate(COLUMNS):
         pieces = [p[index] for p in parts]
         merged[name] = np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
-    return Recording(header, merged, damage, len(parts))
+    return Recording(header, merged, damage, len(parts), str(path))

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from controller.config import MachineConfig, ProfileConfig
+from controller.config import ConfigError, MachineConfig, ProfileConfig
+from controller.config.loader import validate
 from controller.loop import Command, ControlLoop, Frame
-from controller.recorder import ROW_DTYPE, Recording, frame_row
+from controller.recorder import ROW_DTYPE, Recording, RecordingError, frame_row
 from controller.reps import RepMetrics
 
 COMPARED = (
@@ -65,11 +66,22 @@ def _as_dict(diff: ColumnDifference) -> dict[str, Any]:
     }
 
 
-def loop_for(recording: Recording) -> ControlLoop:
+def configs_of(recording: Recording) -> tuple[MachineConfig, ProfileConfig]:
+    """The machine and profile a recording was made with, validated like any config file."""
     header = recording.header
-    machine = MachineConfig.model_validate(header["machine"])
-    profile = ProfileConfig.model_validate(header["profile"])
-    return ControlLoop(machine, profile, header.get("load_kg"))
+    try:
+        machine = validate(header["machine"], MachineConfig, f"{recording.source}: header [machine]")
+        profile = validate(header["profile"], ProfileConfig, f"{recording.source}: header [profile]")
+    except (KeyError, TypeError) as exc:
+        raise RecordingError(f"{recording.source}: header has no usable {exc}") from None
+    except ConfigError as exc:
+        raise RecordingError(str(exc)) from None
+    return machine, profile
+
+
+def loop_for(recording: Recording) -> ControlLoop:
+    machine, profile = configs_of(recording)
+    return ControlLoop(machine, profile, recording.header.get("load_kg"))
 
 
 def replay_frames(recording: Recording, loop: ControlLoop) -> list[Frame]:

@@ -17,6 +17,7 @@ class LoopStats:
     period_max_us: float
     missed_deadlines: int
     step_p99_us: float
+    step_mean_us: float = 0.0
 
 
 class PeriodStats:
@@ -52,4 +53,5 @@ class PeriodStats:
             period_max_us=float(late.max()),
             missed_deadlines=self.missed,
             step_p99_us=float(np.percentile(steps, 99)),
+            step_mean_us=float(steps.mean()),
         )

@@ -20,7 +20,7 @@ from controller.config import MachineConfig, ProfileConfig
 from controller.drive.simulated import SimulatedDrive
 from controller.loop import ControlLoop
 from controller.recorder import Recording
-from controller.regression import regression_replay
+from controller.regression import configs_of, regression_replay
 from controller.reps import RepMetrics
 from controller.timing import SimulatedClock
 from simulator.calibration import Device
@@ -92,7 +92,7 @@ def _rep(rep: RepMetrics) -> dict[str, Any]:
 
 def what_if(recording: Recording, profile: ProfileConfig, load_kg: float | None = None) -> WhatIf:
     original = regression_replay(recording).reps
-    machine = MachineConfig.model_validate(recording.header["machine"])
+    machine, _ = configs_of(recording)
     replayed = asyncio.run(_resimulate(recording, machine, profile, load_kg))
     return WhatIf(profile, original, replayed)
 

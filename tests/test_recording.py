@@ -1,0 +1,219 @@
+"""Recordings: round trip, regression replay catches a change, damaged files, killed writers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from controller import profiles
+from controller.config import load_athlete, load_machine, load_profile
+from controller.loop import Frame
+from controller.recorder import RecordingError, read_recording
+from controller.regression import regression_replay
+from controller.simulate import SimulationSetup, simulate
+from controller.units import kg_to_newtons
+from simulator.replay import what_if
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> tuple[Path, list[Frame]]:
+    path = tmp_path_factory.mktemp("rec") / "set.ecxr"
+    setup = SimulationSetup(
+        load_machine("home-gym-2kw"),
+        load_profile("eccentric-overload-130"),
+        load_athlete("trained"),
+        reps=3,
+        record=path,
+    )
+    result = simulate(setup, keep_frames=True)
+    return path, result.frames
+
+
+def test_every_frame_is_recorded_with_its_decisions(recorded):
+    path, frames = recorded
+    recording = read_recording(path)
+    assert recording.damage is None
+    assert recording.frames == len(frames)
+    assert np.array_equal(recording.time_s, [f.time_s for f in frames])
+    assert np.allclose(recording.columns["command_n"], [f.command_n for f in frames], atol=1e-3)
+    assert recording.header["profile"]["name"] == "eccentric-overload-130"
+    assert recording.header["athlete"]["name"] == "trained"
+    assert recording.header["schema"] == 1 and recording.header["software"]
+
+
+def test_regression_replay_of_an_unchanged_controller_has_zero_differences(recorded):
+    report = regression_replay(read_recording(recorded[0]))
+    assert report.identical
+    assert len(report.reps) == 3
+
+
+def test_regression_replay_reports_a_changed_profile(recorded, monkeypatch):
+    original = profiles.Profile.level
+
+    def one_percent_heavier_down(self, inp):
+        level = original(self, inp)
+        return level * 1.01 if inp.lowering else level
+
+    monkeypatch.setattr(profiles.Profile, "level", one_percent_heavier_down)
+    report = regression_replay(read_recording(recorded[0]))
+    assert not report.identical
+    changed = {d.column: d for d in report.differences}
+    assert "command_n" in changed and "request_n" in changed
+    assert changed["request_n"].max_abs == pytest.approx(0.01 * kg_to_newtons(50) * 1.3, rel=0.05)
+    ignoring = regression_replay(read_recording(recorded[0]), tolerance=10.0, ignore=["flags"])
+    assert ignoring.identical, "a tolerance above the change hides it"
+
+
+def test_what_if_at_constant_load_drops_the_eccentric_force_to_that_load(recorded):
+    recording = read_recording(recorded[0])
+    report = what_if(recording, load_profile("constant"), load_kg=50.0)
+    load = kg_to_newtons(50.0)
+    assert len(report.replayed) == len(report.original) == 3
+    for before, after in zip(report.original, report.replayed, strict=True):
+        assert before.mean_eccentric_force_n == pytest.approx(1.3 * load, rel=0.05)
+        assert after.mean_eccentric_force_n == pytest.approx(load, rel=0.05)
+        assert after.rom_m == pytest.approx(before.rom_m, rel=0.1)
+
+
+@pytest.mark.parametrize("keep_fraction", np.linspace(0.05, 0.999, 17))
+def test_a_truncated_recording_opens_up_to_the_damage(recorded, tmp_path, keep_fraction):
+    data = recorded[0].read_bytes()
+    cut = tmp_path / "cut.ecxr"
+    cut.write_bytes(data[: int(len(data) * keep_fraction)])
+    recording = read_recording(cut)
+    whole = read_recording(recorded[0])
+    assert recording.frames < whole.frames
+    assert recording.damage is not None and "at byte" in recording.damage and "intact" in recording.damage
+    n = recording.frames
+    assert np.array_equal(recording.columns["command_n"], whole.columns["command_n"][:n])
+
+
+def test_a_corrupted_chunk_is_caught_by_its_checksum(recorded, tmp_path):
+    data = bytearray(recorded[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad = tmp_path / "bad.ecxr"
+    bad.write_bytes(bytes(data))
+    recording = read_recording(bad)
+    assert recording.damage is not None and "checksum" in recording.damage
+    assert 0 < recording.frames < read_recording(recorded[0]).frames
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "not an eccentrix recording"),
+        (b"PK\x03\x04 zip file", "not an eccentrix recording"),
+        (b"ECCXREC1\x10\x00", "header cut short"),
+    ],
+)
+def test_not_a_recording_is_a_clear_error(tmp_path, content, message):
+    path = tmp_path / "x.ecxr"
+    path.write_bytes(content)
+    with pytest.raises(RecordingError, match=message):
+        read_recording(path)
+
+
+def test_a_damaged_header_is_a_clear_error(recorded, tmp_path):
+    data = bytearray(recorded[0].read_bytes())
+    data[20] ^= 0xFF
+    path = tmp_path / "h.ecxr"
+    path.write_bytes(bytes(data))
+    with pytest.raises(RecordingError, match="header damaged"):
+        read_recording(path)
+
+
+KILLED_WRITER = """
+import sys
+from pathlib import Path
+from controller.config import load_athlete, load_machine, load_profile
+from controller.simulate import SimulationSetup, simulate
+counter = [0]
+def progress(frame):
+    counter[0] += 1
+    if counter[0] % 100 == 0:
+        print(counter[0], flush=True)
+import controller.loop as loop
+original = loop.ControlLoop.__init__
+def init(self, *a, **k):
+    original(self, *a, **k)
+    self.observers.on_frame.append(progress)
+loop.ControlLoop.__init__ = init
+setup = SimulationSetup(load_machine("home-gym-2kw"), load_profile("eccentric-overload-130"),
+                        load_athlete("trained"), reps=10, realtime=True, record=Path(sys.argv[1]))
+simulate(setup)
+"""
+
+
+def test_a_killed_process_loses_at_most_the_last_second(tmp_path):
+    path = tmp_path / "killed.ecxr"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    produced = 0
+    deadline = time.monotonic() + 60
+    while produced < 1800 and time.monotonic() < deadline:
+        produced = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    recording = read_recording(path)
+    rate = 500
+    assert produced >= 1800
+    assert recording.frames >= produced - rate - 100  # one second plus the frames printed late
+    assert recording.damage is None or "intact" in recording.damage
+    assert regression_replay(recording).identical, "a real-time recording replays exactly too"
+
+
+def eccentrix(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "controller.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_record_store_replay_and_export_from_the_command_line(tmp_path):
+    rec, db = tmp_path / "s.ecxr", tmp_path / "s.sqlite"
+    done = eccentrix("simulate", "--reps", "2", "--record", str(rec), "--store", str(db))
+    assert done.returncode == 0, done.stderr
+    regression = eccentrix("replay", str(rec))
+    assert regression.returncode == 0 and "identical" in regression.stdout
+    whatif = eccentrix("replay", str(rec), "--profile", "constant", "--json")
+    doc = json.loads(whatif.stdout)
+    assert (
+        set(doc) >= {"original", "replayed", "profile"} and len(doc["original"]) == len(doc["replayed"]) == 2
+    )
+    listing = eccentrix("sessions", "list", "--db", str(db))
+    assert "simulated trained" in listing.stdout and "2 reps" in listing.stdout
+    out = tmp_path / "x.json"
+    assert (
+        eccentrix(
+            "sessions", "export", "1", "--db", str(db), "--format", "json", "--out", str(out)
+        ).returncode
+        == 0
+    )
+    assert len(json.loads(out.read_text())["sets"][0]["reps"]) == 2
+    garbage = tmp_path / "g.ecxr"
+    garbage.write_text("hello")
+    bad = eccentrix("replay", str(garbage))
+    assert bad.returncode == 2 and "not an eccentrix recording" in bad.stderr
+    missing = eccentrix("sessions", "show", "9", "--db", str(db))
+    assert missing.returncode == 2 and "session 9: no such session" in missing.stderr
+
+
+def test_a_recording_whose_configs_do_not_validate_is_a_clear_error(recorded, tmp_path):
+    data = recorded[0].read_bytes()
+    recording = read_recording(recorded[0])
+    recording.header["profile"]["reps"] = 1000
+    with pytest.raises(RecordingError, match=r"(?s)header \[profile\].*reps.*<= 100"):
+        regression_replay(recording)
+    del recording.header["machine"]
+    with pytest.raises(RecordingError, match="header has no usable 'machine'"):
+        regression_replay(recording)
+    assert recorded[0].read_bytes() == data

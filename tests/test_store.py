@@ -1,0 +1,89 @@
+"""Session store: history in SQLite behind one interface, migrations, exports."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+
+import pytest
+
+from controller.store import MIGRATIONS, SessionStore, SqliteSessionStore, StoreError, export_csv, export_json
+from tests.sets import run_set
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteSessionStore(tmp_path / "sessions.sqlite")
+    yield s
+    s.close()
+
+
+def fill(store: SessionStore) -> int:
+    reps = run_set("eccentric-overload-130", reps=2).reps
+    person = store.add_person("Ada", "athlete")
+    session = store.start_session(person, "home-gym-2kw", "set.ecxr")
+    store.add_set(session, "eccentric-overload-130", 50.0, reps)
+    store.add_set(session, "constant", 40.0, reps[:1])
+    store.add_note(session, "felt strong, left shoulder fine")
+    return session
+
+
+def test_sessions_round_trip_with_their_metrics(store):
+    session = fill(store)
+    record = store.session(session)
+    reps = run_set("eccentric-overload-130", reps=2).reps
+    assert record.person == "Ada" and record.machine == "home-gym-2kw" and record.recording == "set.ecxr"
+    assert [s.number for s in record.sets] == [1, 2]
+    assert record.sets[0].reps == reps
+    assert record.sets[1].reps == reps[:1]
+    assert record.notes == ["felt strong, left shoulder fine"]
+    assert store.sessions() == [session]
+
+
+def test_exports(store, tmp_path):
+    record = store.session(fill(store))
+    export_csv(record, tmp_path / "s.csv")
+    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert len(rows) == 3
+    assert float(rows[0]["mean_eccentric_force_n"]) == pytest.approx(
+        record.sets[0].reps[0].mean_eccentric_force_n
+    )
+    assert rows[2]["profile"] == "constant"
+    export_json(record, tmp_path / "s.json")
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["sets"][0]["reps"][1]["index"] == 2
+    assert doc["notes"] == record.notes
+
+
+def test_an_old_database_is_migrated_and_keeps_its_data(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0] + " PRAGMA user_version = 1;")
+    db.execute("INSERT INTO people (name, role, created) VALUES ('Bo', 'patient', '2026-01-01')")
+    db.execute("INSERT INTO sessions (person_id, started, machine) VALUES (1, '2026-01-01', 'a6-diy')")
+    db.commit()
+    db.close()
+    store = SqliteSessionStore(path)
+    assert store.schema_version == len(MIGRATIONS) == 2
+    store.add_note(1, "notes exist after the upgrade")
+    assert store.session(1).person == "Bo"
+    assert store.session(1).notes == ["notes exist after the upgrade"]
+    store.close()
+
+
+def test_a_newer_database_is_refused(tmp_path):
+    path = tmp_path / "new.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StoreError, match="schema 99 is newer"):
+        SqliteSessionStore(path)
+
+
+def test_bad_input_is_refused_and_changes_nothing(store):
+    with pytest.raises(StoreError, match="role 'boss': allowed athlete, patient, clinician, admin"):
+        store.add_person("X", "boss")
+    with pytest.raises(StoreError, match="session 7: no such session"):
+        store.session(7)
+    assert store.sessions() == []

@@ -17,6 +17,7 @@ from enum import IntFlag
 
 from controller.config import MachineConfig, ProfileConfig
 from controller.drive import Drive, DriveFault, DriveFeedback
+from controller.drive.supervisor import DriveSupervisor
 from controller.estimator import Estimator, Motion, friction_force_n
 from controller.kinematics import Kinematics
 from controller.profiles import Profile
@@ -83,6 +84,7 @@ class ControlLoop:
         self.safety_events: list[SafetyEvent] = []
         self.observers = _Observers()
         self.fault: str | None = None
+        self.link: DriveSupervisor | None = None
         self._pending = Command.NONE
         self._motion: Motion | None = None
         self._flags = Flag.NONE
@@ -105,8 +107,10 @@ class ControlLoop:
         self._pending |= commands
 
     def report_fault(self, now_s: float, kind: str, detail: str) -> None:
-        """A fault from outside step (the drive, the clock): safe state at once, cause kept."""
-        self.fault = f"{kind}: {detail}"
+        """A fault from outside step (the drive, the clock): safe state at once, cause kept until
+        the stop is reset at rest."""
+        if self.fault is None:
+            self.fault = f"{kind}: {detail}"
         self._pending |= Command.ESTOP
         self.safety_events.append(SafetyEvent(now_s, kind, self.session.tracker.rep_index, detail))
 
@@ -146,6 +150,8 @@ class ControlLoop:
             rearm=self.session.state not in LOADED,
         )
         out = apply(self.limits, self.gate, gate_in)
+        if self.gate.estop and not out.state.estop:
+            self.fault = None  # the stop was reset at rest: the cause has been seen
         self.gate = out.state
         self._note_flags(now_s, out.flags)
         if out.flags & (Flag.RELEASE | Flag.OVERSPEED_IN):
@@ -194,6 +200,8 @@ class ControlLoop:
         # Everything built so far lives as long as the loop: keep the collector from walking it
         # mid-set, which costs milliseconds on a large heap.
         gc.freeze()
+        link = DriveSupervisor(drive, self.report_fault)
+        self.link = link
         stats = PeriodStats(self.period_s)
         lag_limit = self.machine.control.lag_fault_periods * self.period_s
         deadline = clock.now()
@@ -205,10 +213,10 @@ class ControlLoop:
                 if lateness > lag_limit and self.fault is None:
                     self.report_fault(deadline, "loop_lag", f"{lateness * 1e3:.1f} ms behind its deadline")
                 started = time.perf_counter()
-                feedback = await self._read(drive, deadline)
+                feedback = await link.read(deadline)
                 torque = self.step(deadline, feedback, max(0.0, lateness))
                 stats.record_step(time.perf_counter() - started)
-                await self._write(drive, deadline, torque)
+                await link.write(deadline, torque)
                 deadline += self.period_s
                 missed = stats.skip_missed(clock.now(), deadline)
                 deadline += missed * self.period_s
@@ -217,23 +225,6 @@ class ControlLoop:
         finally:
             await self._safe_stop(drive)
         return stats.summary()
-
-    async def _read(self, drive: Drive, now_s: float) -> DriveFeedback | None:
-        try:
-            return await drive.read()
-        except DriveFault as fault:
-            self._drive_fault(now_s, fault)
-            return None
-
-    async def _write(self, drive: Drive, now_s: float, torque_nm: float) -> None:
-        try:
-            await drive.write(torque_nm)
-        except DriveFault as fault:
-            self._drive_fault(now_s, fault)
-
-    def _drive_fault(self, now_s: float, fault: DriveFault) -> None:
-        if self.fault is None:
-            self.report_fault(now_s, "drive_fault", str(fault))
 
     async def _safe_stop(self, drive: Drive) -> None:
         with contextlib.suppress(DriveFault):

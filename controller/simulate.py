@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.config import AthleteConfig, MachineConfig, ProfileConfig
+from controller.config import AthleteConfig, DriveMap, MachineConfig, ProfileConfig, load_drive_map
+from controller.drive import Drive
+from controller.drive.factory import make_drive
 from controller.drive.simulated import SimulatedDrive
 from controller.loop import ControlLoop, Frame, SafetyEvent
 from controller.recorder import RecordingWriter, recording_header
@@ -18,6 +20,7 @@ from controller.session import SetState
 from controller.stats import LoopStats
 from controller.timing import Clock, MonotonicClock, SimulatedClock
 from controller.units import kg_to_newtons
+from simulator.host import SimDriveHost
 from simulator.lift import Rig
 from simulator.scenarios import Scenario
 
@@ -35,6 +38,8 @@ class SimulationSetup:
     scenario: Scenario | None = None
     realtime: bool = False
     record: Path | None = None
+    transport: str = "inproc"  # inproc | modbus-tcp | modbus-rtu | serial
+    drive_map: DriveMap | None = None  # for a transport; default: the reference map for it
 
 
 @dataclass(slots=True)
@@ -90,7 +95,16 @@ async def simulate_async(
     rig = Rig.build(setup.machine, setup.athlete, planned, setup.scenario, dt_s=0.001)
     clock: Clock = MonotonicClock() if setup.realtime else SimulatedClock()
     loop = ControlLoop(setup.machine, profile, setup.load_kg)
-    drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
+    host: SimDriveHost | None = None
+    drive: Drive
+    if setup.transport == "inproc":
+        drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
+    else:
+        drive_map = setup.drive_map or load_drive_map(
+            "odrive-ascii" if setup.transport == "serial" else "sim"
+        )
+        host = SimDriveHost(drive_map, setup.machine, rig, setup.transport, lockstep=not setup.realtime)  # type: ignore[arg-type]
+        drive = make_drive(setup.machine, drive_map, host.start(), clock)
     result = SimulationResult(setup, [], loop.safety_events, LoopStats(0, 0, 0, 0, 0, 0, 0))
 
     def watch(frame: Frame) -> None:
@@ -136,5 +150,8 @@ async def simulate_async(
     finally:
         if writer is not None:
             writer.close()
+        await drive.close()
+        if host is not None:
+            host.stop()
     result.reps = loop.reps
     return result

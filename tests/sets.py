@@ -17,6 +17,7 @@ def run_set(
     load_kg: float | None = None,
     scenario: str | None = None,
     machine: str = "home-gym-2kw",
+    transport: str = "inproc",
 ) -> SimulationResult:
     setup = SimulationSetup(
         machine=load_machine(machine),
@@ -25,5 +26,6 @@ def run_set(
         reps=reps,
         load_kg=load_kg,
         scenario=scenario_by_name(scenario) if scenario else None,
+        transport=transport,
     )
     return simulate(setup, keep_frames=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -70,10 +70,19 @@ def describe(exc: ValidationError, model: type[BaseModel], source: str) -> str:
     return "\n".join(lines)
 
 
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as `Section | None`, if there is one."""
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return annotation
+
+
 def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> FieldInfo | None:
     current: Any = model
     field: FieldInfo | None = None
     for part in loc:
+        current = _model_in(current)
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
         field = current.model_fields.get(str(part))
@@ -85,7 +94,7 @@ def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> FieldInfo | None:
 
 def allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     parent = _field_at(model, loc[:-1]) if len(loc) > 1 else None
-    owner: Any = model if parent is None else parent.annotation
+    owner: Any = model if parent is None else _model_in(parent.annotation)
     if isinstance(owner, type) and issubclass(owner, BaseModel):
         return ", ".join(owner.model_fields)
     return "?"

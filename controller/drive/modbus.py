@@ -1,0 +1,330 @@
+"""A torque-mode servo drive over Modbus RTU or TCP, described entirely by its drive map.
+
+No retries and short timeouts: a reply that does not come within the map's timeout is a typed
+fault this cycle (the loop then holds no stale decision), never a multi-second stall. One
+ModbusDrive owns its bus; a second one on the same port is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import termios
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, ClassVar, Literal, cast
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException
+from pymodbus.framer import FramerType
+
+from controller.config import DriveMap, MachineConfig
+from controller.config.drive import Register, Write
+from controller.drive.base import (
+    DriveAlarm,
+    DriveFault,
+    DriveFeedback,
+    DriveLinkLost,
+    DriveProtocolError,
+    DriveTimeout,
+)
+from controller.drive.registers import Block, decode, encode, plan_reads
+from controller.timing import Clock
+
+_ENABLE_WAIT_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    kind: Literal["tcp", "rtu"]
+    address: str  # host for TCP, device path for RTU
+    port: int = 502
+    parity: Literal["N", "E", "O"] | None = None  # overrides the map (a pty cannot do parity)
+
+    @classmethod
+    def parse(cls, text: str) -> Link:
+        """`tcp://HOST:PORT`, or a serial device: `rtu:///dev/ttyUSB0[?parity=N]` or a plain path."""
+        if text.startswith("tcp://"):
+            host, _, port = text.removeprefix("tcp://").rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"link {text!r}: expected tcp://HOST:PORT")
+            return cls("tcp", host, int(port))
+        path, _, query = text.removeprefix("rtu://").partition("?")
+        parity = None
+        if query:
+            key, _, value = query.partition("=")
+            if key != "parity" or value not in ("N", "E", "O"):
+                raise ValueError(f"link {text!r}: the only option is ?parity=N|E|O")
+            parity = value
+        return cls("rtu", path, parity=parity)  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class LinkStats:
+    transactions: int = 0
+    timeouts: int = 0
+    garbled: int = 0  # bytes came back but no valid reply could be made of them
+    exceptions: int = 0
+    latency_s: list[float] = field(default_factory=list)
+
+
+class ModbusDrive:
+    _owners: ClassVar[dict[str, ModbusDrive]] = {}
+
+    def __init__(self, drive_map: DriveMap, machine: MachineConfig, link: Link, clock: Clock) -> None:
+        if drive_map.protocol != "modbus" or not (
+            drive_map.feedback and drive_map.command and drive_map.status
+        ):
+            raise ValueError(f"drive map {drive_map.name!r} is not a complete Modbus map")
+        self.map = drive_map
+        self.feedback_map = drive_map.feedback
+        self.command_map = drive_map.command
+        self.status_values = drive_map.status
+        self.machine = machine
+        self.link = link
+        self.clock = clock
+        self.stats = LinkStats()
+        self._rated = machine.motor.rated_torque_nm
+        self._sign = -1.0 if drive_map.invert_direction else 1.0
+        self._blocks: list[Block] = plan_reads(self._feedback_registers())
+        self._fc23 = drive_map.link.fc23 and len(self._blocks) == 1
+        self._pending_torque = 0.0
+        self._last_frame_end = 0.0
+        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+        self._bytes_in = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    @property
+    def bus(self) -> str:
+        return f"{self.link.kind}:{self.link.address}:{self.link.port if self.link.kind == 'tcp' else ''}"
+
+    async def connect(self) -> None:
+        owner = ModbusDrive._owners.get(self.bus)
+        if owner is not None and owner is not self:
+            raise DriveLinkLost(f"{self.bus} already has an owner: one drive object per bus")
+        ModbusDrive._owners[self.bus] = self
+        self._client = self._make_client()
+        try:
+            connected = await asyncio.wait_for(self._client.connect(), timeout=2.0)
+        except termios.error as exc:
+            connected = False
+            reason = f"the port rejects {self._framing()} ({exc}); a pty cannot do parity: add ?parity=N"
+        except (TimeoutError, OSError) as exc:
+            connected = False
+            reason = str(exc) or type(exc).__name__
+        else:
+            reason = "refused"
+        if not connected:
+            self._release()
+            raise DriveLinkLost(f"cannot reach the drive at {self.bus}: {reason}")
+        await self._write_all(self.map.setup)
+        await self._write_limits()
+        if self.map.watchdog is not None:
+            await self._write_all(self.map.watchdog.writes)
+        await self._write_all(self.map.enable)
+        await self._wait_until_running()
+
+    async def reset_alarm(self) -> None:
+        await self._write_all(self.map.alarm_reset)
+
+    async def disable(self) -> None:
+        if self._client is None:
+            return
+        with contextlib.suppress(DriveFault):
+            await self._write_torque(0.0)
+        with contextlib.suppress(DriveFault):
+            await self._write_all(self.map.disable)
+
+    async def close(self) -> None:
+        await self.disable()
+        if self._client is not None:
+            self._client.close()
+        self._release()
+
+    def _release(self) -> None:
+        if ModbusDrive._owners.get(self.bus) is self:
+            del ModbusDrive._owners[self.bus]
+
+    # -- the cycle ---------------------------------------------------------------------------------
+    async def read(self) -> DriveFeedback:
+        words: dict[int, int] = {}
+        if self._fc23:
+            block = self._blocks[0]
+            torque = self.command_map.torque
+            values = encode(self._sign * self._pending_torque, self._scaled(torque), self.map.link.word_order)
+            reply = await self._transact(
+                lambda c: c.readwrite_registers(
+                    read_address=block.start,
+                    read_count=block.count,
+                    write_address=torque.address,
+                    values=values,
+                    device_id=self.map.link.device_id,
+                )
+            )
+            words.update(zip(range(block.start, block.start + block.count), reply.registers, strict=False))
+        else:
+            for block in self._blocks:
+                reply = await self._transact(partial(self._read_block, block))
+                words.update(
+                    zip(range(block.start, block.start + block.count), reply.registers, strict=False)
+                )
+        return self._feedback(words)
+
+    async def write(self, torque_nm: float) -> None:
+        peak = self.machine.motor.peak_torque_nm
+        torque = min(max(torque_nm, -peak), peak)
+        if self._fc23:
+            self._pending_torque = torque  # goes out with the next read, in the same transaction
+            return
+        await self._write_torque(torque)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _read_block(self, block: Block, client: Any) -> Awaitable[Any]:
+        request = client.read_holding_registers(
+            block.start, count=block.count, device_id=self.map.link.device_id
+        )
+        return cast(Awaitable[Any], request)
+
+    def _feedback_registers(self) -> list[Register]:
+        f = self.feedback_map
+        return [f.position, f.velocity, f.torque, f.status, f.fault_code]
+
+    def _scaled(self, register: Register) -> Register:
+        if not register.per_rated:
+            return register
+        return register.model_copy(update={"scale": register.scale * self._rated, "per_rated": False})
+
+    def _value(self, words: dict[int, int], register: Register) -> float:
+        span = [words[register.address + i] for i in range(register.type.words)]
+        return decode(span, self._scaled(register), self.map.link.word_order)
+
+    def _feedback(self, words: dict[int, int]) -> DriveFeedback:
+        f = self.feedback_map
+        status = int(self._value(words, f.status))
+        fault = int(self._value(words, f.fault_code))
+        s = self.status_values
+        if s.fault and (status & s.fault_mask) in s.fault:
+            raise DriveAlarm(fault, self.map.fault_text(fault))
+        return DriveFeedback(
+            time_s=self.clock.now(),
+            angle_rad=self._sign * self._value(words, f.position),
+            velocity_rad_s=self._sign * self._value(words, f.velocity),
+            torque_nm=self._sign * self._value(words, f.torque),
+            enabled=(status & s.running_mask) in s.running,
+            fault_code=fault,
+        )
+
+    async def _write_torque(self, torque_nm: float) -> None:
+        register = self.command_map.torque
+        values = encode(self._sign * torque_nm, self._scaled(register), self.map.link.word_order)
+        await self._write_words(register.address, values)
+
+    async def _write_limits(self) -> None:
+        c = self.command_map
+        metres_per_rad = self.machine.spool.radius_m / self.machine.spool.gear_ratio
+        peak = self.machine.motor.peak_torque_nm
+        limits = [
+            (c.torque_limit_forward, peak),
+            (c.torque_limit_reverse, peak),
+            (c.speed_limit_forward, self.machine.drive_payout_limit_mps / metres_per_rad),
+            (c.speed_limit_reverse, self.machine.drive_retract_limit_mps / metres_per_rad),
+        ]
+        for register, value in limits:
+            if register is not None:
+                await self._write_words(
+                    register.address, encode(value, self._scaled(register), self.map.link.word_order)
+                )
+
+    async def _write_all(self, writes: list[Write]) -> None:
+        for write in writes:
+            if write.delay_s:
+                await asyncio.sleep(write.delay_s)
+            await self._write_words(write.address, [write.value & 0xFFFF])
+
+    async def _write_words(self, address: int, values: list[int]) -> None:
+        device = self.map.link.device_id
+        if len(values) == 1:
+            await self._transact(lambda c: c.write_register(address, values[0], device_id=device))
+        else:
+            await self._transact(lambda c: c.write_registers(address, values, device_id=device))
+
+    async def _wait_until_running(self) -> None:
+        deadline = time.monotonic() + _ENABLE_WAIT_S
+        while True:
+            feedback = await self.read()
+            if feedback.enabled:
+                return
+            if time.monotonic() > deadline:
+                raise DriveFault(f"drive at {self.bus} did not report running after the enable sequence")
+            await asyncio.sleep(0.01)
+
+    async def _transact(self, request: Callable[[Any], Awaitable[Any]]) -> Any:
+        client = self._client
+        if client is None or not client.connected:
+            raise DriveLinkLost(f"no link to the drive at {self.bus}")
+        silence = self.map.link.silence_s
+        if silence:
+            wait = self._last_frame_end + silence - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        bytes_before = self._bytes_in
+        started = time.perf_counter()
+        self.stats.transactions += 1
+        try:
+            reply = await asyncio.wait_for(request(client), timeout=4 * self.map.link.timeout_s)
+        except ConnectionException as exc:
+            raise DriveLinkLost(f"link to {self.bus} lost: {exc}") from None
+        except (ModbusException, TimeoutError) as exc:
+            if self._bytes_in > bytes_before:
+                self.stats.garbled += 1
+                raise DriveProtocolError(f"garbled reply from {self.bus}") from None
+            self.stats.timeouts += 1
+            if not client.connected:
+                raise DriveLinkLost(f"link to {self.bus} lost") from None
+            raise DriveTimeout(
+                f"no reply from {self.bus} within {self.map.link.timeout_s * 1e3:.0f} ms: {exc}"
+            ) from None
+        finally:
+            self._last_frame_end = time.monotonic()
+        self.stats.latency_s.append(time.perf_counter() - started)
+        if reply.isError():
+            self.stats.exceptions += 1
+            raise DriveProtocolError(
+                f"drive at {self.bus} answered with exception code {reply.exception_code}"
+            )
+        return reply
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        if not sending:
+            self._bytes_in += len(data)
+        return data
+
+    def _framing(self) -> str:
+        link = self.map.link
+        return f"8{self.link.parity or link.parity}{link.stopbits}"
+
+    def _make_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        link = self.map.link
+        if self.link.kind == "tcp":
+            return AsyncModbusTcpClient(
+                self.link.address,
+                port=self.link.port,
+                timeout=link.timeout_s,
+                retries=0,
+                reconnect_delay=0,
+                trace_packet=self._trace,
+            )
+        return AsyncModbusSerialClient(
+            self.link.address,
+            framer=FramerType.RTU,
+            baudrate=link.baudrate,
+            parity=self.link.parity or link.parity,
+            stopbits=link.stopbits,
+            bytesize=8,
+            timeout=link.timeout_s,
+            retries=0,
+            reconnect_delay=0,
+            trace_packet=self._trace,
+        )

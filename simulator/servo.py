@@ -1,0 +1,126 @@
+"""The simulator as a servo drive: the behaviour a real drive has, whatever the transport.
+
+Torque is applied only when enabled by the map's enable sequence and no alarm is latched; it is
+clipped to the torque limits the controller wrote; the torque-mode speed limits the controller
+wrote become the plant's; the communication watchdog (real-time mode) switches torque off when
+commands stop; an injected alarm latches until the alarm-reset sequence.
+
+Time: in lockstep mode each torque command advances the physics by one control period (exactly
+what the in-process drive does, so a set over a link can be compared with an in-process one); in
+real-time mode physics follows the wall clock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from controller.config import DriveMap, MachineConfig
+from simulator.lift import Rig
+
+_WATCHDOG_FAULT = 0x0006
+
+
+@dataclass
+class FaultPlan:
+    """Faults to inject, changeable while serving."""
+
+    drop_every: int = 0  # drop every Nth reply (0: never)
+    garble_every: int = 0
+    exception_every: int = 0
+    latency_s: float = 0.0
+    silent: bool = False  # answer nothing at all (a dead drive on a live bus)
+
+
+class Servo:
+    def __init__(self, drive_map: DriveMap, machine: MachineConfig, rig: Rig, lockstep: bool) -> None:
+        self.map = drive_map
+        self.machine = machine
+        self.rig = rig
+        self.lockstep = lockstep
+        self.period_s = 1.0 / machine.control.rate_hz
+        self.metres_per_rad = machine.spool.radius_m / machine.spool.gear_ratio
+        self.enabled = False
+        self.fault_code = 0
+        self.torque_command_nm = 0.0
+        self.torque_limits_nm = (machine.motor.peak_torque_nm, machine.motor.peak_torque_nm)
+        self.watchdog_s = drive_map.watchdog.timeout_s if drive_map.watchdog else None
+        self.faults = FaultPlan()
+        self._origin = time.monotonic()
+        self._last_command_s = 0.0
+
+    # -- time ----------------------------------------------------------------------------------
+    def wall_s(self) -> float:
+        return time.monotonic() - self._origin
+
+    def catch_up(self) -> None:
+        """Real-time mode: advance the physics to now, and enforce the watchdog."""
+        if self.lockstep:
+            return
+        now = self.wall_s()
+        if self.watchdog_s and self.enabled and now - self._last_command_s > self.watchdog_s:
+            self.alarm(_WATCHDOG_FAULT)
+        plant = self.rig.plant
+        while plant.time_s + 0.5 * plant.dt_s < now:
+            self.rig.advance(self.applied_torque_nm)
+
+    def _advance_one_period(self) -> None:
+        target = self.rig.plant.time_s + self.period_s
+        while self.rig.plant.time_s + 0.5 * self.rig.plant.dt_s < target:
+            self.rig.advance(self.applied_torque_nm)
+
+    # -- state -------------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.enabled and self.fault_code == 0
+
+    @property
+    def applied_torque_nm(self) -> float:
+        if not self.running:
+            return 0.0
+        forward, reverse = self.torque_limits_nm
+        return min(max(self.torque_command_nm, -reverse), forward)
+
+    def alarm(self, code: int) -> None:
+        self.fault_code = code
+        self.torque_command_nm = 0.0
+
+    def reset_alarm(self) -> None:
+        self.fault_code = 0
+
+    def command_torque(self, torque_nm: float) -> None:
+        self.torque_command_nm = torque_nm
+        self._last_command_s = self.wall_s()
+        if self.lockstep:
+            self._advance_one_period()
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._last_command_s = self.wall_s()
+        if not enabled:
+            self.torque_command_nm = 0.0
+
+    def set_torque_limit(self, forward: bool, torque_nm: float) -> None:
+        fwd, rev = self.torque_limits_nm
+        peak = self.machine.motor.peak_torque_nm
+        value = min(abs(torque_nm), peak)
+        self.torque_limits_nm = (value, rev) if forward else (fwd, value)
+
+    def set_speed_limit(self, forward: bool, rad_s: float) -> None:
+        """The drive's torque-mode speed limit; forward = cable paying out."""
+        plant = self.rig.plant
+        mps = abs(rad_s) * self.metres_per_rad
+        if forward:
+            plant.p = replace(plant.p, payout_speed_limit_mps=mps)
+        else:
+            plant.p = replace(plant.p, retract_speed_limit_mps=mps)
+
+    # -- what a drive reports (SI at the motor shaft) ----------------------------------------------
+    def position_rad(self) -> float:
+        return self.rig.plant.spool_pos_m / self.metres_per_rad
+
+    def velocity_rad_s(self) -> float:
+        return self.rig.plant.spool_vel_mps / self.metres_per_rad
+
+    def torque_nm(self) -> float:
+        return self.rig.plant.torque_nm

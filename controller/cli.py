@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from controller.config import ConfigError, load_athlete, load_machine, load_profile
+from controller.config import ConfigError, load_athlete, load_drive_map, load_machine, load_profile
 from controller.recorder import read_recording
 from controller.regression import regression_replay
 from controller.reps import RepMetrics
 from controller.simulate import SimulationResult, SimulationSetup, simulate
 from controller.store import SqliteSessionStore, export_csv, export_json
+from simulator.drive_server import ModbusDriveServer
+from simulator.lift import Rig
+from simulator.line_server import LineDriveServer
 from simulator.replay import what_if
 from simulator.scenarios import SCENARIOS, scenario_by_name
+from simulator.servo import Servo
 
 DEFAULT_MACHINE = "home-gym-2kw"
 DEFAULT_STORE = Path.home() / ".local" / "share" / "eccentrix" / "sessions.sqlite"
@@ -60,6 +65,8 @@ def _setup_from(args: argparse.Namespace, realtime: bool) -> SimulationSetup:
         scenario=scenario_by_name(args.scenario) if args.scenario else None,
         realtime=realtime,
         record=Path(record) if record else None,
+        transport=getattr(args, "transport", "inproc"),
+        drive_map=load_drive_map(args.drive) if getattr(args, "drive", None) else None,
     )
 
 
@@ -140,6 +147,38 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sim_drive(args: argparse.Namespace) -> int:
+    drive_map = load_drive_map(args.drive)
+    machine = load_machine(args.machine)
+    rig = Rig.build(machine, load_athlete(args.athlete), args.reps)
+    servo = Servo(drive_map, machine, rig, lockstep=args.lockstep)
+    return asyncio.run(serve_drive(servo, args.tcp, args.serial))
+
+
+async def serve_drive(servo: Servo, tcp: str | None, serial: str | None) -> int:
+    server: ModbusDriveServer | LineDriveServer
+    if tcp is not None:
+        host, _, port = tcp.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"--tcp {tcp!r}: expected HOST:PORT")
+        server = ModbusDriveServer(servo, "tcp", host, int(port))
+        where = f"Modbus TCP on {host}:{server.port or port}"
+    elif servo.map.protocol == "modbus":
+        server = ModbusDriveServer(servo, "rtu", str(serial))
+        where = f"Modbus RTU on {serial}"
+    else:
+        server = LineDriveServer(servo, str(serial))
+        where = f"line protocol on {serial}"
+    await server.start()
+    mode = "lockstep" if servo.lockstep else "real time"
+    print(f"simulated drive {servo.map.name!r} serving {where} ({mode}); Ctrl-C to stop", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     setup = _setup_from(args, realtime=True)
     print(
@@ -186,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     _set_arguments(sim, "eccentric-overload-130", "trained", None)
     sim.add_argument("--realtime", action="store_true", help="pace the loop in real time")
     sim.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    sim.add_argument(
+        "--transport",
+        choices=["inproc", "modbus-tcp", "modbus-rtu", "serial"],
+        default="inproc",
+        help="run the set over a real link to the simulated drive (TCP socket or serial pty)",
+    )
+    sim.add_argument("--drive", help="drive map for --transport (default: sim, or odrive-ascii for serial)")
     sim.add_argument("--record", metavar="FILE", help="record every loop frame to FILE")
     sim.add_argument("--store", metavar="DB", help="add the set to a session store (SQLite file)")
     sim.set_defaults(func=cmd_simulate)
@@ -199,6 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--ignore", help="regression: comma-separated columns not to compare")
     replay.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     replay.set_defaults(func=cmd_replay)
+    drive = sub.add_parser("sim-drive", help="the simulator as a drive that real tools can talk to")
+    drive.add_argument("--drive", default="sim", help="drive map: name in configs/drives or a path")
+    where = drive.add_mutually_exclusive_group(required=True)
+    where.add_argument("--tcp", metavar="HOST:PORT", help="serve Modbus TCP")
+    where.add_argument(
+        "--serial", metavar="PATH", help="serve on a serial device (Modbus RTU or the line protocol)"
+    )
+    drive.add_argument("--machine", default=DEFAULT_MACHINE, help="name in configs/machines or a path")
+    drive.add_argument("--athlete", default="trained", help="who holds the handle")
+    drive.add_argument("--reps", type=_positive_reps, default=10, help="reps the simulated person will do")
+    drive.add_argument("--lockstep", action="store_true", help="advance physics one period per torque write")
+    drive.set_defaults(func=cmd_sim_drive)
     sessions = sub.add_parser("sessions", help="session history: list, show, export")
     sessions.add_argument("action", choices=["list", "show", "export"])
     sessions.add_argument("id", type=int, nargs="?")

@@ -150,6 +150,11 @@ async def simulate_async(
     finally:
         if writer is not None:
             writer.close()
+            if writer.dropped_chunks:
+                detail = f"{writer.dropped_chunks} one-second chunks dropped: the disk did not keep up"
+                loop.safety_events.append(
+                    SafetyEvent(clock.now(), "recording_overrun", len(loop.reps), detail)
+                )
         await drive.close()
         if host is not None:
             host.stop()

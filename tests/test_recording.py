@@ -217,3 +217,26 @@ def test_a_recording_whose_configs_do_not_validate_is_a_clear_error(recorded, tm
     with pytest.raises(RecordingError, match="header has no usable 'machine'"):
         regression_replay(recording)
     assert recorded[0].read_bytes() == data
+
+
+def test_a_disk_that_cannot_keep_up_drops_chunks_visibly_and_never_blocks_the_loop(tmp_path, monkeypatch):
+    from controller import recorder
+
+    real_encode = recorder.encode_chunk
+
+    def slow_disk(rows):
+        time.sleep(0.05)
+        return real_encode(rows)
+
+    monkeypatch.setattr(recorder, "_QUEUE_CHUNKS", 1)
+    monkeypatch.setattr(recorder, "encode_chunk", slow_disk)
+    path = tmp_path / "slow.ecxr"
+    setup = SimulationSetup(
+        load_machine("home-gym-2kw"), load_profile("constant"), load_athlete("trained"), reps=2, record=path
+    )
+    result = simulate(setup)
+    overruns = [e for e in result.safety_events if e.kind == "recording_overrun"]
+    assert len(result.reps) == 2, "the set went on"
+    assert overruns and "chunks dropped" in overruns[0].detail
+    recording = read_recording(path)
+    assert recording.damage is None and 0 < recording.frames < result.loop.cycles

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from controller.config import ConfigError, load_athlete, load_drive_map, load_machine, load_profile
+from controller.drive import DriveFault
 from controller.recorder import read_recording
 from controller.regression import regression_replay
 from controller.reps import RepMetrics
+from controller.run import RunSetup, drive_link, run
 from controller.simulate import SimulationResult, SimulationSetup, simulate
 from controller.store import SqliteSessionStore, export_csv, export_json
 from simulator.drive_server import ModbusDriveServer
@@ -147,6 +149,28 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    if args.reps is not None:
+        profile = profile.model_copy(update={"reps": args.reps})
+    setup = RunSetup(
+        machine=load_machine(args.machine),
+        profile=profile,
+        load_kg=args.load_kg,
+        link=args.link,
+        record=Path(args.record) if args.record else None,
+        seconds=args.seconds,
+    )
+    print(
+        f"eccentrix run: {setup.machine.name} via {drive_link(setup)}, profile {profile.name}; Ctrl-C stops"
+    )
+    loop, stats = run(setup, on_rep=lambda rep: print("  " + _rep_line(rep), flush=True))
+    for event in loop.safety_events:
+        print(f"  safety: {event.kind} at {event.time_s:.2f} s (rep {event.rep_index}) {event.detail}")
+    print(f"  loop: period error p99 {stats.period_p99_us:.0f} us, missed {stats.missed_deadlines}")
+    return 1 if loop.fault else 0
+
+
 def cmd_sim_drive(args: argparse.Namespace) -> int:
     drive_map = load_drive_map(args.drive)
     machine = load_machine(args.machine)
@@ -245,6 +269,17 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--ignore", help="regression: comma-separated columns not to compare")
     replay.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     replay.set_defaults(func=cmd_replay)
+    real = sub.add_parser("run", help="real-time control of a real drive")
+    real.add_argument("--machine", required=True, help="machine file with a real drive: name or path")
+    real.add_argument(
+        "--profile", default="eccentric-overload-130", help="name in configs/profiles or a path"
+    )
+    real.add_argument("--load-kg", type=_load, default=None, help="override the profile's base load")
+    real.add_argument("--reps", type=_positive_reps, default=None, help="reps in the set (1-100)")
+    real.add_argument("--link", help="override drive.link: tcp://HOST:PORT or a serial device")
+    real.add_argument("--record", metavar="FILE", help="record every loop frame to FILE")
+    real.add_argument("--seconds", type=float, default=3600.0, help="stop after this long at the latest")
+    real.set_defaults(func=cmd_run)
     drive = sub.add_parser("sim-drive", help="the simulator as a drive that real tools can talk to")
     drive.add_argument("--drive", default="sim", help="drive map: name in configs/drives or a path")
     where = drive.add_mutually_exclusive_group(required=True)
@@ -271,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ConfigError, ValueError, OSError) as exc:
+    except (ConfigError, ValueError, OSError, DriveFault) as exc:
         print(f"eccentrix: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

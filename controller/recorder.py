@@ -33,7 +33,7 @@ import numpy as np
 from controller import __version__
 from controller.config import AthleteConfig, MachineConfig, ProfileConfig
 from controller.drive import DriveFeedback
-from controller.loop import Frame
+from controller.loop import ControlLoop, Frame, SafetyEvent
 from controller.reps import Phase
 from controller.session import SetState
 
@@ -200,6 +200,21 @@ class RecordingWriter:
         self._queue.put(None)
         self._thread.join()
         self._file.close()
+
+
+def record_loop(loop: ControlLoop, path: Path, header: dict[str, Any]) -> RecordingWriter:
+    """Record every frame `loop` decides from now on."""
+    writer = RecordingWriter(path, header, loop.machine.control.rate_hz)
+    loop.observers.on_frame.append(writer.append)
+    return writer
+
+
+def finish_recording(writer: RecordingWriter, loop: ControlLoop, now_s: float) -> None:
+    """Close the file; chunks dropped on the way become a safety event the user sees."""
+    writer.close()
+    if writer.dropped_chunks:
+        detail = f"{writer.dropped_chunks} one-second chunks dropped: the disk did not keep up"
+        loop.safety_events.append(SafetyEvent(now_s, "recording_overrun", len(loop.reps), detail))
 
 
 @dataclass

@@ -14,7 +14,7 @@ from controller.drive import Drive
 from controller.drive.factory import make_drive
 from controller.drive.simulated import SimulatedDrive
 from controller.loop import ControlLoop, Frame, SafetyEvent
-from controller.recorder import RecordingWriter, recording_header
+from controller.recorder import finish_recording, record_loop, recording_header
 from controller.reps import RepMetrics
 from controller.session import SetState
 from controller.stats import LoopStats
@@ -140,8 +140,7 @@ async def simulate_async(
     if setup.record is not None:
         scenario = setup.scenario.kind.value if setup.scenario else None
         header = recording_header(setup.machine, profile, setup.load_kg, setup.athlete, scenario)
-        writer = RecordingWriter(setup.record, header, setup.machine.control.rate_hz)
-        loop.observers.on_frame.append(writer.append)
+        writer = record_loop(loop, setup.record, header)
     await drive.connect()
     loop.start_set()
     max_s = 60.0 + 20.0 * planned * profile.sets + profile.rest_s * (profile.sets - 1)
@@ -149,12 +148,7 @@ async def simulate_async(
         result.loop = await loop.run(drive, clock, finished, max_s)
     finally:
         if writer is not None:
-            writer.close()
-            if writer.dropped_chunks:
-                detail = f"{writer.dropped_chunks} one-second chunks dropped: the disk did not keep up"
-                loop.safety_events.append(
-                    SafetyEvent(clock.now(), "recording_overrun", len(loop.reps), detail)
-                )
+            finish_recording(writer, loop, clock.now())
         await drive.close()
         if host is not None:
             host.stop()

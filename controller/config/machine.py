@@ -79,7 +79,16 @@ class ControlConfig(Section):
 
 class DriveRef(Section):
     kind: Literal["sim", "modbus", "serial"] = "sim"
-    map: str = "sim"
+    map: str = "sim"  # a name in configs/drives or a path
+    link: str | None = Field(None, min_length=1, max_length=256)  # tcp://HOST:PORT or a serial device
+
+    @model_validator(mode="after")
+    def _real_drives_say_where(self) -> DriveRef:
+        if self.kind != "sim" and self.link is None:
+            raise ValueError(
+                f"drive.link is required for drive.kind = {self.kind!r} (tcp://HOST:PORT or /dev/ttyUSB0)"
+            )
+        return self
 
 
 class MachineConfig(Section):

@@ -1,0 +1,105 @@
+"""`eccentrix run` against a drive in another process, in real time, over a real TCP socket."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pymodbus.client import ModbusTcpClient
+
+from controller.config import ConfigError, load_drive_map, load_machine
+from controller.recorder import read_recording
+from controller.regression import regression_replay
+
+ECCENTRIX = [sys.executable, "-m", "controller.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def machine_file(tmp_path: Path, link: str) -> Path:
+    text = (Path(__file__).parents[1] / "configs/machines/home-gym-2kw.toml").read_text()
+    text = text.replace('kind = "sim"\nmap = "sim"', f'kind = "modbus"\nmap = "sim"\nlink = "{link}"')
+    path = tmp_path / "machine.toml"
+    path.write_text(text)
+    return path
+
+
+def wait_for_port(port: int, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+def test_run_drives_a_real_time_drive_in_another_process(tmp_path):
+    port = free_port()
+    server = subprocess.Popen(
+        [*ECCENTRIX, "sim-drive", "--tcp", f"127.0.0.1:{port}", "--reps", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(port)
+        record = tmp_path / "real.ecxr"
+        done = subprocess.run(
+            [
+                *ECCENTRIX,
+                "run",
+                "--machine",
+                str(machine_file(tmp_path, f"tcp://127.0.0.1:{port}")),
+                "--reps",
+                "1",
+                "--record",
+                str(record),
+                "--seconds",
+                "40",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "rep  1" in done.stdout
+        recording = read_recording(record)
+        assert recording.damage is None and recording.frames > 1000
+        assert regression_replay(recording).identical, "a real-time set over a real link replays exactly"
+        feedback = load_drive_map("sim").feedback
+        assert feedback is not None
+        client = ModbusTcpClient("127.0.0.1", port=port)
+        client.connect()
+        status = client.read_holding_registers(feedback.status.address, count=1).registers[0]
+        client.close()
+        assert status == 0, "the drive was left enabled"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_run_refuses_a_simulated_machine_and_a_real_drive_without_a_link(tmp_path):
+    done = subprocess.run([*ECCENTRIX, "run", "--machine", "home-gym-2kw"], capture_output=True, text=True)
+    assert done.returncode == 2 and "drive.kind = 'sim'" in done.stderr
+    path = tmp_path / "nolink.toml"
+    path.write_text('name = "x"\n[drive]\nkind = "modbus"\nmap = "sim"\n')
+    with pytest.raises(ConfigError, match=r"drive\.link is required"):
+        load_machine(path)
+
+
+def test_run_reports_a_drive_that_is_not_there(tmp_path):
+    path = machine_file(tmp_path, f"tcp://127.0.0.1:{free_port()}")
+    done = subprocess.run(
+        [*ECCENTRIX, "run", "--machine", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "cannot reach the drive" in done.stderr

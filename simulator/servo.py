@@ -48,14 +48,16 @@ class Servo:
         self.faults = FaultPlan()
         self._origin = time.monotonic()
         self._last_command_s = 0.0
+        self._switched_on = False
 
     # -- time ----------------------------------------------------------------------------------
     def wall_s(self) -> float:
         return time.monotonic() - self._origin
 
     def catch_up(self) -> None:
-        """Real-time mode: advance the physics to now, and enforce the watchdog."""
-        if self.lockstep:
+        """Real-time mode: advance the physics to now, and enforce the watchdog. Nothing moves
+        before the drive is first enabled: the person walks up when the machine is switched on."""
+        if self.lockstep or not self._switched_on:
             return
         now = self.wall_s()
         if self.watchdog_s and self.enabled and now - self._last_command_s > self.watchdog_s:
@@ -95,6 +97,9 @@ class Servo:
             self._advance_one_period()
 
     def set_enabled(self, enabled: bool) -> None:
+        if enabled and not self._switched_on:
+            self._switched_on = True
+            self._origin = time.monotonic() - self.rig.plant.time_s
         self.enabled = enabled
         self._last_command_s = self.wall_s()
         if not enabled:

@@ -120,7 +120,9 @@ def test_realtime_mode_paces_the_loop_at_its_rate():
     clock = MonotonicClock()
     drive.clock = clock
     stats = run(loop, drive, clock, lambda lp: False, 0.5)
-    assert stats.cycles == pytest.approx(0.5 * MACHINE.control.rate_hz, rel=0.1)
+    # every deadline is either run or counted as missed, however slow the machine is
+    assert stats.cycles + stats.missed_deadlines == pytest.approx(0.5 * MACHINE.control.rate_hz, abs=2)
+    assert stats.cycles > 0.25 * MACHINE.control.rate_hz
     assert stats.rate_hz == MACHINE.control.rate_hz
 
 

@@ -196,7 +196,7 @@ def test_one_owner_per_bus():
 
 def test_a_client_that_is_not_ours_reads_the_simulated_drive_by_the_map():
     drive_map = load_drive_map("sim")
-    host = SimDriveHost(drive_map, MACHINE, Rig.build(MACHINE, ATHLETE, 1), "modbus-tcp", lockstep=False)
+    host = SimDriveHost(drive_map, MACHINE, Rig.build(MACHINE, ATHLETE, 1), "modbus-tcp", lockstep=True)
     port = int(host.start().rsplit(":", 1)[1])
     f = drive_map.feedback
     assert f is not None

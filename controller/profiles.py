@@ -17,6 +17,7 @@ class ProfileInput:
     stalled_s: float  # how long the concentric has been stuck
     failed_reps: int
     completed_reps: int
+    last_velocity_loss_pct: float = 0.0
 
 
 class Profile:
@@ -74,6 +75,9 @@ class Profile:
         )
 
     def set_complete(self, inp: ProfileInput) -> bool:
+        threshold = self.config.stop_at_velocity_loss_pct
+        if threshold is not None and inp.last_velocity_loss_pct > threshold:
+            return True
         if self._negatives_from is not None:
             return inp.completed_reps - self._negatives_from >= self.config.negatives
         return inp.completed_reps >= self.config.reps

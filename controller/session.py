@@ -82,6 +82,7 @@ class Session:
             stalled_s=self.tracker.stalled_s,
             failed_reps=sum(1 for r in reps if r.failed),
             completed_reps=sum(1 for r in reps if not r.failed),
+            last_velocity_loss_pct=reps[-1].velocity_loss_pct if reps else 0.0,
         )
 
     def track(self, m: Motion) -> RepMetrics | None:

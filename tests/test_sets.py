@@ -172,3 +172,20 @@ def test_rest_timer_between_sets_and_the_next_set_starts_through_load_in():
     second = [r.mean_concentric_velocity_mps for r in result.reps[4:]]
     assert second[0] >= 0.9 * first[0], "the rest should recover most of the fatigue"
     assert second[-1] < first[-1], "but not all of it"
+
+
+def test_velocity_based_set_ends_at_the_first_rep_past_20_percent_loss():
+    result = run_set("vbt-stop-20")
+    losses = [rep.velocity_loss_pct for rep in result.reps]
+    assert losses[-1] > 20.0
+    assert all(loss <= 20.0 for loss in losses[:-1])
+    assert len(result.reps) < result.setup.profile.reps
+
+
+def test_velocity_loss_threshold_is_validated(tmp_path):
+    from controller.config import ConfigError, load_profile
+
+    path = tmp_path / "p.toml"
+    path.write_text('name = "x"\nkind = "constant"\nload_kg = 50\nstop_at_velocity_loss_pct = 95\n')
+    with pytest.raises(ConfigError, match=r"(?s)stop_at_velocity_loss_pct.*<= 80"):
+        load_profile(path)

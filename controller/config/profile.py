@@ -48,6 +48,7 @@ class ProfileConfig(Section):
     reps: int = Field(8, ge=1, le=100)
     sets: int = Field(1, ge=1, le=20)
     rest_s: float = Field(120.0, ge=0, le=1800)
+    stop_at_velocity_loss_pct: float | None = Field(None, gt=0, le=80)  # end the set on the first rep past it
     spotter: SpotterConfig = SpotterConfig()
     caps: CapsConfig = CapsConfig()
 

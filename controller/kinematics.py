@@ -22,7 +22,7 @@ class Kinematics:
 
     @classmethod
     def of(cls, machine: MachineConfig) -> Kinematics:
-        return cls(metres_per_rad=machine.spool.radius_m / machine.spool.gear_ratio)
+        return cls(metres_per_rad=machine.metres_per_rad)
 
     def cable(self, fb: DriveFeedback) -> CableSample:
         return CableSample(

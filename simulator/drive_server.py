@@ -21,7 +21,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from controller.config import DriveMap
 from controller.config.drive import Register, Write
-from controller.drive.registers import decode, encode
+from controller.drive.registers import decode, encode, with_rated_torque
 from simulator.servo import Servo
 
 _ADDRESSES = 0x10000
@@ -40,14 +40,13 @@ class ModbusDriveServer:
         if drive_map.protocol != "modbus" or drive_map.feedback is None or drive_map.command is None:
             raise ValueError(f"drive map {drive_map.name!r} is not a Modbus map")
         self.servo = servo
-        self.map: DriveMap = drive_map
+        self.map: DriveMap = with_rated_torque(drive_map, servo.machine.motor.rated_torque_nm)
         self.transport = transport
         self.address = address
         self.port = port
         self.requests = 0
         self._replies = 0
         self._sign = -1.0 if drive_map.invert_direction else 1.0
-        self._rated = servo.machine.motor.rated_torque_nm
         device = SimDevice(
             id=drive_map.link.device_id,
             simdata=[SimData(address=0, count=_ADDRESSES, values=0, datatype=DataType.REGISTERS)],
@@ -98,13 +97,8 @@ class ModbusDriveServer:
             await asyncio.sleep(0.005)
 
     # -- register semantics ------------------------------------------------------------------------
-    def _scaled(self, register: Register) -> Register:
-        if not register.per_rated:
-            return register
-        return register.model_copy(update={"scale": register.scale * self._rated, "per_rated": False})
-
     def _words(self, value: float, register: Register) -> list[int]:
-        return encode(value, self._scaled(register), self.map.link.word_order)
+        return encode(value, register, self.map.link.word_order)
 
     def _refresh(self, registers: list[int], start: int) -> None:
         f = self.map.feedback
@@ -139,11 +133,9 @@ class ModbusDriveServer:
         ]
         for register, apply in setters:
             if register is not None and register.address == address and len(values) >= register.type.words:
-                apply(decode(values[: register.type.words], self._scaled(register), order))
+                apply(decode(values[: register.type.words], register, order))
         if c.torque.address == address and len(values) >= c.torque.type.words:
-            servo.command_torque(
-                self._sign * decode(values[: c.torque.type.words], self._scaled(c.torque), order)
-            )
+            servo.command_torque(self._sign * decode(values[: c.torque.type.words], c.torque, order))
 
     @staticmethod
     def _matches(writes: list[Write], address: int, values: list[int]) -> bool:

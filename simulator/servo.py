@@ -39,7 +39,7 @@ class Servo:
         self.rig = rig
         self.lockstep = lockstep
         self.period_s = 1.0 / machine.control.rate_hz
-        self.metres_per_rad = machine.spool.radius_m / machine.spool.gear_ratio
+        self.metres_per_rad = machine.metres_per_rad
         self.enabled = False
         self.fault_code = 0
         self.torque_command_nm = 0.0

@@ -129,6 +129,11 @@ class MachineConfig(Section):
         return self.spool.gear_ratio / self.spool.radius_m
 
     @property
+    def metres_per_rad(self) -> float:
+        """Cable paid out per radian of the motor shaft."""
+        return self.spool.radius_m / self.spool.gear_ratio
+
+    @property
     def reflected_mass_kg(self) -> float:
         """Motor and spool inertia as felt at the cable: the machine's own 'weight feel'."""
         inertia = self.motor.rotor_inertia_kgm2 * self.spool.gear_ratio**2 + self.spool.inertia_kgm2

@@ -30,7 +30,7 @@ from controller.drive.base import (
     DriveProtocolError,
     DriveTimeout,
 )
-from controller.drive.registers import Block, decode, encode, plan_reads
+from controller.drive.registers import Block, decode, encode, plan_reads, with_rated_torque
 from controller.timing import Clock
 
 _ENABLE_WAIT_S = 1.0
@@ -78,6 +78,8 @@ class ModbusDrive:
             drive_map.feedback and drive_map.command and drive_map.status
         ):
             raise ValueError(f"drive map {drive_map.name!r} is not a complete Modbus map")
+        drive_map = with_rated_torque(drive_map, machine.motor.rated_torque_nm)
+        assert drive_map.feedback and drive_map.command and drive_map.status
         self.map = drive_map
         self.feedback_map = drive_map.feedback
         self.command_map = drive_map.command
@@ -86,7 +88,6 @@ class ModbusDrive:
         self.link = link
         self.clock = clock
         self.stats = LinkStats()
-        self._rated = machine.motor.rated_torque_nm
         self._sign = -1.0 if drive_map.invert_direction else 1.0
         self._blocks: list[Block] = plan_reads(self._feedback_registers())
         self._fc23 = drive_map.link.fc23 and len(self._blocks) == 1
@@ -153,7 +154,7 @@ class ModbusDrive:
         if self._fc23:
             block = self._blocks[0]
             torque = self.command_map.torque
-            values = encode(self._sign * self._pending_torque, self._scaled(torque), self.map.link.word_order)
+            values = encode(self._sign * self._pending_torque, torque, self.map.link.word_order)
             reply = await self._transact(
                 lambda c: c.readwrite_registers(
                     read_address=block.start,
@@ -191,14 +192,9 @@ class ModbusDrive:
         f = self.feedback_map
         return [f.position, f.velocity, f.torque, f.status, f.fault_code]
 
-    def _scaled(self, register: Register) -> Register:
-        if not register.per_rated:
-            return register
-        return register.model_copy(update={"scale": register.scale * self._rated, "per_rated": False})
-
     def _value(self, words: dict[int, int], register: Register) -> float:
         span = [words[register.address + i] for i in range(register.type.words)]
-        return decode(span, self._scaled(register), self.map.link.word_order)
+        return decode(span, register, self.map.link.word_order)
 
     def _feedback(self, words: dict[int, int]) -> DriveFeedback:
         f = self.feedback_map
@@ -218,12 +214,12 @@ class ModbusDrive:
 
     async def _write_torque(self, torque_nm: float) -> None:
         register = self.command_map.torque
-        values = encode(self._sign * torque_nm, self._scaled(register), self.map.link.word_order)
+        values = encode(self._sign * torque_nm, register, self.map.link.word_order)
         await self._write_words(register.address, values)
 
     async def _write_limits(self) -> None:
         c = self.command_map
-        metres_per_rad = self.machine.spool.radius_m / self.machine.spool.gear_ratio
+        metres_per_rad = self.machine.metres_per_rad
         peak = self.machine.motor.peak_torque_nm
         limits = [
             (c.torque_limit_forward, peak),
@@ -233,9 +229,7 @@ class ModbusDrive:
         ]
         for register, value in limits:
             if register is not None:
-                await self._write_words(
-                    register.address, encode(value, self._scaled(register), self.map.link.word_order)
-                )
+                await self._write_words(register.address, encode(value, register, self.map.link.word_order))
 
     async def _write_all(self, writes: list[Write]) -> None:
         for write in writes:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from controller.config.drive import DataType, Register
+from controller.config.drive import DataType, DriveMap, Register
 
 _FORMATS = {DataType.I16: "h", DataType.U16: "H", DataType.I32: "i", DataType.U32: "I", DataType.F32: "f"}
 _LIMITS = {
@@ -36,6 +37,25 @@ def words_to_raw(words: Sequence[int], dtype: DataType, word_order: str = "big")
     packed = b"".join(int(w & 0xFFFF).to_bytes(2, "big") for w in ordered)
     value: float = struct.unpack(">" + _FORMATS[dtype], packed)[0]
     return value
+
+
+def with_rated_torque(drive_map: DriveMap, rated_torque_nm: float) -> DriveMap:
+    """The map with every `per_rated` register given its absolute scale for this motor, resolved
+    once so the cycle never rescales."""
+
+    def absolute(section: Any) -> Any:
+        if section is None:
+            return None
+        update = {
+            name: value.model_copy(update={"scale": value.scale * rated_torque_nm, "per_rated": False})
+            for name, value in section
+            if isinstance(value, Register) and value.per_rated
+        }
+        return section.model_copy(update=update)
+
+    return drive_map.model_copy(
+        update={"feedback": absolute(drive_map.feedback), "command": absolute(drive_map.command)}
+    )
 
 
 def encode(value_si: float, register: Register, word_order: str = "big") -> list[int]:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from controller.config import ConfigError, load_athlete, load_drive_map, load_machine, load_profile
+from controller.demo import DemoSetup, run_demo
 from controller.drive import DriveFault
 from controller.recorder import read_recording
 from controller.regression import regression_replay
 from controller.reps import RepMetrics
 from controller.run import RunSetup, drive_link, run
 from controller.simulate import SimulationResult, SimulationSetup, simulate
-from controller.store import SqliteSessionStore, export_csv, export_json
+from controller.store import ROLES, SqliteSessionStore, export_csv, export_json
 from simulator.drive_server import ModbusDriveServer
 from simulator.lift import Rig
 from simulator.line_server import LineDriveServer
@@ -25,7 +27,8 @@ from simulator.scenarios import SCENARIOS, scenario_by_name
 from simulator.servo import Servo
 
 DEFAULT_MACHINE = "home-gym-2kw"
-DEFAULT_STORE = Path.home() / ".local" / "share" / "eccentrix" / "sessions.sqlite"
+DEFAULT_DATA = Path.home() / ".local" / "share" / "eccentrix"
+DEFAULT_STORE = DEFAULT_DATA / "sessions.sqlite"
 
 
 def _rep_line(rep: RepMetrics) -> str:
@@ -204,15 +207,33 @@ async def serve_drive(servo: Servo, tcp: str | None, serial: str | None) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    setup = _setup_from(args, realtime=True)
-    print(
-        f"eccentrix demo: simulated {setup.athlete.name} lifter on simulated {setup.machine.name}, "
-        f"profile {setup.profile.name}, in real time (Ctrl-C to stop)"
+    setup = DemoSetup(
+        machine=args.machine,
+        athlete=args.athlete,
+        data=Path(args.data),
+        host=args.host,
+        port=args.port,
+        password=args.password,
+        seconds=args.seconds,
     )
-    result = simulate(setup, on_rep=lambda rep: print("  " + _rep_line(rep), flush=True))
-    _print_events(result)
-    loop = result.loop
-    print(f"  loop: period error p99 {loop.period_p99_us:.0f} us, missed {loop.missed_deadlines}")
+    service = run_demo(setup)
+    figures = service.stats.summary()
+    print(f"  loop: period error p99 {figures.period_p99_us:.0f} us, missed {figures.missed_deadlines}")
+    return 0
+
+
+def cmd_accounts(args: argparse.Namespace) -> int:
+    from dashboard.auth import hash_password
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
+    if len(password) < 8:
+        raise ValueError("password: at least 8 characters")
+    store = SqliteSessionStore(args.db)
+    try:
+        store.add_account(args.name, args.role, hash_password(password))
+    finally:
+        store.close()
+    print(f"account {args.name!r} ({args.role}) added to {args.db}")
     return 0
 
 
@@ -242,9 +263,22 @@ def _set_arguments(parser: argparse.ArgumentParser, profile: str, athlete: str, 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eccentrix", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="the embedded default: simulated machine and lifter")
-    _set_arguments(demo, "eccentric-overload-130", "trained", 5)
+    demo = sub.add_parser("demo", help="the embedded default: simulated machine and lifter, dashboard")
+    demo.add_argument("--machine", default=DEFAULT_MACHINE, help="name in configs/machines or a path")
+    demo.add_argument("--athlete", default="trained", help="the simulated lifter: name or path")
+    demo.add_argument(
+        "--data", default=str(DEFAULT_DATA), help=f"sessions, recordings (default {DEFAULT_DATA})"
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="dashboard address (default: this computer only)")
+    demo.add_argument("--port", type=int, default=8000, help="dashboard port")
+    demo.add_argument("--password", help="password of the demo accounts (default: made once, kept in --data)")
+    demo.add_argument("--seconds", type=float, help="stop after this long")
     demo.set_defaults(func=cmd_demo)
+    accounts = sub.add_parser("accounts", help="add a dashboard account (password on stdin)")
+    accounts.add_argument("name")
+    accounts.add_argument("--role", choices=list(ROLES), required=True)
+    accounts.add_argument("--db", default=str(DEFAULT_STORE), help=f"session store (default {DEFAULT_STORE})")
+    accounts.set_defaults(func=cmd_accounts)
     sim = sub.add_parser("simulate", help="one closed-loop set against the simulator")
     _set_arguments(sim, "eccentric-overload-130", "trained", None)
     sim.add_argument("--realtime", action="store_true", help="pace the loop in real time")

@@ -195,14 +195,22 @@ class ControlLoop:
 
     # -- real time ---------------------------------------------------------------------------------
     async def run(
-        self, drive: Drive, clock: Clock, until: Callable[[ControlLoop], bool], max_s: float
+        self,
+        drive: Drive,
+        clock: Clock,
+        until: Callable[[ControlLoop], bool],
+        max_s: float,
+        stats: PeriodStats | None = None,
+        hand_over: Callable[[], bool] = lambda: False,
     ) -> LoopStats:
+        """Run until `until(self)` says so. The drive is then left torque-off, unless `hand_over()`
+        says another loop takes it over at once (at rest; see service.py)."""
         # Everything built so far lives as long as the loop: keep the collector from walking it
         # mid-set, which costs milliseconds on a large heap.
         gc.freeze()
         link = DriveSupervisor(drive, self.report_fault)
         self.link = link
-        stats = PeriodStats(self.period_s)
+        stats = stats or PeriodStats(self.period_s)
         lag_limit = self.machine.control.lag_fault_periods * self.period_s
         deadline = clock.now()
         end = deadline + max_s
@@ -223,7 +231,8 @@ class ControlLoop:
                 clock.wait_until(deadline)
                 await asyncio.sleep(0)
         finally:
-            await self._safe_stop(drive)
+            if not hand_over():
+                await self._safe_stop(drive)
         return stats.summary()
 
     async def _safe_stop(self, drive: Drive) -> None:

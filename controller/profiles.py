@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.config import ProfileConfig, ProfileKind
-from controller.units import kg_to_newtons
+from controller.config import MachineConfig, ProfileConfig, ProfileKind
+from controller.units import kg_to_newtons, newtons_to_kg
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,18 @@ class ProfileInput:
     failed_reps: int
     completed_reps: int
     last_velocity_loss_pct: float = 0.0
+
+
+def check_fits_machine(machine: MachineConfig, profile: ProfileConfig, load_kg: float | None) -> None:
+    """A load the machine cannot pull is refused up front rather than silently capped."""
+    limit = machine.limits.max_tension_n
+    field = "load_kg" if load_kg is not None else "profile.load_kg"
+    load = load_kg if load_kg is not None else profile.load_kg
+    if kg_to_newtons(load) > limit:
+        raise ValueError(
+            f"{field} = {load}: more than machine {machine.name!r} can pull "
+            f"(limits.max_tension_n = {limit} N, {newtons_to_kg(limit):.1f} kg)"
+        )
 
 
 class Profile:

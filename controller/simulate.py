@@ -14,17 +14,16 @@ from controller.drive import Drive
 from controller.drive.factory import make_drive
 from controller.drive.simulated import SimulatedDrive
 from controller.loop import ControlLoop, Frame, SafetyEvent
+from controller.profiles import check_fits_machine
 from controller.recorder import finish_recording, record_loop, recording_header
 from controller.reps import RepMetrics
-from controller.session import SetState
 from controller.stats import LoopStats
 from controller.timing import Clock, MonotonicClock, SimulatedClock
-from controller.units import kg_to_newtons
 from simulator.host import SimDriveHost
 from simulator.lift import Rig
+from simulator.lifter import SimulatedLifter
 from simulator.scenarios import Scenario
 
-_SET_OVER = (SetState.FINISHING, SetState.DELOADING, SetState.RESTING, SetState.DONE, SetState.STOPPED)
 _AFTER_LET_GO_S = 1.0
 
 
@@ -70,12 +69,7 @@ def build_profile(setup: SimulationSetup) -> ProfileConfig:
     if setup.reps is not None:
         update["reps"] = setup.reps
     profile = setup.profile.model_copy(update=update)
-    load = setup.load_kg if setup.load_kg is not None else profile.load_kg
-    if kg_to_newtons(load) > setup.machine.limits.max_tension_n:
-        raise ValueError(
-            f"load_kg = {load}: more than machine {setup.machine.name!r} can pull "
-            f"(limits.max_tension_n = {setup.machine.limits.max_tension_n} N)"
-        )
+    check_fits_machine(setup.machine, profile, setup.load_kg)
     return profile
 
 
@@ -107,9 +101,9 @@ async def simulate_async(
         drive = make_drive(setup.machine, drive_map, host.start(), clock)
     result = SimulationResult(setup, [], loop.safety_events, LoopStats(0, 0, 0, 0, 0, 0, 0))
 
+    lifter = SimulatedLifter(rig, planned)
+
     def watch(frame: Frame) -> None:
-        if loop.session.state in _SET_OVER:
-            rig.athlete.planned_reps = min(rig.athlete.planned_reps, rig.athlete.completed_reps)
         if keep_frames:
             result.frames.append(frame)
             result.true_tension_n.append(rig.plant.tension_n)
@@ -119,22 +113,11 @@ async def simulate_async(
     loop.observers.on_frame.append(watch)
     if on_rep is not None:
         loop.observers.on_rep.append(on_rep)
-    let_go_at: list[float] = []
-
-    rest_started: list[float] = []
-    sets_started = [1]
 
     def finished(lp: ControlLoop) -> bool:
-        session = lp.session
-        if session.state is SetState.RESTING and not rest_started:
-            rest_started.append(rig.plant.time_s)
-        if session.set_index > sets_started[-1] and rig.athlete.done:
-            rig.athlete.resting(rig.plant.time_s - rest_started.pop())
-            rig.athlete.begin_next_set(planned)
-            sets_started.append(session.set_index)
-        if rig.athlete.done and not let_go_at and session.state in (SetState.DONE, SetState.STOPPED):
-            let_go_at.append(rig.plant.time_s)
-        return bool(let_go_at) and rig.plant.time_s - let_go_at[0] > _AFTER_LET_GO_S
+        lifter.follow(lp)
+        let_go = lifter.let_go_at_s
+        return let_go is not None and rig.plant.time_s - let_go > _AFTER_LET_GO_S
 
     writer = None
     if setup.record is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,14 +23,19 @@ class LoopStats:
 
 
 class PeriodStats:
-    def __init__(self, period_s: float) -> None:
+    """`window` bounds memory for a loop that runs for hours: figures are then over its last
+    `window` cycles (missed deadlines are always counted in full)."""
+
+    def __init__(self, period_s: float, window: int | None = None) -> None:
         self.period_s = period_s
-        self.lateness: list[float] = []
-        self.step_s: list[float] = []
+        self.lateness: deque[float] = deque(maxlen=window)
+        self.step_s: deque[float] = deque(maxlen=window)
         self.missed = 0
+        self.cycles = 0
 
     def record_lateness(self, lateness_s: float) -> None:
         self.lateness.append(max(0.0, lateness_s))
+        self.cycles += 1
 
     def record_step(self, seconds: float) -> None:
         self.step_s.append(seconds)
@@ -42,12 +49,13 @@ class PeriodStats:
         self.missed += skipped
         return skipped
 
-    def summary(self) -> LoopStats:
-        late = np.array(self.lateness or [0.0]) * 1e6
-        steps = np.array(self.step_s or [0.0]) * 1e6
+    def summary(self, last: int | None = None) -> LoopStats:
+        """Over every cycle kept, or only the `last` ones (cheap enough to call while running)."""
+        late = np.array(self._newest(self.lateness, last) or [0.0]) * 1e6
+        steps = np.array(self._newest(self.step_s, last) or [0.0]) * 1e6
         return LoopStats(
             rate_hz=1.0 / self.period_s,
-            cycles=len(self.lateness),
+            cycles=self.cycles,
             period_p50_us=float(np.percentile(late, 50)),
             period_p99_us=float(np.percentile(late, 99)),
             period_max_us=float(late.max()),
@@ -55,3 +63,9 @@ class PeriodStats:
             step_p99_us=float(np.percentile(steps, 99)),
             step_mean_us=float(steps.mean()),
         )
+
+    @staticmethod
+    def _newest(values: deque[float], last: int | None) -> list[float]:
+        if last is None:
+            return list(values)
+        return list(itertools.islice(reversed(values), last))

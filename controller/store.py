@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from controller.reps import RepMetrics
 
@@ -47,7 +47,16 @@ MIGRATIONS: list[str] = [
         written TEXT NOT NULL, text TEXT NOT NULL
     );
     """,
+    # 3: dashboard accounts (login name, role, scrypt hash); separate from the people trained
+    """
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, password TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    """,
 ]
+
+ROLES = ("athlete", "patient", "clinician", "admin")
 
 
 class StoreError(ValueError):
@@ -98,7 +107,9 @@ def _now() -> str:
 class SqliteSessionStore:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._db = sqlite3.connect(self.path)
+        # The control process writes sessions while the dashboard reads them: WAL lets both go on.
+        self._db = sqlite3.connect(self.path, timeout=5.0)
+        self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._migrate()
 
@@ -118,13 +129,35 @@ class SqliteSessionStore:
         self._db.close()
 
     def add_person(self, name: str, role: str = "athlete") -> int:
-        if role not in ("athlete", "patient", "clinician", "admin"):
-            raise StoreError(f"role {role!r}: allowed athlete, patient, clinician, admin")
+        if role not in ROLES:
+            raise StoreError(f"role {role!r}: allowed {', '.join(ROLES)}")
         with self._db:
             cursor = self._db.execute(
                 "INSERT INTO people (name, role, created) VALUES (?, ?, ?)", (name, role, _now())
             )
         return int(cursor.lastrowid or 0)
+
+    def person_named(self, name: str) -> int:
+        """The person of that name, added as an athlete if new."""
+        row = self._db.execute("SELECT id FROM people WHERE name = ? ORDER BY id", (name,)).fetchone()
+        return int(row[0]) if row else self.add_person(name)
+
+    def add_account(self, name: str, role: str, password_hash: str) -> None:
+        if role not in ROLES:
+            raise StoreError(f"role {role!r}: allowed {', '.join(ROLES)}")
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT INTO accounts (name, role, password, created) VALUES (?, ?, ?, ?)",
+                    (name, role, password_hash, _now()),
+                )
+        except sqlite3.IntegrityError:
+            raise StoreError(f"account {name!r} exists already") from None
+
+    def account(self, name: str) -> tuple[str, str] | None:
+        """(role, password hash) of an account, or None."""
+        row = self._db.execute("SELECT role, password FROM accounts WHERE name = ?", (name,)).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
 
     def start_session(self, person_id: int | None, machine: str, recording: str | None = None) -> int:
         with self._db:
@@ -198,15 +231,19 @@ class SqliteSessionStore:
         return RepMetrics(*typed)
 
 
+def write_csv(record: SessionRecord, out: TextIO) -> None:
+    writer = csv.writer(out)
+    writer.writerow(["session", "set", "profile", "load_kg", *REP_COLUMNS])
+    for s in record.sets:
+        for rep in s.reps:
+            writer.writerow(
+                [record.id, s.number, s.profile, s.load_kg, *(getattr(rep, c) for c in REP_COLUMNS)]
+            )
+
+
 def export_csv(record: SessionRecord, path: str | Path) -> None:
     with Path(path).open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["session", "set", "profile", "load_kg", *REP_COLUMNS])
-        for s in record.sets:
-            for rep in s.reps:
-                writer.writerow(
-                    [record.id, s.number, s.profile, s.load_kg, *(getattr(rep, c) for c in REP_COLUMNS)]
-                )
+        write_csv(record, out)
 
 
 def export_json(record: SessionRecord, path: str | Path) -> None:

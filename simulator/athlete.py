@@ -140,6 +140,12 @@ class Athlete:
         st.reps = []
         self.planned_reps = planned_reps
 
+    def step_away(self) -> None:
+        """Away from the machine until asked to do a set (the demo's lifter before the first set)."""
+        st = self.state
+        st.phase = AthletePhase.RELEASED
+        st.force_n = st.activation = 0.0
+
     def resting(self, seconds: float) -> None:
         """Away from the handle between sets: fatigue recovers."""
         self.state.fatigue *= math.exp(-seconds * self.config.fatigue.recovery_per_s)

@@ -11,14 +11,14 @@ heavier profile is followed as if they could.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from controller.config import MachineConfig, ProfileConfig
 from controller.drive.simulated import SimulatedDrive
-from controller.loop import ControlLoop
+from controller.loop import ControlLoop, Frame
 from controller.recorder import Recording
 from controller.regression import configs_of, regression_replay
 from controller.reps import RepMetrics
@@ -31,6 +31,7 @@ _POSITION_GAIN = 400.0  # 1/s^2: follows the remembered path within a few millim
 _VELOCITY_GAIN = 40.0  # 1/s
 _DEFAULT_LIMB_MASS_KG = 6.0
 _AFTER_END_S = 1.0
+TRACE_EVERY = 10  # frames: 50 points a second at 500 Hz, plenty for a chart
 
 
 class ReplayedPerson:
@@ -75,6 +76,7 @@ class WhatIf:
     profile: ProfileConfig
     original: list[RepMetrics]
     replayed: list[RepMetrics]
+    trace: dict[str, list[float]] = field(default_factory=dict)  # every TRACE_EVERY-th frame
 
     def to_json(self, original_profile: str, athlete: str | None) -> dict[str, Any]:
         return {
@@ -93,21 +95,29 @@ def _rep(rep: RepMetrics) -> dict[str, Any]:
 def what_if(recording: Recording, profile: ProfileConfig, load_kg: float | None = None) -> WhatIf:
     original = regression_replay(recording).reps
     machine, _ = configs_of(recording)
-    replayed = asyncio.run(_resimulate(recording, machine, profile, load_kg))
-    return WhatIf(profile, original, replayed)
+    replayed, trace = asyncio.run(_resimulate(recording, machine, profile, load_kg))
+    return WhatIf(profile, original, replayed, trace)
 
 
 async def _resimulate(
     recording: Recording, machine: MachineConfig, profile: ProfileConfig, load_kg: float | None
-) -> list[RepMetrics]:
+) -> tuple[list[RepMetrics], dict[str, list[float]]]:
     person = ReplayedPerson(recording, machine)
     plant = Plant(PlantParams.from_machine(machine), attached_mass_kg=person.moving_mass_kg)
     plant.place(float(person.position_m[0]) if len(person.position_m) else 0.0)
     rig = Rig(plant, person)
     clock = SimulatedClock()
     loop = ControlLoop(machine, profile, load_kg)
+    trace: dict[str, list[float]] = {"time_s": [], "position_m": [], "felt_tension_n": [], "command_n": []}
+
+    def keep(frame: Frame) -> None:
+        if round(frame.time_s / loop.period_s) % TRACE_EVERY == 0:
+            for name, values in trace.items():
+                values.append(getattr(frame, name))
+
+    loop.observers.on_frame.append(keep)
     drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
     await drive.connect()
     loop.start_set()
     await loop.run(drive, clock, lambda lp: person.done, person.end_s + 2 * _AFTER_END_S)
-    return loop.reps
+    return loop.reps, trace

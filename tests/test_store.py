@@ -65,8 +65,10 @@ def test_an_old_database_is_migrated_and_keeps_its_data(tmp_path):
     db.commit()
     db.close()
     store = SqliteSessionStore(path)
-    assert store.schema_version == len(MIGRATIONS) == 2
+    assert store.schema_version == len(MIGRATIONS) == 3
     store.add_note(1, "notes exist after the upgrade")
+    store.add_account("bo", "patient", "hash")
+    assert store.account("bo") == ("patient", "hash")
     assert store.session(1).person == "Bo"
     assert store.session(1).notes == ["notes exist after the upgrade"]
     store.close()

@@ -34,6 +34,16 @@ class SpotterConfig(Section):
     min_load_pct: float = Field(30.0, ge=0, le=95)
 
 
+class TempoConfig(Section):
+    """Target durations of each part of a rep; the lifter is told per rep whether to go slower or
+    faster. `tolerance_pct` is how far off still counts as on tempo."""
+
+    concentric_s: float = Field(1.0, ge=0.3, le=10.0)
+    pause_s: float = Field(0.0, ge=0.0, le=10.0)
+    eccentric_s: float = Field(3.0, ge=0.5, le=15.0)
+    tolerance_pct: float = Field(15.0, ge=5.0, le=50.0)
+
+
 class ProfileConfig(Section):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -50,6 +60,7 @@ class ProfileConfig(Section):
     rest_s: float = Field(120.0, ge=0, le=1800)
     stop_at_velocity_loss_pct: float | None = Field(None, gt=0, le=80)  # end the set on the first rep past it
     spotter: SpotterConfig = SpotterConfig()
+    tempo: TempoConfig | None = None
     caps: CapsConfig = CapsConfig()
 
     @model_validator(mode="after")

@@ -1,0 +1,290 @@
+"""The control process of a running machine: one drive, one loop at a time, block after block of
+sets, and the control port (ipc.py) as its only door.
+
+Each block (what a user starts: a profile, a load, its sets) runs on a fresh ControlLoop with its
+own recording, so every recording replays from a clean start. Before the first block and between
+blocks a standby loop holds the idle tension. One loop hands the drive to the next only at rest,
+never with the e-stop latched or a fault standing, so no latch is lost on the way.
+
+Everything slow (closing a recording, writing the session store) happens on a worker thread.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from controller.config import ConfigError, MachineConfig, ProfileConfig, ProfileKind
+from controller.config.loader import validate
+from controller.drive import Drive
+from controller.ipc import ControlPort, PendingRequest, StartSet
+from controller.loop import ControlLoop, Frame
+from controller.profiles import check_fits_machine
+from controller.recorder import RecordingWriter, recording_header
+from controller.reps import RepMetrics
+from controller.session import LOADED, SetState
+from controller.stats import PeriodStats
+from controller.store import SqliteSessionStore
+from controller.tempo import tempo_feedback
+from controller.timing import Clock
+
+TELEMETRY_HZ = 100.0
+STATUS_EVERY_S = 0.5
+REQUESTS_PER_CYCLE = 8
+STATS_WINDOW_S = 60.0
+STANDBY = ProfileConfig(name="standby", kind=ProfileKind.CONSTANT, load_kg=1.0, reps=1)
+_BUSY = (*LOADED, SetState.DELOADING, SetState.RESTING)
+
+
+class Lifter(Protocol):
+    """A simulated person at the machine (the demo's), who does the sets that are started."""
+
+    def ask(self, planned_reps: int) -> None: ...
+
+    def follow(self, loop: ControlLoop) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSetup:
+    machine: MachineConfig
+    port_path: Path
+    recordings: Path | None = None
+    store: Path | None = None
+    drive_link: str = "simulated"
+
+
+@dataclass(slots=True)
+class Block:
+    profile: ProfileConfig
+    load_kg: float | None
+    person: str
+    exercise: str
+    by: str
+    writer: RecordingWriter | None
+    finished: bool = False
+    set_reps: list[list[RepMetrics]] = field(default_factory=list)
+
+
+class ControlService:
+    def __init__(self, setup: ServiceSetup, drive: Drive, clock: Clock, lifter: Lifter | None = None) -> None:
+        self.setup = setup
+        self.machine = setup.machine
+        self.drive = drive
+        self.clock = clock
+        self.lifter = lifter
+        self.port = ControlPort(setup.port_path)
+        rate = self.machine.control.rate_hz
+        self.stats = PeriodStats(1.0 / rate, window=round(STATS_WINDOW_S * rate))
+        self.block: Block | None = None
+        self.loop = self._new_loop(STANDBY, None)
+        self._next: Block | None = None
+        self._stop = threading.Event()
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io")
+        self._decimate = max(1, round(rate / TELEMETRY_HZ))
+        self._frames = 0
+        self._events_sent = 0
+        self._next_status_s = 0.0
+
+    def stop(self) -> None:
+        """Thread-safe: the loop ends at its next cycle and leaves the drive torque-off."""
+        self._stop.set()
+
+    async def serve(self) -> None:
+        self.port.start()
+        try:
+            await self.drive.connect()
+            while not self._stop.is_set():
+                await self.loop.run(
+                    self.drive, self.clock, self._until, math.inf, self.stats, lambda: self._next is not None
+                )
+                if self._next is not None:
+                    self._begin(self._next)
+                    self._next = None
+        finally:
+            self._end_block()
+            await self.drive.close()
+            self._worker.shutdown(wait=True)
+            self.port.stop()
+
+    # -- one loop per block ------------------------------------------------------------------------
+    def _new_loop(self, profile: ProfileConfig, load_kg: float | None) -> ControlLoop:
+        loop = ControlLoop(self.machine, profile, load_kg)
+        loop.observers.on_frame.append(self._on_frame)
+        loop.observers.on_rep.append(self._on_rep)
+        self._events_sent = 0
+        return loop
+
+    def _begin(self, block: Block) -> None:
+        self._end_block()
+        self.loop = self._new_loop(block.profile, block.load_kg)
+        if self.setup.recordings is not None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            path = self.setup.recordings / f"{stamp}-{block.profile.name}.ecxr"
+            header = recording_header(self.machine, block.profile, block.load_kg)
+            header["exercise"] = block.exercise
+            block.writer = RecordingWriter(path, header, self.machine.control.rate_hz)
+            self.loop.observers.on_frame.append(block.writer.append)
+        self.block = block
+        self.loop.start_set()
+        if self.lifter is not None:
+            planned = 100 if block.profile.kind.value == "finishing_negatives" else block.profile.reps
+            self.lifter.ask(planned)
+        self.port.publish({"type": "set_started", "profile": block.profile.name, "by": block.by})
+
+    def _end_block(self) -> None:
+        block, self.block = self.block, None
+        if block is None or block.finished:
+            return
+        block.finished = True
+        session = self.loop.session
+        block.set_reps = [t.completed for t in session.history] + [session.tracker.completed]
+        if block.writer is not None:
+            self.loop.observers.on_frame.remove(block.writer.append)
+        self._worker.submit(self._file_block, block)
+
+    def _file_block(self, block: Block) -> None:
+        """On the worker thread: close the recording, then the session store."""
+        recording = None
+        if block.writer is not None:
+            block.writer.close()
+            recording = str(block.writer.path)
+            if block.writer.dropped_chunks:
+                detail = f"{block.writer.dropped_chunks} one-second chunks dropped: the disk did not keep up"
+                self.port.publish({"type": "safety", "kind": "recording_overrun", "detail": detail})
+        session_id = None
+        if self.setup.store is not None and any(block.set_reps):
+            store = SqliteSessionStore(self.setup.store)
+            try:
+                person = store.person_named(block.person)
+                session_id = store.start_session(person, self.machine.name, recording)
+                load = block.load_kg if block.load_kg is not None else block.profile.load_kg
+                for reps in block.set_reps:
+                    store.add_set(session_id, block.profile.name, load, reps)
+            finally:
+                store.close()
+        rep_count = sum(len(r) for r in block.set_reps)
+        self.port.publish(
+            {"type": "block_done", "session": session_id, "recording": recording, "reps": rep_count}
+        )
+
+    # -- every cycle -------------------------------------------------------------------------------
+    def _until(self, loop: ControlLoop) -> bool:
+        if self.lifter is not None:
+            self.lifter.follow(loop)
+        for _ in range(REQUESTS_PER_CYCLE):
+            if self.port.requests.empty():
+                break
+            self._handle(loop, self.port.requests.get_nowait())
+        self._publish_events(loop)
+        if self.block is not None and loop.session.state in (SetState.DONE, SetState.STOPPED):
+            self._end_block()
+        now = self.clock.now()
+        if now >= self._next_status_s:
+            self._next_status_s = now + STATUS_EVERY_S
+            self.port.publish(self.status())
+        return self._stop.is_set() or self._next is not None
+
+    def _on_frame(self, frame: Frame) -> None:
+        self._frames += 1
+        if self._frames % self._decimate == 0:
+            self.port.frame(frame)
+
+    def _on_rep(self, rep: RepMetrics) -> None:
+        message: dict[str, Any] = {"type": "rep", "set": self.loop.session.set_index, **asdict(rep)}
+        tempo = self.block.profile.tempo if self.block is not None else None
+        if tempo is not None:
+            feedback = tempo_feedback(rep, tempo)
+            message["tempo"] = {"cue": feedback.cue, **asdict(feedback)}
+        self.port.publish(message)
+
+    def _publish_events(self, loop: ControlLoop) -> None:
+        events = loop.safety_events
+        while self._events_sent < len(events):
+            event = events[self._events_sent]
+            self._events_sent += 1
+            self.port.publish({"type": "safety", **asdict(event)})
+
+    # -- requests ----------------------------------------------------------------------------------
+    def _handle(self, loop: ControlLoop, pending: PendingRequest) -> None:
+        request = pending.request
+        match request.cmd:
+            case "estop":
+                loop.estop()
+                self._next = None  # a start asked for in the same breath does not happen
+                self.port.reply(pending, True)
+            case "reset":
+                loop.reset()
+                self.port.reply(pending, True, note="the stop is cleared once the handle is at rest")
+            case "stop":
+                loop.stop_set()
+                self.port.reply(pending, True)
+            case "status":
+                self.port.reply(pending, True, status=self.status())
+            case "start":
+                error = self._refuse_start(loop, request.start, request.by)
+                if error:
+                    self.port.reply(pending, False, error)
+                else:
+                    self.port.reply(pending, True)
+
+    def _refuse_start(self, loop: ControlLoop, start: StartSet | None, by: str) -> str:
+        """Why a set cannot start now (empty: it will start at the next cycle)."""
+        if start is None:
+            return "start: give the set to start (start.profile, optional start.load_kg)"
+        if loop.gate.estop or loop.fault:
+            return f"the machine is stopped ({loop.fault or 'e-stop'}): reset at rest first"
+        if loop.session.state in _BUSY or loop.session.armed or self._next is not None:
+            return f"a set is running ({loop.session.state.value}): stop it first"
+        try:
+            profile = validate(start.profile, ProfileConfig, "start.profile")
+            check_fits_machine(self.machine, profile, start.load_kg)
+        except (ConfigError, ValueError) as exc:
+            return str(exc)
+        person = start.person or "lifter"
+        self._next = Block(profile, start.load_kg, person, start.exercise, by, None)
+        return ""
+
+    def status(self) -> dict[str, Any]:
+        loop, session = self.loop, self.loop.session
+        block = self.block
+        link = loop.link
+        figures = self.stats.summary(last=1000)
+        now = self.clock.now()
+        return {
+            "type": "status",
+            "time_s": now,
+            "machine": self.machine.name,
+            "drive": {
+                "kind": self.machine.drive.kind,
+                "link": self.setup.drive_link,
+                "link_up": link.link_up if link else False,
+                "transient_errors": link.counters.transient if link else 0,
+                "reconnects": link.counters.reconnects if link else 0,
+            },
+            "fault": loop.fault,
+            "estop": loop.gate.estop,
+            "set_state": session.state.value,
+            "set_index": session.set_index,
+            "sets": block.profile.sets if block else 0,
+            "rest_left_s": max(0.0, session.rest_until_s - now) if session.state is SetState.RESTING else 0.0,
+            "reps_done": len(session.tracker.completed),
+            "profile": block.profile.model_dump(mode="json") if block else None,
+            "load_kg": (block.load_kg or block.profile.load_kg) if block else None,
+            "person": block.person if block else None,
+            "exercise": block.exercise if block else None,
+            "recording": str(block.writer.path) if block and block.writer else None,
+            "loop": {
+                "rate_hz": figures.rate_hz,
+                "period_p99_us": figures.period_p99_us,
+                "missed_deadlines": self.stats.missed,
+            },
+            "port": {
+                "dropped_messages": self.port.dropped_messages,
+                "rejected_requests": self.port.rejected_requests,
+            },
+        }

@@ -1,0 +1,32 @@
+"""`python -m dashboard`: serve the dashboard for a running control process."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from dashboard.app import create_app
+from dashboard.state import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__)
+    parser.add_argument("--control", required=True, type=Path, help="the control process's socket")
+    parser.add_argument("--db", required=True, type=Path, help="session store (SQLite file)")
+    parser.add_argument("--recordings", type=Path, help="folder of recordings to list and replay")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this computer only)")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    settings = Settings(args.control, args.db, args.recordings, args.host, args.port)
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level="warning", ws="websockets-sansio"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

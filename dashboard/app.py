@@ -1,0 +1,67 @@
+"""create_app: the dashboard's routes, the telemetry WebSocket and the page itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from dashboard import api_history, api_machine
+from dashboard.auth import Sessions, websocket_user
+from dashboard.hub import Hub, Subscriber
+from dashboard.state import Settings
+
+HERE = Path(__file__).resolve().parent
+VENDOR = HERE / "node_modules"  # npm ci --prefix dashboard (./dev does it)
+FORBIDDEN_WS = 4401
+
+
+def create_app(settings: Settings) -> FastAPI:
+    hub = Hub(settings.control_socket)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
+        yield
+        await hub.stop()
+
+    app = FastAPI(title="eccentrix dashboard", version="1", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.hub = hub
+    app.state.sessions = Sessions()
+    app.state.replay_lock = asyncio.Lock()
+    app.include_router(api_machine.router)
+    app.include_router(api_history.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    if not (VENDOR / "uplot").is_dir():
+        raise RuntimeError(f"{VENDOR}/uplot is missing: run `npm ci --prefix {HERE}` (./dev does it)")
+    app.mount("/vendor", StaticFiles(directory=VENDOR), name="vendor")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(HERE / "static" / "index.html")
+
+    @app.websocket("/ws/telemetry")
+    async def telemetry(websocket: WebSocket) -> None:
+        if websocket_user(websocket) is None:
+            await websocket.close(code=FORBIDDEN_WS, reason="log in first")
+            return
+        await websocket.accept()
+        subscriber = Subscriber()
+        for text in hub.snapshot():
+            subscriber.offer(text)
+        hub.subscribers.add(subscriber)
+        try:
+            while True:
+                await websocket.send_text(await subscriber.queue.get())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            hub.subscribers.discard(subscriber)
+
+    return app

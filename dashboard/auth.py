@@ -1,0 +1,110 @@
+"""Accounts, login sessions and roles.
+
+Passwords are stored as scrypt hashes (hashlib: no extra dependency, memory-hard). A login gives an
+opaque random token in an HttpOnly, SameSite=Strict cookie; tokens live in this process only, so a
+restart of the dashboard logs everyone out, which is fine for a machine's console.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fastapi import HTTPException, Request, WebSocket, status
+
+COOKIE = "ecx_session"
+SESSION_IDLE_S = 12 * 3600.0
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+class Role(StrEnum):
+    ATHLETE = "athlete"
+    PATIENT = "patient"
+    CLINICIAN = "clinician"
+    ADMIN = "admin"
+
+
+# Who may do what. E-stop is every role's: a stop button nobody may press is no stop button.
+TRAIN = (Role.ATHLETE, Role.PATIENT, Role.CLINICIAN, Role.ADMIN)
+SUPERVISE = (Role.CLINICIAN, Role.ADMIN)
+ADMINISTER = (Role.ADMIN,)
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), **_SCRYPT)
+    except ValueError:
+        return False
+    return scheme == "scrypt" and hmac.compare_digest(actual, expected)
+
+
+@dataclass(slots=True)
+class User:
+    name: str
+    role: Role
+    last_seen: float
+
+
+class Sessions:
+    def __init__(self) -> None:
+        self._users: dict[str, User] = {}
+
+    def open(self, name: str, role: Role) -> str:
+        token = secrets.token_urlsafe(32)
+        self._users[token] = User(name, role, time.monotonic())
+        return token
+
+    def close(self, token: str | None) -> None:
+        if token:
+            self._users.pop(token, None)
+
+    def user(self, token: str | None) -> User | None:
+        if not token or (user := self._users.get(token)) is None:
+            return None
+        now = time.monotonic()
+        if now - user.last_seen > SESSION_IDLE_S:
+            del self._users[token]
+            return None
+        user.last_seen = now
+        return user
+
+
+def current_user(request: Request) -> User:
+    user = request.app.state.sessions.user(request.cookies.get(COOKIE))
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first (POST /api/login)")
+    assert isinstance(user, User)
+    return user
+
+
+def require(*roles: Role) -> object:
+    """A route dependency: the logged-in user, if their role may do this."""
+
+    def check(request: Request) -> User:
+        user = current_user(request)
+        if user.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"role {user.role.value!r} may not do this ({allowed} may)"
+            )
+        return user
+
+    return check
+
+
+def websocket_user(websocket: WebSocket) -> User | None:
+    user = websocket.app.state.sessions.user(websocket.cookies.get(COOKIE))
+    return user if isinstance(user, User) else None

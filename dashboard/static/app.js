@@ -1,0 +1,373 @@
+// eccentrix dashboard: one page, plain JavaScript, charts by uPlot (served locally from npm).
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+const LIVE_WINDOW_S = 10;
+const LB_PER_KG = 1 / 0.45359237;
+const state = { me: null, profiles: [], status: null, socket: null, live: null, replay: null };
+
+async function api(method, path, body) {
+  const options = { method, headers: {}, credentials: "same-origin" };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const detail = data && data.detail;
+    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail || response.statusText));
+  }
+  return data;
+}
+
+function fmt(value, digits = 2) {
+  return typeof value === "number" && isFinite(value) ? value.toFixed(digits) : "-";
+}
+
+// -- login and tabs ------------------------------------------------------------------------------
+async function login(event) {
+  event.preventDefault();
+  try {
+    state.me = await api("POST", "/api/login", { name: $("#login-name").value, password: $("#login-password").value });
+    await enter();
+  } catch (error) {
+    $("#login-error").textContent = error.message;
+  }
+}
+
+async function enter() {
+  $("#login-view").hidden = true;
+  $("#tabs").hidden = false;
+  $("#who").textContent = `${state.me.name} (${state.me.role})`;
+  state.profiles = await api("GET", "/api/profiles");
+  fillProfiles();
+  connectTelemetry();
+  showTab("setup");
+}
+
+function showTab(name) {
+  document.querySelectorAll(".tab").forEach((tab) => tab.classList.toggle("active", tab.id === `tab-${name}`));
+  document.querySelectorAll("nav button[data-tab]").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
+  if (name === "live") ensureLiveChart();
+  if (name === "history") loadHistory();
+  if (name === "replay") loadRecordings();
+}
+
+// -- machine control -----------------------------------------------------------------------------
+async function control(path, messageElement) {
+  try {
+    const reply = await api("POST", path);
+    if (messageElement) messageElement.textContent = reply.note || "done";
+  } catch (error) {
+    if (messageElement) messageElement.textContent = error.message;
+    else alert(error.message);
+  }
+}
+
+function fillProfiles() {
+  const options = state.profiles.map((p) => `<option value="${p.file}">${p.name}</option>`).join("");
+  $("#profile").innerHTML = options;
+  $("#whatif-profile").innerHTML = options;
+  const preferred = state.profiles.find((p) => p.file === "eccentric-overload-130");
+  if (preferred) $("#profile").value = preferred.file;
+  profileChosen();
+}
+
+function profileChosen() {
+  const profile = state.profiles.find((p) => p.file === $("#profile").value);
+  if (!profile) return;
+  const lb = $("#unit").value === "lb";
+  $("#profile-description").textContent = `${profile.kind}: ${profile.description || ""}`;
+  $("#load").value = lb ? (profile.load_kg * LB_PER_KG).toFixed(0) : profile.load_kg;
+  $("#eccentric-pct").value = profile.eccentric_pct;
+  $("#reps").value = profile.reps;
+  $("#sets").value = profile.sets;
+  $("#rest").value = profile.rest_s;
+  const tempo = profile.tempo || { concentric_s: 1, pause_s: 0, eccentric_s: 3 };
+  $("#tempo-con").value = tempo.concentric_s;
+  $("#tempo-pause").value = tempo.pause_s;
+  $("#tempo-ecc").value = tempo.eccentric_s;
+}
+
+function unitChosen() {
+  const value = parseFloat($("#load").value);
+  if (!isFinite(value)) return;
+  const lb = $("#unit").value === "lb";
+  $("#load").value = (lb ? value * LB_PER_KG : value / LB_PER_KG).toFixed(lb ? 0 : 1);
+}
+
+async function startSet(event) {
+  event.preventDefault();
+  const number = (id) => (($(id).value === "") ? null : Number($(id).value));
+  const profile = state.profiles.find((p) => p.file === $("#profile").value);
+  const body = {
+    profile: $("#profile").value,
+    load: number("#load"),
+    unit: $("#unit").value,
+    reps: number("#reps"),
+    sets: number("#sets"),
+    rest_s: number("#rest"),
+    exercise: $("#exercise").value,
+    tempo: { concentric_s: number("#tempo-con"), pause_s: number("#tempo-pause"), eccentric_s: number("#tempo-ecc") },
+  };
+  if (profile && profile.kind === "eccentric_overload" && profile.eccentric_load_kg === undefined) {
+    body.eccentric_pct = number("#eccentric-pct");
+  }
+  const message = $("#setup-message");
+  try {
+    await api("POST", "/api/set/start", body);
+    message.className = "";
+    message.textContent = "set started: take the handle and hold still";
+    $("#rep-table tbody").innerHTML = "";
+    showTab("live");
+  } catch (error) {
+    message.className = "error";
+    message.textContent = error.message;
+  }
+}
+
+// -- telemetry -----------------------------------------------------------------------------------
+function connectTelemetry() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/telemetry`);
+  state.socket = socket;
+  socket.onmessage = (event) => receive(JSON.parse(event.data));
+  socket.onclose = () => {
+    $("#link").textContent = "dashboard offline";
+    $("#link").classList.remove("up");
+    if (state.me) setTimeout(connectTelemetry, 1000);
+  };
+}
+
+function receive(message) {
+  switch (message.type) {
+    case "status": return showStatus(message);
+    case "telemetry": return addSamples(message);
+    case "rep": return addRep(message);
+    case "set_started": $("#rep-table tbody").innerHTML = ""; return;
+    case "safety": return addEvent(message);
+    default: return;
+  }
+}
+
+function showStatus(s) {
+  state.status = s;
+  $("#machine").textContent = s.machine;
+  const link = $("#link");
+  link.textContent = s.drive.link_up ? "drive online" : "drive offline";
+  link.classList.toggle("up", s.drive.link_up);
+  $("#fault").textContent = s.fault ? `FAULT ${s.fault}` : s.estop ? "STOPPED (reset at rest)" : "";
+  $("#set-index").textContent = s.sets ? `${s.set_index}/${s.sets}` : "-";
+  const rest = s.set_state === "resting" ? ` (${s.rest_left_s.toFixed(0)} s)` : "";
+  $("#set-state").textContent = s.set_state + rest;
+  const rows = {
+    "Drive": `${s.drive.kind} via ${s.drive.link}`,
+    "Link errors": `${s.drive.transient_errors} transient, ${s.drive.reconnects} reconnects`,
+    "Fault": s.fault || "none",
+    "E-stop latched": s.estop ? "yes" : "no",
+    "Set": `${s.set_state}, set ${s.set_index} of ${s.sets || "-"}`,
+    "Profile": s.profile ? `${s.profile.name}, ${fmt(s.load_kg, 1)} kg` : "-",
+    "Loop": `${s.loop.rate_hz.toFixed(0)} Hz, period p99 ${s.loop.period_p99_us.toFixed(0)} us, missed ${s.loop.missed_deadlines}`,
+    "Recording": s.recording || "-",
+    "Telemetry dropped": `${s.port.dropped_messages} messages`,
+  };
+  $("#status-list").innerHTML = Object.entries(rows).map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
+}
+
+function addEvent(event) {
+  const item = document.createElement("li");
+  item.textContent = `${fmt(event.time_s, 2)} s  ${event.kind}  ${event.detail || ""}`;
+  $("#events").prepend(item);
+}
+
+function addSamples(m) {
+  const live = state.live || (state.live = { t: [], tension: [], command: [], position: [], dirty: false, frames: 0 });
+  for (let i = 0; i < m.t.length; i++) {
+    live.t.push(m.t[i]);
+    live.tension.push(m.tension_n[i]);
+    live.command.push(m.command_n[i]);
+    live.position.push(m.position_m[i]);
+  }
+  const cutoff = live.t[live.t.length - 1] - LIVE_WINDOW_S;
+  let drop = 0;
+  while (drop < live.t.length && live.t[drop] < cutoff) drop++;
+  if (drop) ["t", "tension", "command", "position"].forEach((k) => live[k].splice(0, drop));
+  live.dirty = true;
+  $("#phase").textContent = m.phase;
+  $("#rep-count").textContent = m.rep;
+  $("#tension-now").textContent = m.tension_n[m.tension_n.length - 1].toFixed(0);
+  if (state.status) $("#set-state").textContent = m.set_state;
+}
+
+function chartOptions(title, width) {
+  return {
+    title, width, height: 300,
+    scales: { x: { time: false }, m: { auto: true } },
+    axes: [{ stroke: "#93a1ad", grid: { stroke: "#2c3640" } },
+      { stroke: "#93a1ad", grid: { stroke: "#2c3640" }, label: "N" },
+      { scale: "m", side: 1, stroke: "#93a1ad", grid: { show: false }, label: "m" }],
+    series: [{ label: "t (s)" },
+      { label: "felt tension N", stroke: "#3aa0ff", width: 2 },
+      { label: "command N", stroke: "#ffd24d", width: 1 },
+      { label: "position m", stroke: "#4dd68c", scale: "m", width: 1 }],
+  };
+}
+
+function ensureLiveChart() {
+  if (state.liveChart) return;
+  const width = Math.min(1100, document.body.clientWidth - 40);
+  state.liveChart = new uPlot(chartOptions("tension and position", width), [[], [], [], []], $("#live-chart"));
+  let frames = 0;
+  let since = performance.now();
+  const draw = (now) => {
+    const live = state.live;
+    if (live && live.dirty) {
+      state.liveChart.setData([live.t, live.tension, live.command, live.position]);
+      live.dirty = false;
+      frames++;
+    }
+    if (now - since >= 1000) {
+      $("#fps").textContent = frames;
+      frames = 0;
+      since = now;
+    }
+    requestAnimationFrame(draw);
+  };
+  requestAnimationFrame(draw);
+}
+
+function addRep(r) {
+  const cue = r.tempo ? r.tempo.cue : "-";
+  $("#tempo-cue").textContent = cue;
+  const row = document.createElement("tr");
+  const cells = [r.set, r.index, fmt(r.concentric_s), fmt(r.eccentric_s), fmt(r.rom_m), fmt(r.mean_concentric_force_n, 0),
+    fmt(r.mean_eccentric_force_n, 0), fmt(r.mean_concentric_velocity_mps), fmt(r.mean_concentric_power_w, 0),
+    fmt(r.velocity_loss_pct, 1), cue];
+  row.innerHTML = cells.map((c) => `<td>${c}</td>`).join("");
+  $("#rep-table tbody").append(row);
+}
+
+// -- history -------------------------------------------------------------------------------------
+async function loadHistory() {
+  const sessions = await api("GET", "/api/sessions");
+  $("#session-table tbody").innerHTML = sessions.map((s) =>
+    `<tr><td>${s.id}</td><td>${s.started}</td><td>${s.person || "-"}</td><td>${s.sets}</td><td>${s.reps}</td>
+     <td><button data-session="${s.id}">Open</button> <a href="/api/sessions/${s.id}/export.csv">CSV</a></td></tr>`).join("");
+}
+
+async function openSession(id) {
+  const session = await api("GET", `/api/sessions/${id}`);
+  const detail = $("#session-detail");
+  detail.innerHTML = `<h3>Session ${id}</h3>`;
+  for (const set of session.sets) {
+    const box = document.createElement("div");
+    detail.append(box);
+    const reps = set.reps.map((r) => r.index);
+    new uPlot({
+      title: `set ${set.number}: ${set.profile}, ${fmt(set.load_kg, 1)} kg`, width: 520, height: 220,
+      scales: { x: { time: false }, v: { auto: true } },
+      axes: [{ stroke: "#93a1ad" }, { stroke: "#93a1ad", label: "N" }, { scale: "v", side: 1, stroke: "#93a1ad", label: "m/s" }],
+      series: [{ label: "rep" },
+        { label: "mean force up N", stroke: "#ffd24d", points: { show: true } },
+        { label: "mean force down N", stroke: "#3aa0ff", points: { show: true } },
+        { label: "MCV m/s", stroke: "#4dd68c", scale: "v", points: { show: true } }],
+    }, [reps, set.reps.map((r) => r.mean_concentric_force_n), set.reps.map((r) => r.mean_eccentric_force_n),
+      set.reps.map((r) => r.mean_concentric_velocity_mps)], box);
+  }
+}
+
+// -- replay --------------------------------------------------------------------------------------
+async function loadRecordings() {
+  const recordings = await api("GET", "/api/recordings");
+  $("#recording").innerHTML = recordings.map((r) => `<option>${r.name}</option>`).join("");
+}
+
+function traceChart(element, title, trace) {
+  element.innerHTML = "";
+  const width = Math.min(540, document.body.clientWidth - 40);
+  return new uPlot(chartOptions(title, width), [trace.time_s, trace.felt_tension_n, trace.command_n, trace.position_m], element);
+}
+
+async function openRecording() {
+  const name = $("#recording").value;
+  if (!name) return;
+  const doc = await api("GET", `/api/recordings/${encodeURIComponent(name)}/trace`);
+  state.replay = { trace: doc.trace, playing: false, index: 0 };
+  state.replay.chart = traceChart($("#replay-chart"), `${doc.name} (${doc.profile})`, doc.trace);
+  $("#scrub").max = doc.trace.time_s.length - 1;
+  scrubTo(0);
+}
+
+function scrubTo(index) {
+  const replay = state.replay;
+  if (!replay) return;
+  replay.index = Math.max(0, Math.min(index, replay.trace.time_s.length - 1));
+  $("#scrub").value = replay.index;
+  $("#scrub-time").textContent = `${fmt(replay.trace.time_s[replay.index], 1)} s`;
+  const left = replay.chart.valToPos(replay.trace.time_s[replay.index], "x");
+  replay.chart.setCursor({ left, top: 10 });
+}
+
+function togglePlay() {
+  const replay = state.replay;
+  if (!replay) return;
+  replay.playing = !replay.playing;
+  $("#play").textContent = replay.playing ? "Pause" : "Play";
+  let last = performance.now();
+  const tick = (now) => {
+    if (!replay.playing) return;
+    const t = replay.trace.time_s;
+    const target = t[replay.index] + (now - last) / 1000;
+    last = now;
+    let i = replay.index;
+    while (i < t.length - 1 && t[i] < target) i++;
+    scrubTo(i);
+    if (i >= t.length - 1) { replay.playing = false; $("#play").textContent = "Play"; return; }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
+async function runWhatIf() {
+  const name = $("#recording").value;
+  const message = $("#whatif-message");
+  message.textContent = "replaying...";
+  try {
+    const doc = await api("POST", `/api/recordings/${encodeURIComponent(name)}/what-if`, { profile: $("#whatif-profile").value });
+    const original = await api("GET", `/api/recordings/${encodeURIComponent(name)}/trace`);
+    traceChart($("#whatif-original"), `recorded: ${doc.original_profile}`, original.trace);
+    traceChart($("#whatif-replayed"), `replayed: ${doc.profile}`, doc.trace);
+    const rows = doc.replayed.map((r, i) => {
+      const was = doc.original[i] || {};
+      return `<tr><td>${r.index}</td><td>${fmt(was.mean_eccentric_force_n, 0)}</td><td>${fmt(r.mean_eccentric_force_n, 0)}</td>
+        <td>${fmt(was.mean_concentric_force_n, 0)}</td><td>${fmt(r.mean_concentric_force_n, 0)}</td></tr>`;
+    });
+    $("#whatif-table tbody").innerHTML = rows.join("");
+    message.textContent = `${doc.replayed.length} reps replayed`;
+  } catch (error) {
+    message.textContent = error.message;
+  }
+}
+
+// -- wiring --------------------------------------------------------------------------------------
+function wire() {
+  $("#login-form").addEventListener("submit", login);
+  $("#estop").addEventListener("click", () => control("/api/estop"));
+  $("#reset").addEventListener("click", () => control("/api/reset"));
+  $("#setup-form").addEventListener("submit", startSet);
+  $("#stop-set").addEventListener("click", () => control("/api/set/stop", $("#setup-message")));
+  $("#profile").addEventListener("change", profileChosen);
+  $("#unit").addEventListener("change", unitChosen);
+  $("#logout").addEventListener("click", async () => { await api("POST", "/api/logout"); location.reload(); });
+  document.querySelectorAll("nav button[data-tab]").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+  $("#session-table").addEventListener("click", (e) => { if (e.target.dataset.session) openSession(e.target.dataset.session); });
+  $("#open-recording").addEventListener("click", openRecording);
+  $("#play").addEventListener("click", togglePlay);
+  $("#scrub").addEventListener("input", (e) => scrubTo(Number(e.target.value)));
+  $("#run-whatif").addEventListener("click", runWhatIf);
+  api("GET", "/api/me").then((me) => { state.me = me; return enter(); }).catch(() => {});
+}
+
+wire();

@@ -1,0 +1,53 @@
+"""A simulated person who does the sets the machine runs: comes to the handle when a set starts,
+stops when the machine ends the set, rests between sets, and lets go at the end."""
+
+from __future__ import annotations
+
+from controller.loop import ControlLoop
+from controller.session import SetState
+from simulator.lift import Rig
+
+SET_OVER = (SetState.FINISHING, SetState.DELOADING, SetState.RESTING, SetState.DONE, SetState.STOPPED)
+
+
+class SimulatedLifter:
+    def __init__(self, rig: Rig, planned_reps: int, waiting: bool = False) -> None:
+        self.rig = rig
+        self.planned_reps = planned_reps
+        self.let_go_at_s: float | None = None
+        self._set_index = 1
+        self._rest_started_s: float | None = None
+        self._away_since_s = rig.plant.time_s
+        self._asked = False
+        if waiting:
+            rig.athlete.step_away()
+
+    def ask(self, planned_reps: int) -> None:
+        """A new block of sets on a new loop: come back to the handle once away from it."""
+        self.planned_reps = planned_reps
+        self._set_index = 1
+        self._rest_started_s = None
+        self.let_go_at_s = None
+        self._asked = True
+
+    def follow(self, loop: ControlLoop) -> None:
+        """Once per control cycle, after the loop has stepped."""
+        athlete, now = self.rig.athlete, self.rig.plant.time_s
+        session = loop.session
+        if session.state in SET_OVER:
+            # the machine ended the set: finish the rep in hand and stop
+            athlete.planned_reps = min(athlete.planned_reps, athlete.completed_reps)
+        if self._asked and athlete.done:
+            athlete.resting(now - self._away_since_s)
+            athlete.begin_next_set(self.planned_reps)
+            self._asked = False
+        if session.state is SetState.RESTING and self._rest_started_s is None:
+            self._rest_started_s = now
+        if session.set_index > self._set_index and athlete.done and self._rest_started_s is not None:
+            athlete.resting(now - self._rest_started_s)
+            athlete.begin_next_set(self.planned_reps)
+            self._rest_started_s = None
+            self._set_index = session.set_index
+        if athlete.done and self.let_go_at_s is None and session.state in (SetState.DONE, SetState.STOPPED):
+            self.let_go_at_s = now
+            self._away_since_s = now

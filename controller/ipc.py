@@ -47,6 +47,12 @@ class StartSet(BaseModel):
     exercise: str = Field("", max_length=64)
 
 
+class RequestError(ValueError):
+    def __init__(self, message: str, request_id: int | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id  # when the line said which request it was, the reply says too
+
+
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -66,13 +72,15 @@ def parse_request(line: bytes) -> Request:
     try:
         data = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not a JSON object: {exc}") from None
+        raise RequestError(f"not a JSON object: {exc}") from None
     if not isinstance(data, dict):
-        raise ValueError("a request is a JSON object")
+        raise RequestError("a request is a JSON object")
     try:
         return Request.model_validate(data)
     except ValidationError as exc:
-        raise ValueError(describe(exc, Request, "request")) from None
+        request_id = data.get("id")
+        known = request_id if isinstance(request_id, int) and not isinstance(request_id, bool) else None
+        raise RequestError(describe(exc, Request, "request"), known) from None
 
 
 def telemetry_message(frames: list[tuple[float, Frame]]) -> dict[str, Any]:
@@ -104,6 +112,7 @@ class ControlPort:
         self.requests: queue.Queue[PendingRequest] = queue.Queue(MAX_PENDING_REQUESTS)
         self.dropped_messages = 0  # not delivered to a client that could not keep up
         self.rejected_requests = 0
+        self.client_buffer_limit = CLIENT_BUFFER_LIMIT_BYTES
         self._frames: deque[tuple[float, Frame]] = deque(maxlen=256)
         self._events: deque[tuple[int | None, dict[str, Any]]] = deque(maxlen=4096)
         self._clients: dict[int, asyncio.StreamWriter] = {}
@@ -175,9 +184,10 @@ class ControlPort:
     def _take(self, line: bytes, connection: int, writer: asyncio.StreamWriter) -> None:
         try:
             request = parse_request(line)
-        except ValueError as exc:
+        except RequestError as exc:
             self.rejected_requests += 1
-            self._write(writer, _line({"type": "reply", "id": None, "ok": False, "error": str(exc)}))
+            reply = {"type": "reply", "id": exc.request_id, "ok": False, "error": str(exc)}
+            self._write(writer, _line(reply))
             return
         try:
             self.requests.put_nowait(PendingRequest(request, connection))
@@ -203,7 +213,7 @@ class ControlPort:
                 self._send(writer, b"".join(lines), len(lines))
 
     def _send(self, writer: asyncio.StreamWriter, data: bytes, messages: int) -> None:
-        if writer.transport.get_write_buffer_size() > CLIENT_BUFFER_LIMIT_BYTES:
+        if writer.transport.get_write_buffer_size() > self.client_buffer_limit:
             self.dropped_messages += messages
             return
         self._write(writer, data)

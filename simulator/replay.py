@@ -11,6 +11,7 @@ heavier profile is followed as if they could.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from controller.loop import ControlLoop, Frame
 from controller.recorder import Recording
 from controller.regression import configs_of, regression_replay
 from controller.reps import RepMetrics
+from controller.session import SetState
 from controller.timing import SimulatedClock
 from simulator.calibration import Device
 from simulator.lift import Rig
@@ -35,9 +37,18 @@ TRACE_EVERY = 10  # frames: 50 points a second at 500 Hz, plenty for a chart
 
 
 class ReplayedPerson:
-    def __init__(self, recording: Recording, machine: MachineConfig) -> None:
+    """Follows the recorded handle path. Like a person, they wait for the load to come in before
+    they lift: the path pauses where the recorded set began loading until the replayed set loads too
+    (the recorded path after that moment is a reaction to the load, which the replay must not
+    precede)."""
+
+    def __init__(
+        self, recording: Recording, machine: MachineConfig, loading: Callable[[], bool] = lambda: True
+    ) -> None:
         c = recording.columns
-        self.time_s = recording.time_s
+        # A recording may start at any time on its loop's clock (a service's block starts minutes
+        # in): the replay starts at zero.
+        self.time_s = recording.time_s - recording.time_s[0] if recording.frames else recording.time_s
         stretch = c["felt_tension_n"].astype(np.float64) / machine.cable.stiffness_n_per_m
         self.position_m = c["position_m"].astype(np.float64) + stretch
         self.velocity_mps = c["velocity_mps"].astype(np.float64)
@@ -47,14 +58,20 @@ class ReplayedPerson:
         self._mass = self._limb_kg + Device.of(machine).moving_mass_kg
         self.end_s = float(self.time_s[-1]) if len(self.time_s) else 0.0
         self._now = 0.0
+        self._loading = loading
+        states = recording.header.get("set_states", [])
+        code = states.index("loading") if "loading" in states else -1
+        loads = np.flatnonzero(c["set_state"] == code)
+        self._load_s: float | None = float(self.time_s[loads[0]]) if len(loads) else None
+        self._offset_s = 0.0  # how long the replayed person has waited for the load
 
     @property
     def attached(self) -> bool:
-        return self._now <= self.end_s
+        return self._now - self._offset_s <= self.end_s
 
     @property
     def done(self) -> bool:
-        return self._now > self.end_s + _AFTER_END_S
+        return self._now - self._offset_s > self.end_s + _AFTER_END_S
 
     @property
     def moving_mass_kg(self) -> float:
@@ -64,9 +81,15 @@ class ReplayedPerson:
         self._now = now_s
         if not self.attached:
             return 0.0
-        x = float(np.interp(now_s, self.time_s, self.position_m))
-        v = float(np.interp(now_s, self.time_s, self.velocity_mps))
-        a = float(np.interp(now_s, self.time_s, self.acceleration_mps2))
+        t, waiting = now_s - self._offset_s, False
+        if self._load_s is not None and t >= self._load_s:
+            if self._loading():
+                self._load_s = None  # loaded: follow the rest of the path from here
+            else:
+                self._offset_s, t, waiting = now_s - self._load_s, self._load_s, True
+        x = float(np.interp(t, self.time_s, self.position_m))
+        v = 0.0 if waiting else float(np.interp(t, self.time_s, self.velocity_mps))
+        a = 0.0 if waiting else float(np.interp(t, self.time_s, self.acceleration_mps2))
         correction = a + _VELOCITY_GAIN * (v - velocity_mps) + _POSITION_GAIN * (x - position_m)
         return tension_n + self._mass * correction
 
@@ -102,12 +125,12 @@ def what_if(recording: Recording, profile: ProfileConfig, load_kg: float | None 
 async def _resimulate(
     recording: Recording, machine: MachineConfig, profile: ProfileConfig, load_kg: float | None
 ) -> tuple[list[RepMetrics], dict[str, list[float]]]:
-    person = ReplayedPerson(recording, machine)
+    loop = ControlLoop(machine, profile, load_kg)
+    person = ReplayedPerson(recording, machine, lambda: loop.session.state is not SetState.IDLE)
     plant = Plant(PlantParams.from_machine(machine), attached_mass_kg=person.moving_mass_kg)
     plant.place(float(person.position_m[0]) if len(person.position_m) else 0.0)
     rig = Rig(plant, person)
     clock = SimulatedClock()
-    loop = ControlLoop(machine, profile, load_kg)
     trace: dict[str, list[float]] = {"time_s": [], "position_m": [], "felt_tension_n": [], "command_n": []}
 
     def keep(frame: Frame) -> None:
@@ -119,5 +142,5 @@ async def _resimulate(
     drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
     await drive.connect()
     loop.start_set()
-    await loop.run(drive, clock, lambda lp: person.done, person.end_s + 2 * _AFTER_END_S)
+    await loop.run(drive, clock, lambda lp: person.done, person.end_s + 2 * _AFTER_END_S + 60.0)
     return loop.reps, trace

@@ -1,0 +1,193 @@
+"""The control service through its port, as the dashboard and the MQTT bridge see it: requests
+over a real Unix socket, sets run by the simulated lifter, recordings and the session store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controller.config import load_profile
+from controller.ipc import PortClient
+from controller.recorder import read_recording
+from controller.regression import regression_replay
+from controller.store import SqliteSessionStore
+from tests.service_harness import running_service
+
+
+class Listener:
+    def __init__(self, path: Path) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.client = PortClient(path, self.messages.append)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("type") == kind]
+
+    async def wait_for(self, kind: str, count: int = 1, timeout_s: float = 60.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout_s
+        while len(self.of(kind)) < count:
+            assert time.monotonic() < deadline, f"no {count} {kind!r} message(s) in {timeout_s} s"
+            await asyncio.sleep(0.02)
+        return self.of(kind)
+
+
+def profile(name: str = "eccentric-overload-130", **changes: Any) -> dict[str, Any]:
+    data = load_profile(name).model_dump(mode="json", exclude_none=True)
+    return data | changes
+
+
+async def with_client(path: Path, body: Any) -> Any:
+    listener = Listener(path)
+    task = asyncio.create_task(listener.client.run())
+    await asyncio.wait_for(listener.client.connected.wait(), 5)
+    try:
+        return await body(listener)
+    finally:
+        task.cancel()
+
+
+def test_a_block_of_sets_is_run_recorded_stored_and_replays_exactly(tmp_path):
+    tempo = {"concentric_s": 1.0, "pause_s": 0.0, "eccentric_s": 2.0, "tolerance_pct": 15.0}
+
+    async def body(listener: Listener) -> dict[str, Any]:
+        start = {"profile": profile(reps=3, tempo=tempo), "person": "ada", "exercise": "row"}
+        reply = await listener.client.request("start", start=start, by="test")
+        assert reply["ok"], reply
+        (done,) = await listener.wait_for("block_done", timeout_s=120)
+        return done
+
+    with running_service(tmp_path) as service:
+        done = asyncio.run(with_client(service.port.path, body))
+    assert done["reps"] == 3
+    store = SqliteSessionStore(tmp_path / "sessions.sqlite")
+    record = store.session(done["session"])
+    store.close()
+    assert record.person == "ada"
+    assert [len(s.reps) for s in record.sets] == [3]
+    recording = read_recording(done["recording"])
+    assert recording.header["exercise"] == "row"
+    replay = regression_replay(recording)
+    assert replay.identical, replay.differences
+    assert [r.index for r in replay.reps] == [1, 2, 3]
+
+
+def test_rep_messages_carry_metrics_and_tempo_cues(tmp_path):
+    tempo = {"concentric_s": 1.0, "pause_s": 0.0, "eccentric_s": 1.0, "tolerance_pct": 10.0}
+
+    async def body(listener: Listener) -> list[dict[str, Any]]:
+        start = {"profile": profile(reps=2, tempo=tempo)}
+        assert (await listener.client.request("start", start=start))["ok"]
+        return await listener.wait_for("rep", 2, timeout_s=120)
+
+    with running_service(tmp_path) as service:
+        reps = asyncio.run(with_client(service.port.path, body))
+    for rep in reps:
+        assert rep["eccentric_s"] > 1.2  # the simulated lifter lowers in about 3 s: too slow for 1 s
+        assert rep["tempo"]["cue"] == "lower faster"
+        assert rep["mean_eccentric_force_n"] > 1.2 * rep["mean_concentric_force_n"]
+
+
+def test_estop_mid_set_zeroes_the_command_and_blocks_a_start_until_reset(tmp_path):
+    async def body(listener: Listener) -> None:
+        client = listener.client
+        assert (await client.request("start", start={"profile": profile(reps=5)}))["ok"]
+        await listener.wait_for("rep", 1, timeout_s=120)
+        refused = await client.request("start", start={"profile": profile()})
+        assert not refused["ok"] and "a set is running" in refused["error"]
+        assert (await client.request("estop"))["ok"]
+        await asyncio.sleep(0.5)
+        listener.messages.clear()
+        await listener.wait_for("telemetry", 3)
+        commands = [c for m in listener.of("telemetry") for c in m["command_n"]]
+        assert max(commands) == 0.0
+        refused = await client.request("start", start={"profile": profile()})
+        assert not refused["ok"] and "reset" in refused["error"]
+        status = (await client.request("status"))["status"]
+        assert status["estop"] is True
+
+    with running_service(tmp_path) as service:
+        asyncio.run(with_client(service.port.path, body))
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        (
+            {"profile": {"name": "x", "kind": "constant", "load_kg": 20, "reps": 500}},
+            "reps: Input should be less than or equal to 100",
+        ),
+        ({"profile": {"name": "x", "kind": "constant", "load_kg": 20, "wobble": 1}}, "wobble: unknown key"),
+        ({"profile": {"name": "x", "kind": "constant", "load_kg": 20}, "load_kg": 400}, "more than machine"),
+        ({"profile": {"name": "x", "kind": "constant", "load_kg": 20}, "load_kg": -3}, "start.load_kg"),
+    ],
+)
+def test_a_bad_start_is_refused_with_the_field_and_changes_nothing(tmp_path, start, expected):
+    async def body(listener: Listener) -> tuple[dict[str, Any], dict[str, Any]]:
+        reply = await listener.client.request("start", start=start)
+        status = (await listener.client.request("status"))["status"]
+        return reply, status
+
+    with running_service(tmp_path) as service:
+        reply, status = asyncio.run(with_client(service.port.path, body))
+    assert not reply["ok"]
+    assert expected in reply["error"]
+    assert status["set_state"] == "idle" and status["profile"] is None
+
+
+def raw_exchange(path: Path, data: bytes) -> list[dict[str, Any]]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(str(path))
+        sock.sendall(data)
+        sock.settimeout(5)
+        buffer = b""
+        while b'"type":"reply"' not in buffer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buffer += chunk
+    return [json.loads(line) for line in buffer.splitlines() if b'"reply"' in line]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"{not json\n", "not a JSON object"),
+        (b"[1, 2]\n", "a request is a JSON object"),
+        (b'{"id": 1, "cmd": "explode"}\n', "request: 1 problem(s)"),
+        (b'{"id": 1, "cmd": "estop", "extra": true}\n', "extra: unknown key"),
+        (b"x" * 70_000 + b"\n", "line too long"),
+    ],
+)
+def test_garbled_requests_get_an_error_and_the_machine_carries_on(tmp_path, data, expected):
+    with running_service(tmp_path) as service:
+        (reply,) = raw_exchange(service.port.path, data)
+        assert reply["ok"] is False and expected in reply["error"]
+        status = raw_exchange(service.port.path, b'{"id": 7, "cmd": "status"}\n')
+        assert status[0]["ok"] and status[0]["status"]["estop"] is False
+        assert service.port.rejected_requests == 1 or expected == "line too long"
+
+
+def test_a_client_that_never_reads_loses_its_own_messages_not_anyone_elses(tmp_path):
+    async def body(listener: Listener) -> int:
+        await listener.wait_for("telemetry", 1)
+        listener.messages.clear()
+        await asyncio.sleep(3.0)
+        return len(listener.of("telemetry"))
+
+    with running_service(tmp_path) as service:
+        service.port.client_buffer_limit = 20_000
+        stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect(str(service.port.path))
+        try:
+            received = asyncio.run(with_client(service.port.path, body))
+        finally:
+            stuck.close()
+        dropped = service.port.dropped_messages
+    assert dropped > 0
+    assert received >= 0.5 * 3.0 / 0.02  # the reading client got (most of) the 50 flushes a second

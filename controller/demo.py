@@ -4,7 +4,9 @@ you start, the control service, and the dashboard in its own process, on this co
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from controller.config import load_athlete, load_machine
 from controller.drive.simulated import SimulatedDrive
+from controller.priority import other_cpus
 from controller.service import ControlService, ServiceSetup
 from controller.store import SqliteSessionStore
 from controller.timing import MonotonicClock
@@ -59,7 +62,10 @@ def ensure_accounts(store_path: Path, password: str) -> None:
 def start_dashboard(setup: DemoSetup, socket: Path, store: Path, recordings: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "dashboard", "--control", str(socket), "--db", str(store)]
     command += ["--recordings", str(recordings), "--host", setup.host, "--port", str(setup.port)]
-    return subprocess.Popen(command)
+    command += ["--parent", str(os.getpid())]
+    dashboard = subprocess.Popen(command)
+    os.sched_setaffinity(dashboard.pid, other_cpus())  # away from the loop's core
+    return dashboard
 
 
 def run_demo(setup: DemoSetup) -> ControlService:
@@ -84,8 +90,12 @@ def run_demo(setup: DemoSetup) -> ControlService:
     )
     if setup.seconds is not None:
         threading.Timer(setup.seconds, service.stop).start()
+    # `kill`, systemd and test harnesses stop us with SIGTERM: take the load off and close the
+    # recording as for Ctrl-C, rather than dying with torque on.
+    signal.signal(signal.SIGTERM, lambda *_: service.stop())
     try:
         asyncio.run(service.serve())
+        print(f"  control loop ran with {service.priority}")
     finally:
         dashboard.terminate()
         dashboard.wait(timeout=10)

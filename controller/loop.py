@@ -23,10 +23,11 @@ from controller.kinematics import Kinematics
 from controller.profiles import Profile
 from controller.reps import RepMetrics
 from controller.safety import Flag, GateInput, GateLimits, GateState, apply
-from controller.session import LOADED, Session
+from controller.session import LOADED, Session, SetState
 from controller.stats import LoopStats, PeriodStats
 from controller.timing import Clock
 
+UNDER_LOAD = (*LOADED, SetState.DELOADING)
 EVENT_FLAGS = Flag.ESTOP | Flag.STALE | Flag.RELEASE | Flag.OVERSPEED_IN | Flag.OVERSPEED_OUT | Flag.CAPPED
 
 
@@ -218,8 +219,8 @@ class ControlLoop:
             while deadline < end and not until(self):
                 lateness = clock.now() - deadline
                 stats.record_lateness(lateness)
-                if lateness > lag_limit and self.fault is None:
-                    self.report_fault(deadline, "loop_lag", f"{lateness * 1e3:.1f} ms behind its deadline")
+                if lateness > lag_limit:
+                    self._fell_behind(deadline, lateness)
                 started = time.perf_counter()
                 feedback = await link.read(deadline)
                 torque = self.step(deadline, feedback, max(0.0, lateness))
@@ -234,6 +235,19 @@ class ControlLoop:
             if not hand_over():
                 await self._safe_stop(drive)
         return stats.summary()
+
+    def _fell_behind(self, now_s: float, lateness_s: float) -> None:
+        """Under load, a late cycle means a stale command on a person: stop. Unloaded, the drive
+        holds the idle take-up tension, which harms nobody; the event is recorded but nothing is
+        latched, so a busy computer at rest does not leave the machine needing a reset."""
+        detail = f"{lateness_s * 1e3:.1f} ms behind its deadline"
+        if self.session.state in UNDER_LOAD:
+            if self.fault is None:
+                self.report_fault(now_s, "loop_lag", detail)
+        else:
+            self.safety_events.append(
+                SafetyEvent(now_s, "loop_lag_unloaded", self.session.tracker.rep_index, detail)
+            )
 
     async def _safe_stop(self, drive: Drive) -> None:
         with contextlib.suppress(DriveFault):

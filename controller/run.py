@@ -10,6 +10,7 @@ from pathlib import Path
 from controller.config import MachineConfig, ProfileConfig, load_drive_map
 from controller.drive.factory import make_drive
 from controller.loop import ControlLoop
+from controller.priority import prefer_control_thread
 from controller.recorder import finish_recording, record_loop, recording_header
 from controller.reps import RepMetrics
 from controller.session import SetState
@@ -57,6 +58,7 @@ async def run_machine(
             loop, setup.record, recording_header(setup.machine, setup.profile, setup.load_kg)
         )
     await drive.connect()
+    prefer_control_thread()
     loop.start_set()
     try:
         stats = await loop.run(

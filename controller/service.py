@@ -24,6 +24,7 @@ from controller.config.loader import validate
 from controller.drive import Drive
 from controller.ipc import ControlPort, PendingRequest, StartSet
 from controller.loop import ControlLoop, Frame
+from controller.priority import normal_priority, prefer_control_thread
 from controller.profiles import check_fits_machine
 from controller.recorder import RecordingWriter, recording_header
 from controller.reps import RepMetrics
@@ -84,18 +85,20 @@ class ControlService:
         self.loop = self._new_loop(STANDBY, None)
         self._next: Block | None = None
         self._stop = threading.Event()
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io")
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io", initializer=normal_priority)
         self._decimate = max(1, round(rate / TELEMETRY_HZ))
         self._frames = 0
         self._events_sent = 0
         self._next_status_s = 0.0
+        self.priority = "not running"
 
     def stop(self) -> None:
         """Thread-safe: the loop ends at its next cycle and leaves the drive torque-off."""
         self._stop.set()
 
     async def serve(self) -> None:
-        self.port.start()
+        self.port.start()  # its thread is created before we raise ours: it keeps normal priority
+        self.priority = prefer_control_thread()
         try:
             await self.drive.connect()
             while not self._stop.is_set():

@@ -108,7 +108,9 @@ class SqliteSessionStore:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         # The control process writes sessions while the dashboard reads them: WAL lets both go on.
-        self._db = sqlite3.connect(self.path, timeout=5.0)
+        # A store is used by one thread at a time, but not always the one that opened it (a web
+        # request is opened and closed on different pool threads): hence check_same_thread off.
+        self._db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._migrate()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,12 +23,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--recordings", type=Path, help="folder of recordings to list and replay")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this computer only)")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--parent", type=int, help="exit when this process (the demo) is gone")
     args = parser.parse_args(argv)
+    if args.parent:
+        threading.Thread(target=_exit_with, args=(args.parent,), daemon=True).start()
     settings = Settings(args.control, args.db, args.recordings, args.host, args.port)
     uvicorn.run(
         create_app(settings), host=args.host, port=args.port, log_level="warning", ws="websockets-sansio"
     )
     return 0
+
+
+def _exit_with(parent: int) -> None:
+    """A demo killed outright cannot stop its dashboard: the dashboard notices and goes too."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,33 @@ def test_dead_drive_means_zero_torque_within_three_periods_and_the_fault_is_kept
     assert torque_after[-1][1] == 0.0
 
 
+class StallingClock(SimulatedClock):
+    """Simulated time in which the computer stalls once for `stall_s` (a VM pause, a page fault)."""
+
+    def __init__(self, stall_at_s: float, stall_s: float) -> None:
+        super().__init__()
+        self.stall_at_s, self.stall_s = stall_at_s, stall_s
+
+    def wait_until(self, deadline_s: float) -> None:
+        super().wait_until(deadline_s)
+        if self.stall_at_s <= self._now:
+            self._now += self.stall_s
+            self.stall_at_s = float("inf")
+
+
+@pytest.mark.parametrize(("stall_at_s", "latched"), [(0.2, False), (6.0, True)])
+def test_a_late_cycle_stops_a_loaded_set_but_not_a_machine_at_rest(stall_at_s, latched):
+    loop, _, _, rig = build()
+    clock = StallingClock(stall_at_s, stall_s=0.05)
+    drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
+    run(loop, drive, clock, lambda lp: clock.now() > stall_at_s + 0.5, 60.0)
+    kinds = [e.kind for e in loop.safety_events]
+    assert ("loop_lag" in kinds) is latched
+    assert ("loop_lag_unloaded" in kinds) is not latched
+    assert loop.gate.estop is latched
+    assert (loop.fault is not None) is latched
+
+
 def test_step_is_deterministic_replay_of_recorded_feedback_gives_the_same_commands():
     loop, drive, clock, _ = build()
     feedback: list[DriveFeedback] = []

@@ -1,0 +1,88 @@
+"""The README's first command, used as a person would: `eccentrix demo` in its own process, Debian's
+Chromium (headless, driven by Playwright) logs in, sets up an eccentric-overload set, watches the
+reps come in, and hits the e-stop. The live view's screenshot is kept in artifacts/."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.live_dashboard import free_port
+
+CHROMIUM = os.environ.get("ECCENTRIX_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PASSWORD = "browser-test-pw"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "controller.cli", "demo", "--data", str(tmp_path), "--port", str(port)]
+    process = subprocess.Popen([*command, "--password", PASSWORD])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, "eccentrix demo exited"
+            assert time.monotonic() < deadline, "the demo's dashboard did not come up"
+            try:
+                if httpx.get(url + "/", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) is not None
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: ./dev test installs Debian's chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser.new_page(viewport={"width": 1280, "height": 900})
+        browser.close()
+
+
+def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page):
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(demo)
+    page.fill("#login-name", "lifter")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-button")
+    expect(page.locator("#who")).to_contain_text("lifter (athlete)")
+
+    page.select_option("#profile", "eccentric-overload-130")
+    page.fill("#load", "50")
+    page.fill("#eccentric-pct", "30")
+    page.fill("#reps", "6")
+    page.fill("#exercise", "lat pulldown")
+    page.click("#start-set")
+    expect(page.locator("#tab-live")).to_be_visible()
+
+    rows = page.locator("#rep-table tbody tr")
+    expect(rows.first).to_be_visible(timeout=90_000)
+    expect(page.locator("#tempo-cue")).not_to_have_text("-")
+    first = rows.first.locator("td")
+    assert float(first.nth(6).inner_text()) > 1.2 * float(first.nth(5).inner_text())  # down > up
+    page.wait_for_timeout(1500)
+    assert int(page.locator("#fps").inner_text()) >= 15  # the chart redraws with the stream (~60 here)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-live.png"), full_page=True)
+
+    assert float(page.locator("#tension-now").inner_text()) > 200  # a set is under way
+    page.click("#estop")
+    expect(page.locator("#fault")).to_contain_text("STOPPED", timeout=5_000)
+    page.wait_for_function("Number(document.querySelector('#tension-now').textContent) < 25", timeout=5_000)
+    expect(page.locator("#set-state")).to_contain_text("stopped")
+    assert not errors, errors

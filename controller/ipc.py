@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.config.loader import describe
 from controller.loop import Frame
+from controller.priority import helper_priority
 
 PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 64 * 1024
@@ -118,7 +119,7 @@ class ControlPort:
         self._clients: dict[int, asyncio.StreamWriter] = {}
         self._ids = itertools.count(1)
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="control-port", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="control-port", daemon=True)
         self._server: asyncio.Server | None = None
         self._flusher: asyncio.Task[None] | None = None
 
@@ -132,6 +133,10 @@ class ControlPort:
     def reply(self, pending: PendingRequest, ok: bool, error: str = "", **extra: Any) -> None:
         message = {"type": "reply", "id": pending.request.id, "ok": ok, "error": error, **extra}
         self.publish(message, pending.connection)
+
+    def _run(self) -> None:
+        helper_priority()
+        self._loop.run_forever()
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> None:

@@ -34,7 +34,7 @@ from controller import __version__
 from controller.config import AthleteConfig, MachineConfig, ProfileConfig
 from controller.drive import DriveFeedback
 from controller.loop import ControlLoop, Frame, SafetyEvent
-from controller.priority import normal_priority
+from controller.priority import helper_priority
 from controller.reps import Phase
 from controller.session import SetState
 
@@ -190,7 +190,7 @@ class RecordingWriter:
             self.dropped_chunks += 1  # never block the control loop on a slow disk
 
     def _drain(self) -> None:
-        normal_priority()
+        helper_priority()
         while (rows := self._queue.get()) is not None:
             self._file.write(encode_chunk(rows))
             self._file.flush()

@@ -24,7 +24,7 @@ from controller.config.loader import validate
 from controller.drive import Drive
 from controller.ipc import ControlPort, PendingRequest, StartSet
 from controller.loop import ControlLoop, Frame
-from controller.priority import normal_priority, prefer_control_thread
+from controller.priority import helper_priority, prefer_control_thread
 from controller.profiles import check_fits_machine
 from controller.recorder import RecordingWriter, recording_header
 from controller.reps import RepMetrics
@@ -85,7 +85,7 @@ class ControlService:
         self.loop = self._new_loop(STANDBY, None)
         self._next: Block | None = None
         self._stop = threading.Event()
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io", initializer=normal_priority)
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io", initializer=helper_priority)
         self._decimate = max(1, round(rate / TELEMETRY_HZ))
         self._frames = 0
         self._events_sent = 0
@@ -97,7 +97,7 @@ class ControlService:
         self._stop.set()
 
     async def serve(self) -> None:
-        self.port.start()  # its thread is created before we raise ours: it keeps normal priority
+        self.port.start()
         self.priority = prefer_control_thread()
         try:
             await self.drive.connect()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.config import CapsConfig, ConfigError, load_profile
-from controller.config.loader import CONFIG_ROOT, validate
-from controller.config.profile import ProfileConfig, TempoConfig
+from controller.config import load_profile
+from controller.config.loader import CONFIG_ROOT
 from controller.ipc import ControlUnavailable
+from controller.set_request import Name, SetRequestError, SetStart, start_fields
 from controller.store import SqliteSessionStore
-from controller.units import POUND_KG
 from dashboard.auth import (
     ADMINISTER,
     COOKIE,
@@ -31,7 +30,6 @@ from dashboard.state import hub_of, open_store
 
 router = APIRouter(prefix="/api")
 Store = Annotated[SqliteSessionStore, Depends(open_store)]
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@ -]+$")]
 
 
 class Login(BaseModel):
@@ -53,23 +51,6 @@ class Me(BaseModel):
 class Ok(BaseModel):
     ok: bool = True
     note: str = ""
-
-
-class SetStart(BaseModel):
-    """A shipped profile, with what the lifter may change for today's set."""
-
-    model_config = ConfigDict(extra="forbid")
-    profile: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
-    load: float | None = Field(None, gt=0, le=1100, description="in `unit`; default: the profile's")
-    unit: Literal["kg", "lb"] = "kg"
-    eccentric_pct: float | None = Field(None, ge=0, le=100)
-    reps: int | None = Field(None, ge=1, le=100)
-    sets: int | None = Field(None, ge=1, le=20)
-    rest_s: float | None = Field(None, ge=0, le=1800)
-    tempo: TempoConfig | None = None
-    exercise: str = Field("", max_length=64)
-    person: Name | None = Field(None, description="whose set (clinicians); default: the logged-in user")
-    caps: CapsConfig | None = Field(None, description="clinicians and admins only")
 
 
 async def ask_control(hub: Hub, cmd: str, **fields: Any) -> dict[str, Any]:
@@ -147,45 +128,9 @@ async def stop_set(request: Request, user: Annotated[User, Depends(require(*TRAI
 
 @router.post("/set/start", response_model=Ok)
 async def start_set(body: SetStart, request: Request, user: Annotated[User, Depends(require(*TRAIN))]) -> Ok:
-    supervising = user.role in SUPERVISE
-    if body.caps is not None and not supervising:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "caps are set by a clinician or an admin")
-    if body.person not in (None, user.name) and not supervising:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "only a clinician or an admin starts a set for someone else"
-        )
-    profile = build_profile(body)
-    load_kg = None if body.load is None else body.load * (POUND_KG if body.unit == "lb" else 1.0)
-    start = {
-        "profile": profile,
-        "load_kg": load_kg,
-        "person": body.person or user.name,
-        "exercise": body.exercise,
-    }
+    try:
+        start = start_fields(body, user.name, supervising=user.role in SUPERVISE)
+    except SetRequestError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
     await ask_control(hub_of(request), "start", start=start, by=user.name)
     return Ok()
-
-
-def build_profile(body: SetStart) -> dict[str, Any]:
-    """The shipped profile with the set's changes, validated here too for a precise 422."""
-    try:
-        base = load_profile(body.profile)
-    except ConfigError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    data = base.model_dump(mode="json", exclude_none=True)
-    changes = {
-        "eccentric_pct": body.eccentric_pct,
-        "reps": body.reps,
-        "sets": body.sets,
-        "rest_s": body.rest_s,
-    }
-    data.update({key: value for key, value in changes.items() if value is not None})
-    if body.tempo is not None:
-        data["tempo"] = body.tempo.model_dump(mode="json")
-    if body.caps is not None:
-        data["caps"] = body.caps.model_dump(mode="json", exclude_none=True)
-    try:
-        validate(data, ProfileConfig, "profile")
-    except ConfigError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    return data

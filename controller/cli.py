@@ -73,6 +73,8 @@ def _setup_from(args: argparse.Namespace, realtime: bool) -> SimulationSetup:
         record=Path(record) if record else None,
         transport=getattr(args, "transport", "inproc"),
         drive_map=load_drive_map(args.drive) if getattr(args, "drive", None) else None,
+        mqtt=getattr(args, "mqtt", None),
+        machine_ref=args.machine,
     )
 
 
@@ -164,13 +166,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         link=args.link,
         record=Path(args.record) if args.record else None,
         seconds=args.seconds,
+        machine_ref=args.machine,
+        mqtt=args.mqtt,
     )
     print(
         f"eccentrix run: {setup.machine.name} via {drive_link(setup)}, profile {profile.name}; Ctrl-C stops"
     )
-    loop, stats = run(setup, on_rep=lambda rep: print("  " + _rep_line(rep), flush=True))
+    service = run(setup, on_rep=lambda rep: print("  " + _rep_line(rep), flush=True))
+    loop = service.loop
     for event in loop.safety_events:
         print(f"  safety: {event.kind} at {event.time_s:.2f} s (rep {event.rep_index}) {event.detail}")
+    stats = service.stats.summary()
     print(f"  loop: period error p99 {stats.period_p99_us:.0f} us, missed {stats.missed_deadlines}")
     return 1 if loop.fault else 0
 
@@ -216,6 +222,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         port=args.port,
         password=args.password,
         seconds=args.seconds,
+        mqtt=args.mqtt,
     )
     service = run_demo(setup)
     figures = service.stats.summary()
@@ -274,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000, help="dashboard port")
     demo.add_argument("--password", help="password of the demo accounts (default: made once, kept in --data)")
     demo.add_argument("--seconds", type=float, help="stop after this long")
+    demo.add_argument("--mqtt", metavar="URL", help="also publish to this broker: mqtt://HOST:PORT")
     demo.set_defaults(func=cmd_demo)
     accounts = sub.add_parser("accounts", help="add a dashboard account (password on stdin)")
     accounts.add_argument("name")
@@ -293,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--drive", help="drive map for --transport (default: sim, or odrive-ascii for serial)")
     sim.add_argument("--record", metavar="FILE", help="record every loop frame to FILE")
     sim.add_argument("--store", metavar="DB", help="add the set to a session store (SQLite file)")
+    sim.add_argument("--mqtt", metavar="URL", help="publish the set to this broker: mqtt://HOST:PORT")
     sim.set_defaults(func=cmd_simulate)
     replay = sub.add_parser("replay", help="replay a recording: regression check, or what-if under --profile")
     replay.add_argument("file", help="a recording made by --record or a real session")
@@ -314,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     real.add_argument("--link", help="override drive.link: tcp://HOST:PORT or a serial device")
     real.add_argument("--record", metavar="FILE", help="record every loop frame to FILE")
     real.add_argument("--seconds", type=float, default=3600.0, help="stop after this long at the latest")
+    real.add_argument("--mqtt", metavar="URL", help="publish to this broker: mqtt://HOST:PORT")
     real.set_defaults(func=cmd_run)
     drive = sub.add_parser("sim-drive", help="the simulator as a drive that real tools can talk to")
     drive.add_argument("--drive", default="sim", help="drive map: name in configs/drives or a path")

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller.bridge.process import mqtt_config, start_bridge
 from controller.config import load_athlete, load_machine
 from controller.drive.simulated import SimulatedDrive
 from controller.priority import other_cpus
@@ -34,6 +35,7 @@ class DemoSetup:
     port: int = 8000
     password: str | None = None
     seconds: float | None = None
+    mqtt: str | None = None
 
 
 def demo_password(setup: DemoSetup) -> str:
@@ -82,6 +84,9 @@ def run_demo(setup: DemoSetup) -> ControlService:
         ServiceSetup(machine, socket, recordings, store), drive, clock, SimulatedLifter(rig, 0, waiting=True)
     )
     dashboard = start_dashboard(setup, socket, store, recordings)
+    bridge = None
+    if mqtt_config(machine, setup.mqtt) is not None:
+        bridge = start_bridge(socket, setup.machine, setup.mqtt)
     print(
         f"eccentrix demo: simulated {setup.athlete} lifter on simulated {machine.name}\n"
         f"  dashboard: http://{setup.host}:{setup.port}/  (log in as lifter, clinician or admin, "
@@ -97,6 +102,8 @@ def run_demo(setup: DemoSetup) -> ControlService:
         asyncio.run(service.serve())
         print(f"  control loop ran with {service.priority}")
     finally:
-        dashboard.terminate()
-        dashboard.wait(timeout=10)
+        for child in (dashboard, bridge):
+            if child is not None:
+                child.terminate()
+                child.wait(timeout=15)
     return service

@@ -123,6 +123,10 @@ class ControlPort:
         self._server: asyncio.Server | None = None
         self._flusher: asyncio.Task[None] | None = None
 
+    @property
+    def client_count(self) -> int:
+        return len(self._clients)
+
     # -- the control thread's side: O(1), never blocks ----------------------------------------------
     def frame(self, frame: Frame) -> None:
         self._frames.append((time.perf_counter(), frame))

@@ -1,23 +1,25 @@
-"""`eccentrix run`: real-time control of a real drive, as the machine file describes it."""
+"""`eccentrix run`: real-time control of a real drive, as the machine file describes it.
+
+The same control process as the demo (service.py) with a real drive: one block of sets, started at
+once, then a safe stop. With a broker configured, the MQTT bridge runs beside it in its own process.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import signal
+import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller.bridge.process import mqtt_config, start_bridge
 from controller.config import MachineConfig, ProfileConfig, load_drive_map
 from controller.drive.factory import make_drive
-from controller.loop import ControlLoop
-from controller.priority import prefer_control_thread
-from controller.recorder import finish_recording, record_loop, recording_header
 from controller.reps import RepMetrics
-from controller.session import SetState
-from controller.stats import LoopStats
+from controller.service import ControlService, ServiceSetup
 from controller.timing import MonotonicClock
-
-_OVER = (SetState.DONE, SetState.STOPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class RunSetup:
     link: str | None = None  # overrides the machine file's drive.link
     record: Path | None = None
     seconds: float = 3600.0
+    machine_ref: str | None = None  # the machine file as given (for the bridge process)
+    mqtt: str | None = None  # broker URL, overriding the machine file's [mqtt] url
 
 
 def drive_link(setup: RunSetup) -> str:
@@ -43,33 +47,29 @@ def drive_link(setup: RunSetup) -> str:
     return link
 
 
-async def run_machine(
-    setup: RunSetup, on_rep: Callable[[RepMetrics], None] | None = None
-) -> tuple[ControlLoop, LoopStats]:
+def run(setup: RunSetup, on_rep: Callable[[RepMetrics], None] | None = None) -> ControlService:
     link = drive_link(setup)
     clock = MonotonicClock()
-    loop = ControlLoop(setup.machine, setup.profile, setup.load_kg)
-    if on_rep is not None:
-        loop.observers.on_rep.append(on_rep)
     drive = make_drive(setup.machine, load_drive_map(setup.machine.drive.map), link, clock)
-    writer = None
-    if setup.record is not None:
-        writer = record_loop(
-            loop, setup.record, recording_header(setup.machine, setup.profile, setup.load_kg)
-        )
-    await drive.connect()
-    prefer_control_thread()
-    loop.start_set()
+    folder = Path(tempfile.mkdtemp(prefix="eccentrix-run-"))
+    service = ControlService(
+        ServiceSetup(setup.machine, folder / "control.sock", drive_link=link), drive, clock
+    )
+    if on_rep is not None:
+        service.rep_listeners.append(on_rep)
+    service.stop_after_block = True
+    service.start_block(setup.profile, setup.load_kg, "operator", setup.record)
+    timer = threading.Timer(setup.seconds, service.stop)
+    timer.start()
+    signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    bridge = None
+    if mqtt_config(setup.machine, setup.mqtt) is not None:
+        bridge = start_bridge(service.port.path, setup.machine_ref or setup.machine.name, setup.mqtt)
     try:
-        stats = await loop.run(
-            drive, clock, lambda lp: lp.session.state in _OVER and bool(lp.reps), setup.seconds
-        )
+        asyncio.run(service.serve())
     finally:
-        await drive.close()
-        if writer is not None:
-            finish_recording(writer, loop, clock.now())
-    return loop, stats
-
-
-def run(setup: RunSetup, on_rep: Callable[[RepMetrics], None] | None = None) -> tuple[ControlLoop, LoopStats]:
-    return asyncio.run(run_machine(setup, on_rep))
+        timer.cancel()
+        if bridge is not None:
+            bridge.terminate()
+            bridge.wait(timeout=15)
+    return service

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,18 +24,17 @@ from controller.config import ConfigError, MachineConfig, ProfileConfig, Profile
 from controller.config.loader import validate
 from controller.drive import Drive
 from controller.ipc import ControlPort, PendingRequest, StartSet
-from controller.loop import ControlLoop, Frame
+from controller.loop import ControlLoop
 from controller.priority import helper_priority, prefer_control_thread
 from controller.profiles import check_fits_machine
+from controller.publisher import LoopPublisher
 from controller.recorder import RecordingWriter, recording_header
 from controller.reps import RepMetrics
 from controller.session import LOADED, SetState
 from controller.stats import PeriodStats
 from controller.store import SqliteSessionStore
-from controller.tempo import tempo_feedback
 from controller.timing import Clock
 
-TELEMETRY_HZ = 100.0
 STATUS_EVERY_S = 0.5
 REQUESTS_PER_CYCLE = 8
 STATS_WINDOW_S = 60.0
@@ -67,6 +67,7 @@ class Block:
     exercise: str
     by: str
     writer: RecordingWriter | None
+    record: Path | None = None  # where to record; default: a new file in the recordings folder
     finished: bool = False
     set_reps: list[list[RepMetrics]] = field(default_factory=list)
 
@@ -82,15 +83,22 @@ class ControlService:
         rate = self.machine.control.rate_hz
         self.stats = PeriodStats(1.0 / rate, window=round(STATS_WINDOW_S * rate))
         self.block: Block | None = None
-        self.loop = self._new_loop(STANDBY, None)
+        self.rep_listeners: list[Callable[[RepMetrics], None]] = []
+        self.stop_after_block = False  # `eccentrix run`: one block, then stop
         self._next: Block | None = None
         self._stop = threading.Event()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io", initializer=helper_priority)
-        self._decimate = max(1, round(rate / TELEMETRY_HZ))
-        self._frames = 0
-        self._events_sent = 0
+        self.publisher = LoopPublisher(self.port, rate)
+        self.loop = self._new_loop(STANDBY, None)
         self._next_status_s = 0.0
         self.priority = "not running"
+
+    def start_block(
+        self, profile: ProfileConfig, load_kg: float | None, person: str, record: Path | None = None
+    ) -> None:
+        """Start a block at the next cycle, from this process (what `eccentrix run` asks for)."""
+        check_fits_machine(self.machine, profile, load_kg)
+        self._next = Block(profile, load_kg, person, "", "operator", None, record)
 
     def stop(self) -> None:
         """Thread-safe: the loop ends at its next cycle and leaves the drive torque-off."""
@@ -117,17 +125,18 @@ class ControlService:
     # -- one loop per block ------------------------------------------------------------------------
     def _new_loop(self, profile: ProfileConfig, load_kg: float | None) -> ControlLoop:
         loop = ControlLoop(self.machine, profile, load_kg)
-        loop.observers.on_frame.append(self._on_frame)
-        loop.observers.on_rep.append(self._on_rep)
-        self._events_sent = 0
+        self.publisher.attach(loop, profile.tempo)
+        loop.observers.on_rep.extend(self.rep_listeners)
         return loop
 
     def _begin(self, block: Block) -> None:
         self._end_block()
         self.loop = self._new_loop(block.profile, block.load_kg)
-        if self.setup.recordings is not None:
+        path = block.record
+        if path is None and self.setup.recordings is not None:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             path = self.setup.recordings / f"{stamp}-{block.profile.name}.ecxr"
+        if path is not None:
             header = recording_header(self.machine, block.profile, block.load_kg)
             header["exercise"] = block.exercise
             block.writer = RecordingWriter(path, header, self.machine.control.rate_hz)
@@ -183,34 +192,16 @@ class ControlService:
             if self.port.requests.empty():
                 break
             self._handle(loop, self.port.requests.get_nowait())
-        self._publish_events(loop)
+        self.publisher.publish_events()
         if self.block is not None and loop.session.state in (SetState.DONE, SetState.STOPPED):
             self._end_block()
+            if self.stop_after_block:
+                self._stop.set()
         now = self.clock.now()
         if now >= self._next_status_s:
             self._next_status_s = now + STATUS_EVERY_S
             self.port.publish(self.status())
         return self._stop.is_set() or self._next is not None
-
-    def _on_frame(self, frame: Frame) -> None:
-        self._frames += 1
-        if self._frames % self._decimate == 0:
-            self.port.frame(frame)
-
-    def _on_rep(self, rep: RepMetrics) -> None:
-        message: dict[str, Any] = {"type": "rep", "set": self.loop.session.set_index, **asdict(rep)}
-        tempo = self.block.profile.tempo if self.block is not None else None
-        if tempo is not None:
-            feedback = tempo_feedback(rep, tempo)
-            message["tempo"] = {"cue": feedback.cue, **asdict(feedback)}
-        self.port.publish(message)
-
-    def _publish_events(self, loop: ControlLoop) -> None:
-        events = loop.safety_events
-        while self._events_sent < len(events):
-            event = events[self._events_sent]
-            self._events_sent += 1
-            self.port.publish({"type": "safety", **asdict(event)})
 
     # -- requests ----------------------------------------------------------------------------------
     def _handle(self, loop: ControlLoop, pending: PendingRequest) -> None:

@@ -4,17 +4,22 @@ person, faster than real time unless asked otherwise."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.bridge.process import mqtt_config, start_bridge, wait_for_bridge
 from controller.config import AthleteConfig, DriveMap, MachineConfig, ProfileConfig, load_drive_map
 from controller.drive import Drive
 from controller.drive.factory import make_drive
 from controller.drive.simulated import SimulatedDrive
+from controller.ipc import ControlPort
 from controller.loop import ControlLoop, Frame, SafetyEvent
 from controller.profiles import check_fits_machine
+from controller.publisher import LoopPublisher
 from controller.recorder import finish_recording, record_loop, recording_header
 from controller.reps import RepMetrics
 from controller.stats import LoopStats
@@ -39,6 +44,8 @@ class SimulationSetup:
     record: Path | None = None
     transport: str = "inproc"  # inproc | modbus-tcp | modbus-rtu | serial
     drive_map: DriveMap | None = None  # for a transport; default: the reference map for it
+    mqtt: str | None = None  # broker URL: the set's reps go out through an MQTT bridge as a real one's
+    machine_ref: str | None = None  # the machine file as given (for the bridge process)
 
 
 @dataclass(slots=True)
@@ -62,6 +69,37 @@ class SimulationResult:
             "safety_events": [asdict(event) for event in self.safety_events],
             "loop": asdict(self.loop),
         }
+
+
+@dataclass(slots=True)
+class FleetLink:
+    """A simulated set's own control port and MQTT bridge, so its reps reach the fleet's broker the
+    way a real machine's do."""
+
+    port: ControlPort
+    publisher: LoopPublisher
+    bridge: subprocess.Popen[bytes]
+
+    @classmethod
+    def open(cls, setup: SimulationSetup, loop: ControlLoop, profile: ProfileConfig) -> FleetLink:
+        port = ControlPort(Path(tempfile.mkdtemp(prefix="eccentrix-sim-")) / "control.sock")
+        port.start()
+        publisher = LoopPublisher(port, setup.machine.control.rate_hz)
+        publisher.attach(loop, profile.tempo)
+        bridge = start_bridge(port.path, setup.machine_ref or setup.machine.name, setup.mqtt)
+        wait_for_bridge(port, bridge)
+        return cls(port, publisher, bridge)
+
+    def close(self, reps: int, record: Path | None) -> None:
+        self.publisher.publish_events()
+        done = {"type": "block_done", "session": None, "recording": str(record) if record else None}
+        self.port.publish(done | {"reps": reps})
+        self.port.publish({"type": "end"})  # the bridge flushes what it holds, then exits
+        try:
+            self.bridge.wait(timeout=30)
+        finally:
+            self.bridge.kill()
+            self.port.stop()
 
 
 def build_profile(setup: SimulationSetup) -> ProfileConfig:
@@ -114,8 +152,12 @@ async def simulate_async(
     if on_rep is not None:
         loop.observers.on_rep.append(on_rep)
 
+    fleet = FleetLink.open(setup, loop, profile) if mqtt_config(setup.machine, setup.mqtt) else None
+
     def finished(lp: ControlLoop) -> bool:
         lifter.follow(lp)
+        if fleet is not None:
+            fleet.publisher.publish_events()
         let_go = lifter.let_go_at_s
         return let_go is not None and rig.plant.time_s - let_go > _AFTER_LET_GO_S
 
@@ -135,5 +177,7 @@ async def simulate_async(
         await drive.close()
         if host is not None:
             host.stop()
+        if fleet is not None:
+            fleet.close(len(loop.reps), setup.record)
     result.reps = loop.reps
     return result

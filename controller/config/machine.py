@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from controller.config.loader import Section, load
+from controller.config.mqtt import MqttConfig
 
 DRIVE_SPEED_LIMIT_FRACTION = 0.8
 
@@ -101,6 +102,7 @@ class MachineConfig(Section):
     limits: LimitsConfig = LimitsConfig()
     control: ControlConfig = ControlConfig()
     drive: DriveRef = DriveRef()
+    mqtt: MqttConfig | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> MachineConfig:

@@ -1,0 +1,56 @@
+"""`python -m controller.bridge`: the MQTT bridge for a running control process.
+
+python -m controller.bridge --control SOCKET --machine NAME_OR_PATH [--mqtt mqtt://HOST:PORT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from controller.bridge.bridge import MqttBridge
+from controller.bridge.process import mqtt_config
+from controller.config import ConfigError, load_machine
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m controller.bridge", description=__doc__)
+    parser.add_argument("--control", required=True, type=Path, help="the control process's socket")
+    parser.add_argument("--machine", required=True, help="machine file (its [mqtt] section): name or path")
+    parser.add_argument("--mqtt", help="broker URL, overriding the machine file's mqtt.url")
+    parser.add_argument("--parent", type=int, help="exit when this process is gone")
+    args = parser.parse_args(argv)
+    try:
+        machine = load_machine(args.machine)
+        config = mqtt_config(machine, args.mqtt)
+    except ConfigError as exc:
+        print(f"eccentrix bridge: {exc}", file=sys.stderr)
+        return 2
+    if config is None:
+        print("eccentrix bridge: no broker: give --mqtt or an [mqtt] section", file=sys.stderr)
+        return 2
+    bridge = MqttBridge(config, config.machine_id or machine.name, args.control)
+    signal.signal(signal.SIGTERM, lambda *_: bridge.ended.set())
+    asyncio.run(_run(bridge, args.parent))
+    return 0
+
+
+async def _run(bridge: MqttBridge, parent: int | None) -> None:
+    async def watch_parent() -> None:
+        while parent is not None and os.getppid() == parent:
+            await asyncio.sleep(1.0)
+        if parent is not None:
+            bridge.ended.set()
+
+    watcher = asyncio.create_task(watch_parent())
+    await bridge.run()
+    watcher.cancel()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""MqttBridge: the control port on one side, a broker on the other.
+
+Everything the machine says goes through one bounded outbox (full: the oldest goes, counted), so a
+dead broker costs memory up to `queue_size` messages and nothing else. Telemetry is not queued while
+offline (a stale position is worth nothing): it is dropped and counted instead. The connection is
+retried with exponential backoff from 0.5 s to 10 s; the broker publishes our retained "offline"
+state (last will) if we vanish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import aiomqtt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from controller.bridge.signing import Verifier
+from controller.bridge.topics import SCHEMA_VERSION, Topics
+from controller.config.loader import describe
+from controller.config.mqtt import MqttConfig
+from controller.ipc import ControlUnavailable, PortClient
+from controller.set_request import SetRequestError, SetStart, start_fields
+
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 10.0
+STATE_REFRESH_S = 10.0
+FLUSH_AT_END_S = 10.0
+FLEET = "fleet"  # who a command is from when it names nobody
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool = False
+
+
+class Outbox:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: deque[Outgoing] = deque()
+        self.dropped = 0
+        self.ready = asyncio.Event()
+
+    def put(self, item: Outgoing) -> None:
+        if len(self.items) >= self.size:
+            self.items.popleft()
+            self.dropped += 1
+        self.items.append(item)
+        self.ready.set()
+
+
+class MqttCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1]
+    cmd: Literal["start", "stop", "estop", "reset"]
+    set: SetStart | None = None
+    ts: float
+    nonce: str = Field(min_length=8, max_length=64)
+    sig: str = Field(min_length=64, max_length=64)
+
+
+def _json(message: dict[str, Any]) -> bytes:
+    return json.dumps({"v": SCHEMA_VERSION, **message}, separators=(",", ":")).encode()
+
+
+class MqttBridge:
+    def __init__(self, config: MqttConfig, machine_id: str, control_socket: Path) -> None:
+        self.config = config
+        self.topics = Topics(config.topic_prefix, machine_id)
+        self.machine_id = machine_id
+        self.outbox = Outbox(config.queue_size)
+        self.telemetry_dropped = 0
+        self.reconnects = 0
+        self.connected = False
+        key = config.command_key_file.read_bytes().strip() if config.command_key_file else None
+        self.verifier = Verifier(key, config.command_max_age_s)
+        self.port = PortClient(control_socket, self._from_control)
+        self.ended = asyncio.Event()
+        self._status: dict[str, Any] | None = None
+        self._state_key: tuple[Any, ...] | None = None
+        self._latest_telemetry: dict[str, Any] | None = None
+
+    async def run(self) -> None:
+        tasks = [self.port.run(), self._mqtt_forever(), self._telemetry_ticker(), self._refresh_state()]
+        running = [asyncio.create_task(t) for t in tasks]
+        try:
+            await self.ended.wait()
+            await self._flush(FLUSH_AT_END_S)
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    # -- control -> outbox -------------------------------------------------------------------------
+    def _from_control(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        body = {k: v for k, v in message.items() if k != "type"}
+        match kind:
+            case "status":
+                self._status = message
+                self._publish_state_if_changed()
+            case "telemetry":
+                self._latest_telemetry = message
+            case "rep":
+                self._queue(self.topics.rep, {"machine": self.machine_id, **body}, qos=1)
+            case "block_done":
+                self._queue(self.topics.set, {"machine": self.machine_id, **body}, qos=1)
+            case "safety":
+                self._queue(self.topics.fault, {"machine": self.machine_id, **body}, qos=1)
+            case "end":
+                self.ended.set()
+
+    def _queue(self, topic: str, message: dict[str, Any], qos: int, retain: bool = False) -> None:
+        self.outbox.put(Outgoing(topic, _json(message), qos, retain))
+
+    def state(self, online: bool = True) -> dict[str, Any]:
+        s = self._status or {}
+        profile = s.get("profile") or {}
+        return {
+            "machine": self.machine_id,
+            "online": online,
+            "time": time.time(),
+            "control_connected": self.port.connected.is_set(),
+            "set_state": s.get("set_state"),
+            "set_index": s.get("set_index"),
+            "reps_done": s.get("reps_done"),
+            "profile": profile.get("name"),
+            "estop": s.get("estop"),
+            "fault": s.get("fault"),
+            "dropped": {"queued_messages": self.outbox.dropped, "telemetry": self.telemetry_dropped},
+            "reconnects": self.reconnects,
+        }
+
+    def _publish_state_if_changed(self) -> None:
+        s = self._status or {}
+        key = (s.get("set_state"), s.get("set_index"), s.get("estop"), s.get("fault"), str(s.get("profile")))
+        if key != self._state_key:
+            self._state_key = key
+            self._queue(self.topics.state, self.state(), qos=1, retain=True)
+
+    async def _refresh_state(self) -> None:
+        while True:
+            await asyncio.sleep(STATE_REFRESH_S)
+            self._queue(self.topics.state, self.state(), qos=1, retain=True)
+
+    async def _telemetry_ticker(self) -> None:
+        while True:
+            await asyncio.sleep(1.0 / self.config.telemetry_hz)
+            latest, self._latest_telemetry = self._latest_telemetry, None
+            if latest is None:
+                continue
+            if not self.connected:
+                self.telemetry_dropped += 1
+                continue
+            self._queue(self.topics.telemetry, _newest_frame(latest), qos=0)
+
+    # -- the broker --------------------------------------------------------------------------------
+    def _client(self) -> aiomqtt.Client:
+        config = self.config
+        password = config.password_file.read_text().strip() if config.password_file else None
+        tls = None
+        if config.uses_tls:
+            t = config.tls
+            ca, cert, key = (t.ca_file, t.cert_file, t.key_file) if t else (None, None, None)
+            tls = aiomqtt.TLSParameters(
+                ca_certs=str(ca) if ca else None,
+                certfile=str(cert) if cert else None,
+                keyfile=str(key) if key else None,
+            )
+        will = aiomqtt.Will(self.topics.state, _json(self.state(online=False)), qos=1, retain=True)
+        return aiomqtt.Client(
+            config.host,
+            config.port,
+            username=config.username,
+            password=password,
+            identifier=f"eccentrix-{self.machine_id}",
+            will=will,
+            tls_params=tls,
+            keepalive=10,
+        )
+
+    async def _mqtt_forever(self) -> None:
+        backoff = BACKOFF_FIRST_S
+        while True:
+            try:
+                async with self._client() as client:
+                    self.connected = True
+                    backoff = BACKOFF_FIRST_S
+                    await client.subscribe(self.topics.command, qos=1)
+                    self._queue(self.topics.state, self.state(), qos=1, retain=True)
+                    async with asyncio.TaskGroup() as group:
+                        group.create_task(self._drain(client))
+                        group.create_task(self._commands(client))
+            except* aiomqtt.MqttError:
+                pass
+            self.connected = False
+            await asyncio.sleep(backoff)
+            backoff = min(2 * backoff, BACKOFF_MAX_S)
+            self.reconnects += 1
+
+    async def _drain(self, client: aiomqtt.Client) -> None:
+        """Oldest first; a message leaves the outbox only once the client has taken it."""
+        items = self.outbox.items
+        while True:
+            while items:
+                item = items[0]
+                await client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+                if items and items[0] is item:
+                    items.popleft()
+            self.outbox.ready.clear()
+            await self.outbox.ready.wait()
+
+    async def _flush(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while (self.outbox.items or not self.connected) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # let QoS 1 acknowledgements come back
+
+    # -- commands ----------------------------------------------------------------------------------
+    async def _commands(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            response = await self.obey(payload)
+            self._queue(self.topics.response, response, qos=1)
+
+    async def obey(self, payload: bytes) -> dict[str, Any]:
+        """The answer to one command; nothing reaches the machine unless it is signed, fresh, new
+        and valid."""
+        try:
+            data = json.loads(payload)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return {"nonce": None, "ok": False, "error": "not JSON"}
+        if not isinstance(data, dict):
+            return {"nonce": None, "ok": False, "error": "a command is a JSON object"}
+        nonce = data.get("nonce") if isinstance(data.get("nonce"), str) else None
+        refusal = self.verifier.refusal(data)
+        if refusal:
+            return {"nonce": nonce, "cmd": data.get("cmd"), "ok": False, "error": refusal}
+        try:
+            command = MqttCommand.model_validate(data)
+            fields = self._request_fields(command)
+            reply = await self.port.request(command.cmd, by=f"mqtt:{self.machine_id}", **fields)
+        except ValidationError as exc:
+            return {
+                "nonce": nonce,
+                "cmd": data.get("cmd"),
+                "ok": False,
+                "error": describe(exc, MqttCommand, "cmd"),
+            }
+        except (SetRequestError, ControlUnavailable) as exc:
+            return {"nonce": nonce, "cmd": data.get("cmd"), "ok": False, "error": str(exc)}
+        return {
+            "nonce": nonce,
+            "cmd": command.cmd,
+            "ok": bool(reply.get("ok")),
+            "error": reply.get("error", ""),
+        }
+
+    @staticmethod
+    def _request_fields(command: MqttCommand) -> dict[str, Any]:
+        if command.cmd != "start":
+            return {}
+        if command.set is None:
+            raise SetRequestError(422, "set: a start names the set (set.profile, ...)")
+        # The central system may train anyone, but caps stay with a clinician at the machine.
+        start = start_fields(command.set, command.set.person or FLEET, supervising=False)
+        return {"start": start}
+
+
+def _newest_frame(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "t": message["t"][-1],
+        "position_m": message["position_m"][-1],
+        "velocity_mps": message["velocity_mps"][-1],
+        "tension_n": message["tension_n"][-1],
+        "command_n": message["command_n"][-1],
+        "phase": message["phase"],
+        "rep": message["rep"],
+        "set_state": message["set_state"],
+        "flags": message["flags"],
+        "produced": message["produced"],  # CLOCK_MONOTONIC of the control process's host
+    }

@@ -1,0 +1,54 @@
+"""Signed commands. A central system holds each machine's key and signs every command with
+HMAC-SHA256 over the command's canonical JSON; the bridge checks the signature, the age and that
+the nonce is new. Chosen over broker credentials alone because the machine then decides for itself
+what it obeys: a misconfigured broker ACL, a leaked broker password or a retained stale message
+cannot start a set. Broker credentials (and TLS) still keep strangers off the broker."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+SIGNATURE = "sig"
+
+
+def canonical(payload: dict[str, Any]) -> bytes:
+    unsigned = {k: v for k, v in payload.items() if k != SIGNATURE}
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def sign(payload: dict[str, Any], key: bytes) -> dict[str, Any]:
+    return payload | {SIGNATURE: hmac.new(key, canonical(payload), hashlib.sha256).hexdigest()}
+
+
+class Verifier:
+    def __init__(self, key: bytes | None, max_age_s: float) -> None:
+        self.key = key
+        self.max_age_s = max_age_s
+        self._seen: dict[str, float] = {}  # nonce -> when it stops mattering
+
+    def refusal(self, payload: dict[str, Any], now: float | None = None) -> str:
+        """Why this command is not to be obeyed ("" when it is)."""
+        if self.key is None:
+            return "commands are disabled on this machine (no mqtt.command_key_file)"
+        signature = payload.get(SIGNATURE)
+        if not isinstance(signature, str):
+            return "unsigned command"
+        expected = hmac.new(self.key, canonical(payload), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature, expected):
+            return "bad signature"
+        now = time.time() if now is None else now
+        sent = payload.get("ts")
+        if not isinstance(sent, int | float) or abs(now - sent) > self.max_age_s:
+            return f"ts: too old or in the future (allowed within {self.max_age_s:.0f} s of now)"
+        nonce = payload.get("nonce")
+        if not isinstance(nonce, str) or not 8 <= len(nonce) <= 64:
+            return "nonce: 8 to 64 characters"
+        self._seen = {n: until for n, until in self._seen.items() if until > now}
+        if nonce in self._seen:
+            return "replayed command (nonce already used)"
+        self._seen[nonce] = now + 2 * self.max_age_s
+        return ""

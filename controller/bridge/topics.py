@@ -1,0 +1,54 @@
+"""Topic layout and payloads (all JSON objects with `"v": SCHEMA_VERSION`).
+
+{prefix}/{machine}/state          retained; online/offline (birth and last will), set state,
+                                  e-stop, fault, what the bridge dropped
+{prefix}/{machine}/telemetry      QoS 0, at mqtt.telemetry_hz: the newest frame
+{prefix}/{machine}/rep            QoS 1: each completed rep with its metrics
+{prefix}/{machine}/set            QoS 1: each finished block of sets (session id, reps)
+{prefix}/{machine}/fault          QoS 1: safety events and faults
+{prefix}/{machine}/cmd            in, QoS 1: signed commands (signing.py)
+{prefix}/{machine}/cmd/response   QoS 1: the answer to each command, by nonce
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    prefix: str
+    machine: str
+
+    def _at(self, leaf: str) -> str:
+        return f"{self.prefix}/{self.machine}/{leaf}"
+
+    @property
+    def state(self) -> str:
+        return self._at("state")
+
+    @property
+    def telemetry(self) -> str:
+        return self._at("telemetry")
+
+    @property
+    def rep(self) -> str:
+        return self._at("rep")
+
+    @property
+    def set(self) -> str:
+        return self._at("set")
+
+    @property
+    def fault(self) -> str:
+        return self._at("fault")
+
+    @property
+    def command(self) -> str:
+        return self._at("cmd")
+
+    @property
+    def response(self) -> str:
+        return self._at("cmd/response")

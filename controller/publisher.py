@@ -1,0 +1,53 @@
+"""What a running loop says to the outside, put into the control port: frames decimated to
+TELEMETRY_HZ, each rep with its tempo cue, and safety events. The control service and a simulated
+set with a bridge (simulate --mqtt) both publish through it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from controller.config.profile import TempoConfig
+from controller.ipc import ControlPort
+from controller.loop import ControlLoop, Frame
+from controller.reps import RepMetrics
+from controller.tempo import tempo_feedback
+
+TELEMETRY_HZ = 100.0
+
+
+class LoopPublisher:
+    def __init__(self, port: ControlPort, rate_hz: float) -> None:
+        self.port = port
+        self._decimate = max(1, round(rate_hz / TELEMETRY_HZ))
+        self._frames = 0
+        self._events_sent = 0
+        self._loop: ControlLoop | None = None
+        self._tempo: TempoConfig | None = None
+
+    def attach(self, loop: ControlLoop, tempo: TempoConfig | None) -> None:
+        self._loop, self._tempo, self._events_sent = loop, tempo, 0
+        loop.observers.on_frame.append(self._on_frame)
+        loop.observers.on_rep.append(self._on_rep)
+
+    def publish_events(self) -> None:
+        """New safety events of the attached loop; once per cycle, outside step()."""
+        if self._loop is None:
+            return
+        events = self._loop.safety_events
+        while self._events_sent < len(events):
+            self.port.publish({"type": "safety", **asdict(events[self._events_sent])})
+            self._events_sent += 1
+
+    def _on_frame(self, frame: Frame) -> None:
+        self._frames += 1
+        if self._frames % self._decimate == 0:
+            self.port.frame(frame)
+
+    def _on_rep(self, rep: RepMetrics) -> None:
+        set_index = self._loop.session.set_index if self._loop is not None else 1
+        message: dict[str, Any] = {"type": "rep", "set": set_index, **asdict(rep)}
+        if self._tempo is not None:
+            feedback = tempo_feedback(rep, self._tempo)
+            message["tempo"] = {"cue": feedback.cue, **asdict(feedback)}
+        self.port.publish(message)

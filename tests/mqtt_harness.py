@@ -1,0 +1,164 @@
+"""A real mosquitto on loopback, a subscriber that outlives broker restarts, and signed commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+
+from controller.bridge.signing import sign
+from tests.live_dashboard import free_port
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+KEY = b"0123456789abcdef0123456789abcdef"
+MACHINE_ID = "gym-1"
+
+
+class Broker:
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.config = folder / "mosquitto.conf"
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        assert Path(MOSQUITTO).exists(), f"{MOSQUITTO} is missing: ./dev test installs Debian's mosquitto"
+        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            assert time.monotonic() < deadline, "mosquitto did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@contextmanager
+def broker(folder: Path) -> Iterator[Broker]:
+    running = Broker(folder)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def machine_file(folder: Path, url: str, key: bytes | None = KEY) -> Path:
+    """home-gym-2kw with an [mqtt] section for this broker."""
+    text = (Path(__file__).parents[1] / "configs/machines/home-gym-2kw.toml").read_text()
+    lines = ["[mqtt]", f'url = "{url}"', f'machine_id = "{MACHINE_ID}"', "telemetry_hz = 20.0"]
+    if key is not None:
+        (folder / "command.key").write_bytes(key)
+        lines.append(f'command_key_file = "{folder / "command.key"}"')
+    path = folder / "machine.toml"
+    path.write_text(text + "\n" + "\n".join(lines) + "\n")
+    return path
+
+
+@dataclass
+class Received:
+    topic: str
+    body: dict[str, Any]
+    at: float  # time.perf_counter() on arrival
+
+
+@dataclass
+class Subscriber:
+    """Listens to everything under the prefix in a thread of its own, reconnecting as needed; can
+    also publish (commands)."""
+
+    port: int
+    messages: list[Received] = field(default_factory=list)
+    outgoing: list[tuple[str, bytes]] = field(default_factory=list)
+    connected: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True).start()
+        assert self.connected.wait(10), "the test subscriber could not connect"
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                async with aiomqtt.Client(
+                    "127.0.0.1", self.port, identifier=f"test-{uuid.uuid4().hex[:8]}"
+                ) as c:
+                    await c.subscribe("eccentrix/#", qos=1)
+                    self.connected.set()
+                    await asyncio.gather(self._listen(c), self._send(c))
+            except aiomqtt.MqttError:
+                self.connected.clear()
+                await asyncio.sleep(0.2)
+
+    async def _listen(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            try:
+                body = json.loads(payload)
+            except ValueError:
+                body = {"raw": payload.decode(errors="replace")}  # our own garbled test commands
+            self.messages.append(Received(str(message.topic), body, time.perf_counter()))
+            if self._stop.is_set():
+                return
+
+    async def _send(self, client: aiomqtt.Client) -> None:
+        while not self._stop.is_set():
+            while self.outgoing:
+                topic, payload = self.outgoing.pop(0)
+                await client.publish(topic, payload, qos=1)
+            await asyncio.sleep(0.02)
+
+    def on(self, leaf: str) -> list[dict[str, Any]]:
+        topic = f"eccentrix/{MACHINE_ID}/{leaf}"
+        return [m.body for m in self.messages if m.topic == topic]
+
+    def wait_for(self, leaf: str, count: int = 1, timeout_s: float = 60.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout_s
+        while len(self.on(leaf)) < count:
+            assert time.monotonic() < deadline, f"fewer than {count} message(s) on {leaf!r} in {timeout_s} s"
+            time.sleep(0.05)
+        return self.on(leaf)
+
+    def command(self, cmd: str, key: bytes | None = KEY, **fields: Any) -> dict[str, Any]:
+        """Send a command (signed with `key`, unsigned with None) and wait for its response."""
+        payload: dict[str, Any] = {"v": 1, "cmd": cmd, "ts": time.time(), "nonce": uuid.uuid4().hex, **fields}
+        if key is not None:
+            payload = sign(payload, key)
+        return self.send_raw(json.dumps(payload).encode(), payload["nonce"])
+
+    def send_raw(self, data: bytes, nonce: str | None, timeout_s: float = 10.0) -> dict[str, Any]:
+        seen = len(self.on("cmd/response"))
+        self.outgoing.append((f"eccentrix/{MACHINE_ID}/cmd", data))
+        deadline = time.monotonic() + timeout_s
+        while True:
+            fresh = self.on("cmd/response")[seen:]
+            mine = [r for r in fresh if r.get("nonce") == nonce]
+            if mine:
+                return mine[0]
+            assert time.monotonic() < deadline, "no response to the command"
+            time.sleep(0.02)

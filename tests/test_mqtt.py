@@ -1,0 +1,125 @@
+"""The MQTT bridge against a real mosquitto on loopback: reps as the store has them, signed commands
+only, e-stop over MQTT, and a broker that dies mid-set."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from controller.bridge.process import start_bridge
+from controller.bridge.signing import sign
+from controller.service import ControlService
+from controller.store import SqliteSessionStore
+from controller.timing import Clock, MonotonicClock
+from tests.mqtt_harness import KEY, Broker, Subscriber, broker, machine_file
+from tests.service_harness import running_service
+
+
+@dataclass
+class Fleet:
+    broker: Broker
+    service: ControlService
+    subscriber: Subscriber
+    folder: Path
+
+
+@contextmanager
+def fleet_of_one(folder: Path, clock: Clock | None = None, key: bytes | None = KEY) -> Iterator[Fleet]:
+    with broker(folder) as running, running_service(folder, clock) as service:
+        subscriber = Subscriber(running.port)
+        subscriber.start()
+        bridge = start_bridge(service.port.path, str(machine_file(folder, running.url, key)), None)
+        try:
+            subscriber.wait_for("state", timeout_s=30)
+            yield Fleet(running, service, subscriber, folder)
+        finally:
+            subscriber.stop()
+            bridge.terminate()
+            bridge.wait(timeout=20)
+
+
+def test_reps_published_are_the_reps_stored_and_state_is_retained_with_a_last_will(tmp_path):
+    with fleet_of_one(tmp_path) as fleet:
+        sub = fleet.subscriber
+        assert sub.on("state")[-1]["online"] is True
+        answer = sub.command("start", set={"profile": "eccentric-overload-130", "reps": 3, "person": "ada"})
+        assert answer["ok"], answer
+        (done,) = sub.wait_for("set", timeout_s=120)
+        reps = sub.on("rep")
+    assert done["v"] == 1 and done["reps"] == 3
+    store = SqliteSessionStore(tmp_path / "sessions.sqlite")
+    stored = store.session(done["session"])
+    store.close()
+    assert stored.person == "ada"
+    assert [r["index"] for r in reps] == [r.index for r in stored.sets[0].reps] == [1, 2, 3]
+    for published, kept in zip(reps, stored.sets[0].reps, strict=True):
+        assert published["mean_eccentric_force_n"] == pytest.approx(kept.mean_eccentric_force_n, rel=1e-12)
+        assert published["peak_speed_mps"] == pytest.approx(kept.peak_speed_mps, rel=1e-12)
+
+
+def test_forged_stale_replayed_or_out_of_bounds_commands_are_refused_and_change_nothing(tmp_path):
+    with fleet_of_one(tmp_path) as fleet:
+        sub = fleet.subscriber
+        start = {"profile": "eccentric-overload-130", "reps": 2}
+        assert sub.command("start", key=None, set=start)["error"] == "unsigned command"
+        assert sub.command("start", key=b"not the machine's key", set=start)["error"] == "bad signature"
+        assert "too old" in sub.command("estop", ts=time.time() - 3600)["error"]
+        assert sub.send_raw(b"{not json", None)["error"] == "not JSON"
+        capped = sub.command("start", set=start | {"caps": {"max_eccentric_force_n": 5000}})
+        assert "clinician" in capped["error"]
+        assert "eccentric_pct" in sub.command("start", set=start | {"eccentric_pct": 500})["error"]
+        assert "cmd" in sub.command("explode")["error"]
+        payload = {"v": 1, "cmd": "reset", "ts": time.time(), "nonce": "replayed-nonce-1"}
+        signed = json.dumps(sign(payload, KEY)).encode()
+        assert sub.send_raw(signed, "replayed-nonce-1")["ok"]
+        assert "replayed" in sub.send_raw(signed, "replayed-nonce-1")["error"]  # the same message again
+        now = fleet.service.status()
+    assert now["set_state"] == "idle" and now["profile"] is None and now["estop"] is False
+
+
+def test_estop_over_mqtt_zeroes_tension(tmp_path):
+    with fleet_of_one(tmp_path) as fleet:
+        sub = fleet.subscriber
+        assert sub.command("start", set={"profile": "eccentric-overload-130", "reps": 6})["ok"]
+        sub.wait_for("rep", 1, timeout_s=120)
+        assert max(t["tension_n"] for t in sub.on("telemetry")[-20:]) > 300
+        assert sub.command("estop")["ok"]
+        deadline = time.monotonic() + 10
+        while not (sub.on("state") and sub.on("state")[-1]["estop"]):
+            assert time.monotonic() < deadline, "no e-stop in the retained state"
+            time.sleep(0.05)
+        seen = len(sub.on("telemetry"))
+        sub.wait_for("telemetry", seen + 5)
+        after = sub.on("telemetry")[seen:]
+        assert all(t["command_n"] == 0.0 for t in after)
+        assert fleet.service.loop.gate.estop
+
+
+def test_a_broker_that_dies_mid_set_costs_telemetry_only_and_the_loop_keeps_time(tmp_path):
+    with fleet_of_one(tmp_path, clock=MonotonicClock()) as fleet:
+        sub, service = fleet.subscriber, fleet.service
+        assert sub.command("start", set={"profile": "eccentric-overload-130", "reps": 4})["ok"]
+        sub.wait_for("rep", 1, timeout_s=60)
+        missed_before = service.stats.missed
+        fleet.broker.stop()
+        time.sleep(4.0)
+        assert service.loop.fault is None
+        fleet.broker.start()
+        sub.connected.wait(10)
+        telemetry_seen = len(sub.on("telemetry"))
+        sub.wait_for("telemetry", telemetry_seen + 10, timeout_s=30)
+        (done,) = sub.wait_for("set", timeout_s=90)
+        state = sub.on("state")[-1]
+        missed_during = service.stats.missed - missed_before
+    assert done["reps"] == 4
+    assert sorted({r["index"] for r in sub.on("rep")}) == [1, 2, 3, 4]  # none lost, even mid-outage
+    assert state["online"] and state["reconnects"] >= 1
+    assert state["dropped"]["telemetry"] > 0 and state["dropped"]["queued_messages"] == 0
+    assert service.loop.fault is None
+    assert missed_during <= 25  # 4 s of outage is ~2000 cycles; the loop did not notice

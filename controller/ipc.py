@@ -172,6 +172,10 @@ class ControlPort:
     async def _shutdown(self) -> None:
         if self._flusher is not None:
             self._flusher.cancel()
+        self._flush()  # the last events (a block's end) still go out
+        for writer in list(self._clients.values()):
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                await asyncio.wait_for(writer.drain(), 1.0)
         if self._server is not None:
             self._server.close()
         for writer in list(self._clients.values()):

@@ -57,6 +57,7 @@ class ServiceSetup:
     recordings: Path | None = None
     store: Path | None = None
     drive_link: str = "simulated"
+    raise_priority: bool = True  # False: many simulated machines in one process (bench/fleet.py)
 
 
 @dataclass(slots=True)
@@ -106,7 +107,8 @@ class ControlService:
 
     async def serve(self) -> None:
         self.port.start()
-        self.priority = prefer_control_thread()
+        if self.setup.raise_priority:
+            self.priority = prefer_control_thread()
         try:
             await self.drive.connect()
             while not self._stop.is_set():

@@ -4,6 +4,8 @@ only, e-stop over MQTT, and a broker that dies mid-set."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,3 +125,22 @@ def test_a_broker_that_dies_mid_set_costs_telemetry_only_and_the_loop_keeps_time
     assert state["dropped"]["telemetry"] > 0 and state["dropped"]["queued_messages"] == 0
     assert service.loop.fault is None
     assert missed_during <= 25  # 4 s of outage is ~2000 cycles; the loop did not notice
+
+
+def test_a_simulated_set_publishes_its_reps_like_a_real_one(tmp_path):
+    with broker(tmp_path) as running:
+        sub = Subscriber(running.port)
+        sub.start()
+        command = [sys.executable, "-m", "controller.cli", "simulate", "--reps", "2"]
+        command += ["--machine", str(machine_file(tmp_path, running.url)), "--mqtt", running.url, "--json"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        simulated = json.loads(done.stdout)["reps"]
+        (finished,) = sub.wait_for("set", timeout_s=30)
+        published = sub.on("rep")
+        sub.wait_for("state", 2)
+        sub.stop()
+    assert finished["reps"] == 2
+    assert [r["index"] for r in published] == [r["index"] for r in simulated] == [1, 2]
+    assert published[1]["mean_eccentric_force_n"] == simulated[1]["mean_eccentric_force_n"]
+    assert sub.on("state")[-1]["online"] is False  # a clean exit says so itself

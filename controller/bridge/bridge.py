@@ -86,13 +86,15 @@ class MqttBridge:
         self.ended = asyncio.Event()
         self._status: dict[str, Any] | None = None
         self._state_key: tuple[Any, ...] | None = None
-        self._latest_telemetry: dict[str, Any] | None = None
+        self._next_telemetry_s = 0.0
 
     async def run(self) -> None:
-        tasks = [self.port.run(), self._mqtt_forever(), self._telemetry_ticker(), self._refresh_state()]
+        tasks = [self.port.run(), self._mqtt_forever(), self._refresh_state()]
         running = [asyncio.create_task(t) for t in tasks]
         try:
             await self.ended.wait()
+            # a clean exit sends no last will: say "offline" ourselves
+            self._queue(self.topics.state, self.state(online=False), qos=1, retain=True)
             await self._flush(FLUSH_AT_END_S)
         finally:
             for task in running:
@@ -108,7 +110,7 @@ class MqttBridge:
                 self._status = message
                 self._publish_state_if_changed()
             case "telemetry":
-                self._latest_telemetry = message
+                self._telemetry(message)
             case "rep":
                 self._queue(self.topics.rep, {"machine": self.machine_id, **body}, qos=1)
             case "block_done":
@@ -151,16 +153,16 @@ class MqttBridge:
             await asyncio.sleep(STATE_REFRESH_S)
             self._queue(self.topics.state, self.state(), qos=1, retain=True)
 
-    async def _telemetry_ticker(self) -> None:
-        while True:
-            await asyncio.sleep(1.0 / self.config.telemetry_hz)
-            latest, self._latest_telemetry = self._latest_telemetry, None
-            if latest is None:
-                continue
-            if not self.connected:
-                self.telemetry_dropped += 1
-                continue
-            self._queue(self.topics.telemetry, _newest_frame(latest), qos=0)
+    def _telemetry(self, message: dict[str, Any]) -> None:
+        """At most telemetry_hz, sent as it arrives (no waiting for a tick)."""
+        now = time.monotonic()
+        if now < self._next_telemetry_s:
+            return
+        self._next_telemetry_s = now + 1.0 / self.config.telemetry_hz
+        if self.connected:
+            self._queue(self.topics.telemetry, _newest_frame(message), qos=0)
+        else:
+            self.telemetry_dropped += 1
 
     # -- the broker --------------------------------------------------------------------------------
     def _client(self) -> aiomqtt.Client:

@@ -19,6 +19,7 @@ from controller.config import MachineConfig, ProfileConfig
 from controller.drive import Drive, DriveFault, DriveFeedback
 from controller.drive.supervisor import DriveSupervisor
 from controller.estimator import Estimator, Motion, friction_force_n
+from controller.feel import inertia_correction_n
 from controller.kinematics import Kinematics
 from controller.profiles import Profile
 from controller.reps import RepMetrics
@@ -137,9 +138,12 @@ class ControlLoop:
         self._apply_commands(now_s, commands)
         request = self.session.update(now_s, m)
         friction = friction_force_n(self.machine, m.velocity_mps)
+        feel = 0.0
+        if self.session.state in (SetState.ACTIVE, SetState.FINISHING):
+            feel = inertia_correction_n(self.session.profile.config.feel, self.machine, request, m)
         gate_in = GateInput(
             now_s=now_s,
-            request_n=max(0.0, request - friction),
+            request_n=max(0.0, request - friction + feel),
             position_m=m.position_m,
             velocity_mps=m.velocity_mps,
             acceleration_mps2=m.acceleration_mps2,

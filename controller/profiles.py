@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.config import MachineConfig, ProfileConfig, ProfileKind
+from controller.curves import curve_multiplier
 from controller.units import kg_to_newtons, newtons_to_kg
 
 
@@ -18,6 +19,7 @@ class ProfileInput:
     failed_reps: int
     completed_reps: int
     last_velocity_loss_pct: float = 0.0
+    range_fraction: float | None = None  # where the handle is in the learned range (None: not learned)
 
 
 def check_fits_machine(machine: MachineConfig, profile: ProfileConfig, load_kg: float | None) -> None:
@@ -71,12 +73,16 @@ class Profile:
                 return self.base_n
 
     def level(self, inp: ProfileInput) -> float:
+        """The phase's level; the range curve is applied on top of it (see curve_factor)."""
         concentric = self.concentric_level(inp)
         if not inp.lowering:
             return concentric
         if self.kind is ProfileKind.CONSTANT:
             return self.base_n
         return self.eccentric_n
+
+    def curve_factor(self, inp: ProfileInput) -> float:
+        return curve_multiplier(self.config.curve, inp.range_fraction)
 
     def assisting(self) -> bool:
         """Whether the machine is doing part of the lifting in this rep."""

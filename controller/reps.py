@@ -106,6 +106,13 @@ class RepTracker:
             return None
         return self.top_m - self.bottom_m
 
+    def range_fraction(self, position_m: float) -> float | None:
+        """0 at the learned bottom, 1 at the learned top (None until a rep has taught the range)."""
+        rom = self.rom_m
+        if rom is None or self.bottom_m is None or rom <= 0.0:
+            return None
+        return min(1.0, max(0.0, (position_m - self.bottom_m) / rom))
+
     def near_top(self, position_m: float) -> bool:
         rom = self.rom_m
         if rom is None or self.bottom_m is None:

@@ -44,6 +44,47 @@ class TempoConfig(Section):
     tolerance_pct: float = Field(15.0, ge=5.0, le=50.0)
 
 
+class CurveKind(StrEnum):
+    FLAT = "flat"
+    CHAINS = "chains"  # more load toward the top (links lift off the floor)
+    INVERSE_CHAINS = "inverse_chains"  # more load toward the bottom
+    BANDS = "bands"  # more toward the top, progressively (a band's stretch)
+    CUSTOM = "custom"  # `points`: [range fraction, % of the load], straight lines between
+
+
+class CurveConfig(Section):
+    """Load over the range of motion, as a multiplier of the profile's level (both directions, so
+    with eccentric overload the lowering tension is the curve times the overload factor)."""
+
+    kind: CurveKind = CurveKind.FLAT
+    change_pct: float = Field(30.0, ge=0, le=200)  # chains/bands: extra at the top; inverse: at the bottom
+    points: list[tuple[float, float]] = Field(default_factory=list, max_length=32)
+
+    @model_validator(mode="after")
+    def _points(self) -> CurveConfig:
+        if self.kind is not CurveKind.CUSTOM:
+            return self
+        if len(self.points) < 2:
+            raise ValueError("curve.points: a custom curve needs at least 2 [fraction, pct] points")
+        fractions = [f for f, _ in self.points]
+        if fractions != sorted(fractions) or not 0.0 <= fractions[0] <= fractions[-1] <= 1.0:
+            raise ValueError("curve.points: fractions must rise from 0 to 1")
+        if any(not 10.0 <= pct <= 300.0 for _, pct in self.points):
+            raise ValueError("curve.points: each pct must be from 10 to 300")
+        return self
+
+
+class FeelMode(StrEnum):
+    MACHINE = "machine"  # the machine's own reflected inertia is felt (friction is compensated)
+    PURE = "pure"  # constant tension: the machine's inertia cancelled too
+    WEIGHT_STACK = "weight_stack"  # feels like a stack of the load's mass: its inertia, not the spool's
+
+
+class FeelConfig(Section):
+    mode: FeelMode = FeelMode.MACHINE
+    max_correction_pct: float = Field(25.0, ge=0, le=60)  # the inertia term's bound, % of the level
+
+
 class ProfileConfig(Section):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -61,6 +102,8 @@ class ProfileConfig(Section):
     stop_at_velocity_loss_pct: float | None = Field(None, gt=0, le=80)  # end the set on the first rep past it
     spotter: SpotterConfig = SpotterConfig()
     tempo: TempoConfig | None = None
+    curve: CurveConfig = CurveConfig()
+    feel: FeelConfig = FeelConfig()
     caps: CapsConfig = CapsConfig()
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from controller.config import MachineConfig, ProfileConfig, ProfileKind
 from controller.curves import curve_multiplier
+from controller.reps import RepMetrics
 from controller.units import kg_to_newtons, newtons_to_kg
 
 
@@ -20,6 +21,11 @@ class ProfileInput:
     completed_reps: int
     last_velocity_loss_pct: float = 0.0
     range_fraction: float | None = None  # where the handle is in the learned range (None: not learned)
+
+
+# Near the lifter's limit, lowering speed changes steeply with load: a gentle exponent, with the
+# per-rep step bound doing the rest.
+ADAPTIVE_GAIN = 0.5
 
 
 def check_fits_machine(machine: MachineConfig, profile: ProfileConfig, load_kg: float | None) -> None:
@@ -80,6 +86,19 @@ class Profile:
         if self.kind is ProfileKind.CONSTANT:
             return self.base_n
         return self.eccentric_n
+
+    def rep_done(self, rep: RepMetrics) -> None:
+        """Adaptive eccentric: move the lowering load toward the target lowering time. A lowering
+        faster than the target means the load beat the lifter's best effort: less; slower: more."""
+        if self.kind is not ProfileKind.ADAPTIVE_ECCENTRIC or rep.failed or rep.eccentric_s <= 0:
+            return
+        adaptive = self.config.adaptive
+        step = adaptive.max_step_pct / 100.0
+        factor = (rep.eccentric_s / adaptive.target_eccentric_s) ** ADAPTIVE_GAIN
+        factor = min(1.0 + step, max(1.0 - step, factor))
+        ceiling_pct = min(adaptive.max_eccentric_pct, self.config.caps.max_eccentric_pct or 100.0)
+        ceiling = self.base_n * (1.0 + ceiling_pct / 100.0)
+        self.eccentric_n = min(ceiling, max(self.base_n, self.eccentric_n * factor))
 
     def curve_factor(self, inp: ProfileInput) -> float:
         return curve_multiplier(self.config.curve, inp.range_fraction)

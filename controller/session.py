@@ -88,9 +88,12 @@ class Session:
 
     def track(self, m: Motion) -> RepMetrics | None:
         """Reps count only while the load is on: walking the handle out is not rep 1."""
-        if self.state in (SetState.ACTIVE, SetState.FINISHING):
-            return self.tracker.update(m)
-        return None
+        if self.state not in (SetState.ACTIVE, SetState.FINISHING):
+            return None
+        rep = self.tracker.update(m)
+        if rep is not None:
+            self.profile.rep_done(rep)
+        return rep
 
     def update(self, now_s: float, m: Motion) -> float:
         """The tension to ask the SafetyGate for."""

@@ -16,6 +16,7 @@ class ProfileKind(StrEnum):
     ECCENTRIC_ONLY = "eccentric_only"
     FINISHING_NEGATIVES = "finishing_negatives"
     SPOTTER = "spotter"
+    ADAPTIVE_ECCENTRIC = "adaptive_eccentric"  # the lowering load adapts rep by rep to a target time
 
 
 class CapsConfig(Section):
@@ -85,6 +86,17 @@ class FeelConfig(Section):
     max_correction_pct: float = Field(25.0, ge=0, le=60)  # the inertia term's bound, % of the level
 
 
+class AdaptiveConfig(Section):
+    """Adaptive eccentric: the lifter resists the lowering as hard as they honestly can; after each
+    rep the lowering load moves (by at most max_step_pct) toward the load that makes the lowering
+    last target_eccentric_s. It starts at eccentric_pct over the load and never goes past
+    max_eccentric_pct (nor the caps)."""
+
+    target_eccentric_s: float = Field(3.0, ge=1.0, le=10.0)
+    max_step_pct: float = Field(8.0, gt=0, le=20)
+    max_eccentric_pct: float = Field(60.0, gt=0, le=100)
+
+
 class ProfileConfig(Section):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -104,6 +116,7 @@ class ProfileConfig(Section):
     tempo: TempoConfig | None = None
     curve: CurveConfig = CurveConfig()
     feel: FeelConfig = FeelConfig()
+    adaptive: AdaptiveConfig = AdaptiveConfig()
     caps: CapsConfig = CapsConfig()
 
     @model_validator(mode="after")

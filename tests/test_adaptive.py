@@ -16,7 +16,7 @@ from controller.units import kg_to_newtons
 
 
 def rep(eccentric_s: float, failed: bool = False) -> RepMetrics:
-    fields = {f.name: 0 for f in dataclasses.fields(RepMetrics)}
+    fields: dict[str, Any] = {f.name: 0 for f in dataclasses.fields(RepMetrics)}
     return RepMetrics(
         **(fields | {"index": 1, "eccentric_s": eccentric_s, "failed": failed, "assisted": False})
     )

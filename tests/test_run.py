@@ -14,14 +14,9 @@ from pymodbus.client import ModbusTcpClient
 from controller.config import ConfigError, load_drive_map, load_machine
 from controller.recorder import read_recording
 from controller.regression import regression_replay
+from tests.live_dashboard import free_port
 
 ECCENTRIX = [sys.executable, "-m", "controller.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def machine_file(tmp_path: Path, link: str) -> Path:

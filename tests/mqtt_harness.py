@@ -19,6 +19,7 @@ from typing import Any
 import aiomqtt
 
 from controller.bridge.signing import sign
+from controller.priority import helper_priority
 from tests.live_dashboard import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -96,11 +97,17 @@ class Subscriber:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
-        threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True).start()
+        threading.Thread(target=self._thread, daemon=True).start()
         assert self.connected.wait(10), "the test subscriber could not connect"
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _thread(self) -> None:
+        # This thread shares a process (and its GIL) with a real-time control loop: like the control
+        # process's own helper threads, it must not be starved by the OS while holding the GIL.
+        helper_priority()
+        asyncio.run(self._run())
 
     async def _run(self) -> None:
         while not self._stop.is_set():

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ def running_service(
     setup = ServiceSetup(machine, folder / "control.sock", folder / "recordings", folder / "sessions.sqlite")
     ensure_accounts(folder / "sessions.sqlite", PASSWORD)
     service = ControlService(setup, drive, clock, SimulatedLifter(rig, 0, waiting=True))
+    switch_interval = sys.getswitchinterval()  # the service shortens it process-wide; put it back after
     thread = threading.Thread(target=lambda: asyncio.run(service.serve()), name="control", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -60,4 +62,5 @@ def running_service(
     finally:
         service.stop()
         thread.join(timeout=20)
+        sys.setswitchinterval(switch_interval)
         assert not thread.is_alive(), "the control service did not stop"

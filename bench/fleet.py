@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,18 +33,8 @@ from controller.drive.simulated import SimulatedDrive
 from controller.service import ControlService, ServiceSetup
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
-from tests.live_dashboard import free_port
+from tests.mqtt_harness import Broker
 from tests.service_harness import PacedClock
-
-
-def start_broker(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    config = folder / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    broker = subprocess.Popen([mosquitto, "-c", str(config)], stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    return broker, port
 
 
 def machine_file(folder: Path, index: int, url: str, rate_hz: float) -> Path:
@@ -108,8 +97,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        broker, port = start_broker(folder)
-        url = f"mqtt://127.0.0.1:{port}"
+        broker = Broker(folder)
+        broker.start()
+        port, url = broker.port, broker.url
         out = folder / "received.jsonl"
         listener = start_subscriber(port, out)
         paths = [machine_file(folder, i, url, args.rate_hz) for i in range(args.machines)]
@@ -133,7 +123,7 @@ def main() -> None:
             bridge.terminate()
         for bridge in bridges:
             bridge.wait(timeout=20)
-        broker.terminate()
+        broker.stop()
         listener.wait(timeout=10)
         received = [json.loads(line) for line in out.read_text().splitlines()]
 

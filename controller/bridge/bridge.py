@@ -74,7 +74,7 @@ def _json(message: dict[str, Any]) -> bytes:
 class MqttBridge:
     def __init__(self, config: MqttConfig, machine_id: str, control_socket: Path) -> None:
         self.config = config
-        self.topics = Topics(config.topic_prefix, machine_id)
+        self.topics = Topics.of(config.topic_prefix, machine_id)
         self.machine_id = machine_id
         self.outbox = Outbox(config.queue_size)
         self.telemetry_dropped = 0

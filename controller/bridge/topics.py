@@ -19,36 +19,16 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    prefix: str
-    machine: str
+    state: str
+    telemetry: str
+    rep: str
+    set: str
+    fault: str
+    command: str
+    response: str
 
-    def _at(self, leaf: str) -> str:
-        return f"{self.prefix}/{self.machine}/{leaf}"
-
-    @property
-    def state(self) -> str:
-        return self._at("state")
-
-    @property
-    def telemetry(self) -> str:
-        return self._at("telemetry")
-
-    @property
-    def rep(self) -> str:
-        return self._at("rep")
-
-    @property
-    def set(self) -> str:
-        return self._at("set")
-
-    @property
-    def fault(self) -> str:
-        return self._at("fault")
-
-    @property
-    def command(self) -> str:
-        return self._at("cmd")
-
-    @property
-    def response(self) -> str:
-        return self._at("cmd/response")
+    @classmethod
+    def of(cls, prefix: str, machine: str) -> Topics:
+        at = f"{prefix}/{machine}"
+        leaves = ("state", "telemetry", "rep", "set", "fault", "cmd", "cmd/response")
+        return cls(*(f"{at}/{leaf}" for leaf in leaves))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from controller.adaptive import EccentricAdapter
 from controller.config import MachineConfig, ProfileConfig, ProfileKind
 from controller.curves import curve_multiplier
+from controller.pace import Pacing
 from controller.reps import RepMetrics
 from controller.units import kg_to_newtons, newtons_to_kg
 
@@ -21,11 +23,13 @@ class ProfileInput:
     completed_reps: int
     last_velocity_loss_pct: float = 0.0
     range_fraction: float | None = None  # where the handle is in the learned range (None: not learned)
+    velocity_mps: float = 0.0
+    rom_m: float | None = None  # the learned range (None: not learned)
 
 
 # Near the lifter's limit, lowering speed changes steeply with load: a gentle exponent, with the
 # per-rep step bound doing the rest.
-ADAPTIVE_GAIN = 0.5
+ADAPTIVE_GAIN = 0.03
 
 
 def check_fits_machine(machine: MachineConfig, profile: ProfileConfig, load_kg: float | None) -> None:
@@ -54,6 +58,15 @@ class Profile:
         self._restored = False
         self._last_step_s = -1e9
         self._negatives_from: int | None = None
+        self.adapter: EccentricAdapter | None = None
+        self.pace: Pacing | None = None
+        if config.kind is ProfileKind.ADAPTIVE_ECCENTRIC:
+            ceiling_pct = min(config.adaptive.max_eccentric_pct, config.caps.max_eccentric_pct or 100.0)
+            ceiling = base * (1.0 + ceiling_pct / 100.0)
+            self.adapter = EccentricAdapter(config.adaptive, self.eccentric_n, base, ceiling)
+            self.pace = Pacing.adaptive(config.adaptive)
+        elif config.kind is ProfileKind.ISOKINETIC:
+            self.pace = Pacing.isokinetic(config.isokinetic, base)
 
     @property
     def kind(self) -> ProfileKind:
@@ -88,17 +101,26 @@ class Profile:
         return self.eccentric_n
 
     def rep_done(self, rep: RepMetrics) -> None:
-        """Adaptive eccentric: move the lowering load toward the target lowering time. A lowering
-        faster than the target means the load beat the lifter's best effort: less; slower: more."""
-        if self.kind is not ProfileKind.ADAPTIVE_ECCENTRIC or rep.failed or rep.eccentric_s <= 0:
+        """Adaptive eccentric: the next lowering load, from how long this one took."""
+        if self.adapter is None or self.pace is None or rep.failed or rep.eccentric_s <= 0:
             return
-        adaptive = self.config.adaptive
-        step = adaptive.max_step_pct / 100.0
-        factor = (rep.eccentric_s / adaptive.target_eccentric_s) ** ADAPTIVE_GAIN
-        factor = min(1.0 + step, max(1.0 - step, factor))
-        ceiling_pct = min(adaptive.max_eccentric_pct, self.config.caps.max_eccentric_pct or 100.0)
-        ceiling = self.base_n * (1.0 + ceiling_pct / 100.0)
-        self.eccentric_n = min(ceiling, max(self.base_n, self.eccentric_n * factor))
+        self.adapter.rep_done(rep.eccentric_s, self.pace.lowering_mean(), rep.mean_eccentric_force_n)
+        self.eccentric_n = self.adapter.load_n
+
+    @property
+    def converged_eccentric_kg(self) -> float | None:
+        """Adaptive eccentric: the lowering load of the reps that took the target time."""
+        converged = None if self.adapter is None else self.adapter.converged_n
+        return None if converged is None else newtons_to_kg(converged)
+
+    def pace_factor(self, inp: ProfileInput) -> float:
+        """Isokinetic and adaptive eccentric: the factor on the level that holds the speed."""
+        if self.pace is None:
+            return 1.0
+        factor = self.pace.factor(inp.now_s, inp.lowering, inp.velocity_mps, inp.rom_m, inp.range_fraction)
+        if self.adapter is not None and inp.lowering:
+            factor = min(factor, self.adapter.ceiling_n / self.eccentric_n)  # the trim obeys the ceiling too
+        return factor
 
     def curve_factor(self, inp: ProfileInput) -> float:
         return curve_multiplier(self.config.curve, inp.range_fraction)

@@ -18,6 +18,18 @@ SPEED_OFF_MPS = 0.015
 STALL_SPEED_MPS = 0.08
 MOVING_AGAIN_MPS = 0.1
 MIN_REP_ROM_M = 0.04
+# A slow lowering (a maximal-effort negative, rehab work) can run below SPEED_ON for its whole
+# length and wobble in speed on the way: it begins once the handle is TURN_M below the top, and a
+# rise ends it only once it is a real move (TURN_M above its lowest point; BOTTOM_TURN_M near the
+# bottom, where the next rep must not start under the eccentric load). Stopping back where the rep
+# began ends it at once; stopping higher in the bottom part, only after BOTTOM_DWELL_S still.
+TURN_M = 0.02
+BOTTOM_TURN_M = 0.003
+STILL_BAND_M = 0.004
+BOTTOM_DWELL_S = 0.5
+TOP_BAND_M = 0.002
+BOTTOM_SPAN_FRACTION = 0.3
+FLOOR_SPAN_FRACTION = 0.1
 FAILED_BELOW_ROM_FRACTION = 0.8
 # A short excursion is a failed rep only if the person fought for it; a quick bob is no rep at all.
 FAILED_MIN_STALL_S = 0.5
@@ -64,6 +76,11 @@ class _RepAccumulator:
     concentric_end_s: float = 0.0
     eccentric_start_s: float = 0.0
     top_m: float = 0.0
+    left_top_s: float = 0.0  # the last time the handle was at its top (the lowering starts there)
+    low_m: float = float("inf")  # the lowest point of the lowering, and when it was reached
+    low_s: float = 0.0
+    still_m: float = 0.0  # where the handle has been within STILL_BAND_M of, since still_s
+    still_s: float = 0.0
     con_force_dt: float = 0.0
     con_power_dt: float = 0.0
     con_time: float = 0.0
@@ -159,12 +176,12 @@ class RepTracker:
             case Phase.TOP:
                 if v > SPEED_ON_MPS:
                     self.phase = Phase.CONCENTRIC
-                elif v < -SPEED_ON_MPS and rep is not None:
-                    rep.eccentric_start_s = m.time_s
+                elif rep is not None and self._lowering_begun(rep, m):
+                    rep.eccentric_start_s = rep.left_top_s
                     self.phase = Phase.ECCENTRIC
             case Phase.ECCENTRIC:
-                if rep is not None and self._back_at_bottom(rep, m):
-                    return self._finish(rep, m.time_s)
+                if rep is not None and (end_s := self._lowering_ended(rep, m)) is not None:
+                    return self._finish(rep, end_s)
         return None
 
     def _accumulate(self, rep: _RepAccumulator, m: Motion, dt: float) -> None:
@@ -172,6 +189,10 @@ class RepTracker:
         rep.peak_force_n = max(rep.peak_force_n, force)
         rep.peak_speed = max(rep.peak_speed, abs(v))
         rep.top_m = max(rep.top_m, m.position_m)
+        if m.position_m >= rep.top_m - TOP_BAND_M:
+            rep.left_top_s = m.time_s
+        if abs(m.position_m - rep.still_m) > STILL_BAND_M:
+            rep.still_m, rep.still_s = m.position_m, m.time_s
         if self.phase is Phase.CONCENTRIC:
             rep.con_force_dt += force * dt
             rep.con_power_dt += force * v * dt
@@ -180,6 +201,8 @@ class RepTracker:
         elif self.phase is Phase.ECCENTRIC:
             rep.ecc_force_dt += force * dt
             rep.ecc_time += dt
+            if m.position_m < rep.low_m:
+                rep.low_m, rep.low_s = m.position_m, m.time_s
         if self.phase in (Phase.CONCENTRIC, Phase.TOP) and not self.near_top(m.position_m):
             if v < STALL_SPEED_MPS and m.time_s - rep.start_s > 0.2:
                 rep.stall_s += dt
@@ -187,13 +210,25 @@ class RepTracker:
             elif v > MOVING_AGAIN_MPS:
                 rep.stall_s = 0.0
 
-    def _back_at_bottom(self, rep: _RepAccumulator, m: Motion) -> bool:
-        if m.velocity_mps > SPEED_OFF_MPS:
-            return True  # turned round before the bottom: this rep ends, the next begins
-        if m.velocity_mps < -SPEED_OFF_MPS:
-            return False
+    @staticmethod
+    def _lowering_begun(rep: _RepAccumulator, m: Motion) -> bool:
+        v = m.velocity_mps
+        return v < -SPEED_ON_MPS or (v < -SPEED_OFF_MPS and m.position_m < rep.top_m - TURN_M)
+
+    @staticmethod
+    def _lowering_ended(rep: _RepAccumulator, m: Motion) -> float | None:
+        """When the lowering ended (the turnaround, or the moment it stopped), once it is sure."""
         span = max(MIN_REP_ROM_M, rep.top_m - rep.start_m)
-        return m.position_m <= rep.start_m + 0.3 * span
+        height = m.position_m - rep.start_m
+        near_bottom = height <= BOTTOM_SPAN_FRACTION * span
+        rise = BOTTOM_TURN_M if near_bottom else TURN_M
+        if m.velocity_mps > SPEED_OFF_MPS and m.position_m >= rep.low_m + rise:
+            return rep.low_s  # turned round (before the bottom: this rep ends, the next begins)
+        if height <= FLOOR_SPAN_FRACTION * span and abs(m.velocity_mps) < SPEED_OFF_MPS:
+            return m.time_s  # stopped where the rep began: the load must be off before the next lift
+        if near_bottom and m.time_s - rep.still_s >= BOTTOM_DWELL_S:
+            return rep.still_s
+        return None
 
     def _finish(self, rep: _RepAccumulator, now: float) -> RepMetrics | None:
         self.phase = Phase.REST
@@ -217,7 +252,7 @@ class RepTracker:
         metrics = RepMetrics(
             index=len(self.completed) + 1,
             concentric_s=concentric_s,
-            eccentric_s=now - rep.eccentric_start_s,
+            eccentric_s=max(0.0, now - rep.eccentric_start_s),
             rom_m=rom,
             mean_concentric_force_n=rep.con_force_dt / con_time,
             mean_eccentric_force_n=rep.ecc_force_dt / max(rep.ecc_time, 1e-6),

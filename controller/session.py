@@ -73,7 +73,7 @@ class Session:
             self._reset_ramp(now_s)
 
     # -- per cycle ---------------------------------------------------------------------------------
-    def profile_input(self, now_s: float, position_m: float) -> ProfileInput:
+    def profile_input(self, now_s: float, position_m: float, velocity_mps: float) -> ProfileInput:
         reps = self.tracker.completed
         return ProfileInput(
             now_s=now_s,
@@ -84,6 +84,8 @@ class Session:
             completed_reps=sum(1 for r in reps if not r.failed),
             last_velocity_loss_pct=reps[-1].velocity_loss_pct if reps else 0.0,
             range_fraction=self.tracker.range_fraction(position_m),
+            velocity_mps=velocity_mps,
+            rom_m=self.tracker.rom_m,
         )
 
     def track(self, m: Motion) -> RepMetrics | None:
@@ -97,7 +99,7 @@ class Session:
 
     def update(self, now_s: float, m: Motion) -> float:
         """The tension to ask the SafetyGate for."""
-        inp = self.profile_input(now_s, m.position_m)
+        inp = self.profile_input(now_s, m.position_m, m.velocity_mps)
         held_still = self._held_still(now_s, m)
         match self.state:
             case SetState.IDLE:
@@ -128,8 +130,8 @@ class Session:
             case SetState.DONE | SetState.STOPPED:
                 pass
         if self.state in (SetState.ACTIVE, SetState.FINISHING):
-            # The curve rides on the ramped level: it follows the handle smoothly, with no ramp lag.
-            return self.ramp.at(now_s) * self.profile.curve_factor(inp)
+            # The curve and the pace ride on the ramped level: they follow the handle with no ramp lag.
+            return self.ramp.at(now_s) * self.profile.curve_factor(inp) * self.profile.pace_factor(inp)
         return self.ramp.at(now_s)
 
     def _held_still(self, now_s: float, m: Motion) -> float:

@@ -58,6 +58,7 @@ class SimulationResult:
     true_tension_n: list[float] = field(default_factory=list)
     true_handle_speed_mps: list[float] = field(default_factory=list)
     athlete_phase: list[str] = field(default_factory=list)
+    converged_eccentric_kg: float | None = None  # adaptive eccentric: the load the set converged to
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +69,7 @@ class SimulationResult:
             "reps": [asdict(rep) for rep in self.reps],
             "safety_events": [asdict(event) for event in self.safety_events],
             "loop": asdict(self.loop),
+            "converged_eccentric_kg": self.converged_eccentric_kg,
         }
 
 
@@ -180,4 +182,5 @@ async def simulate_async(
         if fleet is not None:
             fleet.close(len(loop.reps), setup.record)
     result.reps = loop.reps
+    result.converged_eccentric_kg = loop.session.profile.converged_eccentric_kg
     return result

@@ -1,73 +1,107 @@
-"""Adaptive eccentric, rep by rep: the lowering load moves toward the target lowering time, by at
-most the step, between the load and the ceiling; failed reps teach nothing."""
+"""Adaptive eccentric: rep by rep the lowering load moves toward the load that makes a
+maximal-effort lowering take the target time, within its step, the profile's ceiling and the caps."""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 import pytest
 
-from controller.config import ProfileConfig, ProfileKind
+from controller.adaptive import EccentricAdapter
+from controller.config import ProfileConfig, ProfileKind, load_athlete, load_machine
 from controller.config.profile import AdaptiveConfig, CapsConfig
 from controller.profiles import Profile
-from controller.reps import RepMetrics
-from controller.units import kg_to_newtons
+from controller.simulate import SimulationSetup, simulate
+from controller.units import STANDARD_GRAVITY_MPS2, kg_to_newtons
 
 
-def rep(eccentric_s: float, failed: bool = False) -> RepMetrics:
-    fields: dict[str, Any] = {f.name: 0 for f in dataclasses.fields(RepMetrics)}
-    return RepMetrics(
-        **(fields | {"index": 1, "eccentric_s": eccentric_s, "failed": failed, "assisted": False})
-    )
+def adapter(**changes: float) -> EccentricAdapter:
+    return EccentricAdapter(AdaptiveConfig(**changes), start_n=500.0, floor_n=400.0, ceiling_n=600.0)
 
 
-def adaptive(caps: CapsConfig | None = None, **changes: float) -> Profile:
+def test_the_next_load_is_where_the_trim_settled_moved_at_most_a_step():
+    a = adapter(target_eccentric_s=4.0, max_step_pct=8.0)
+    # on time, with the trim 3 % up: that load held the pace
+    a.rep_done(4.0, mean_factor=1.03, mean_tension_n=515.0)
+    assert a.load_n == pytest.approx(515.0)
+    # held at will even with the whole trim: a whole step, no more
+    a.rep_done(20.0, mean_factor=1.1, mean_tension_n=550.0)
+    assert a.load_n == pytest.approx(515.0 * 1.08)
+    before = a.load_n
+    a.rep_done(1.0, mean_factor=0.9, mean_tension_n=500.0)  # it beat them: down, at most a step
+    assert a.load_n == pytest.approx(before * 0.92)
+
+
+def test_the_load_stays_between_the_floor_and_the_ceiling():
+    a = adapter()
+    for _ in range(30):
+        a.rep_done(20.0, 1.1, 600.0)
+    assert a.load_n == 600.0
+    for _ in range(30):
+        a.rep_done(0.5, 0.9, 400.0)
+    assert a.load_n == 400.0
+
+
+def test_the_converged_load_is_the_mean_of_the_reps_on_target():
+    a = adapter(target_eccentric_s=4.0, tolerance_pct=10.0)
+    a.rep_done(9.0, 1.0, 500.0)
+    assert a.converged_n is None
+    a.rep_done(4.2, 1.0, 530.0)
+    a.rep_done(3.8, 0.95, 520.0)
+    assert a.on_target == [530.0, 520.0]
+    assert a.converged_n == pytest.approx(525.0)
+
+
+def profile(caps: CapsConfig | None = None, **adaptive: float) -> Profile:
     config = ProfileConfig(
         name="adaptive",
         kind=ProfileKind.ADAPTIVE_ECCENTRIC,
         load_kg=40.0,
         eccentric_pct=30.0,
-        adaptive=AdaptiveConfig(**changes),
+        adaptive=AdaptiveConfig(**adaptive),
         caps=caps or CapsConfig(),
     )
     return Profile(config)
 
 
-def test_too_slow_a_lowering_adds_load_and_too_fast_takes_it_off_by_at_most_a_step():
-    profile = adaptive(target_eccentric_s=3.0, max_step_pct=8.0)
-    start = profile.eccentric_n
-    profile.rep_done(rep(12.0))  # they held it easily: more
-    assert profile.eccentric_n == pytest.approx(start * 1.08)
-    profile.rep_done(rep(0.5))  # it beat them: less
-    assert profile.eccentric_n == pytest.approx(start * 1.08 * 0.92)
-    before = profile.eccentric_n
-    profile.rep_done(rep(3.3))  # 10 % slow: a small step, not the whole bound
-    assert before < profile.eccentric_n < before * 1.06
+def test_the_ceiling_is_the_lower_of_the_profile_and_the_caps():
+    assert profile(max_eccentric_pct=50.0).adapter.ceiling_n == pytest.approx(kg_to_newtons(60.0))  # type: ignore[union-attr]
+    capped = profile(CapsConfig(max_eccentric_pct=35.0), max_eccentric_pct=60.0)
+    assert capped.adapter.ceiling_n == pytest.approx(kg_to_newtons(54.0))  # type: ignore[union-attr]
 
 
-def test_the_load_stays_between_the_concentric_load_and_the_ceiling_and_caps():
-    profile = adaptive(max_eccentric_pct=50.0)
-    for _ in range(30):
-        profile.rep_done(rep(20.0))
-    assert profile.eccentric_n == pytest.approx(kg_to_newtons(40.0) * 1.5)
-    for _ in range(30):
-        profile.rep_done(rep(0.2))
-    assert profile.eccentric_n == pytest.approx(kg_to_newtons(40.0))
-    capped = adaptive(CapsConfig(max_eccentric_pct=35.0), max_eccentric_pct=60.0)
-    for _ in range(30):
-        capped.rep_done(rep(20.0))
-    assert capped.eccentric_n == pytest.approx(kg_to_newtons(40.0) * 1.35)
-
-
-def test_failed_reps_and_other_profiles_do_not_adapt():
-    profile = adaptive()
-    start = profile.eccentric_n
-    profile.rep_done(rep(12.0, failed=True))
-    assert profile.eccentric_n == start
+def test_other_profiles_do_not_adapt():
     overload = Profile(
         ProfileConfig(name="o", kind=ProfileKind.ECCENTRIC_OVERLOAD, load_kg=40.0, eccentric_pct=30.0)
     )
-    before = overload.eccentric_n
-    overload.rep_done(rep(12.0))
-    assert overload.eccentric_n == before
+    assert overload.adapter is None and overload.pace is None
+
+
+@pytest.mark.parametrize(("target_s", "load_kg", "start_pct"), [(4.0, 50.0, 30.0), (5.0, 40.0, 40.0)])
+def test_the_trained_athlete_converges_within_5_reps_to_the_target_time(target_s, load_kg, start_pct):
+    """At honest maximal effort: they resist every lowering as hard as they can (they would take
+    20 s if they could)."""
+    athlete = load_athlete("trained")
+    athlete = athlete.model_copy(update={"tempo": athlete.tempo.model_copy(update={"eccentric_s": 20.0})})
+    config = ProfileConfig(
+        name="adaptive",
+        kind=ProfileKind.ADAPTIVE_ECCENTRIC,
+        load_kg=load_kg,
+        eccentric_pct=start_pct,
+        reps=8,
+        adaptive=AdaptiveConfig(target_eccentric_s=target_s, max_eccentric_pct=100.0),
+    )
+    result = simulate(SimulationSetup(load_machine("home-gym-2kw"), config, athlete), keep_frames=True)
+    reps = result.reps
+    assert len(reps) == 8 and not any(r.failed for r in reps)
+    on_target = [abs(r.eccentric_s / target_s - 1.0) <= 0.10 for r in reps]
+    first = on_target.index(True) + 1
+    assert first <= 5, [round(r.eccentric_s, 2) for r in reps]
+    assert all(on_target[first - 1 :]), "once converged it stays on target as the athlete tires"
+    # never more than the athlete can resist: their eccentric plateau
+    capacity_n = athlete.eccentric_ratio * athlete.one_rm_kg * STANDARD_GRAVITY_MPS2
+    frames = zip(result.frames, result.true_tension_n, strict=True)
+    lowering = [t for f, t in frames if f.phase == "eccentric"]
+    assert max(lowering) < capacity_n
+    converged = result.converged_eccentric_kg
+    assert converged is not None
+    held = [r.mean_eccentric_force_n for r, ok in zip(reps, on_target, strict=True) if ok]
+    assert converged == pytest.approx(sum(held) / len(held) / STANDARD_GRAVITY_MPS2, rel=1e-9)

@@ -117,3 +117,39 @@ def test_a_short_quick_bob_is_no_rep_but_a_fought_short_one_is_failed():
     t, events = cycle(tracker, t, 0.15, 3.0, 1.0, 500.0, 500.0)  # a slow grind that gives up
     assert len(events) == 1 and events[0].failed
     assert tracker.phase is Phase.REST
+
+
+def test_a_slow_hard_lowering_that_wobbles_is_one_rep_timed_from_the_top_to_where_it_stopped():
+    """A maximal-effort negative: 12 s down at ~0.04 m/s, below the 0.05 m/s start threshold all
+    the way, rising by up to 1 cm at a time in its upper part as the person fights it -- one rep,
+    not several."""
+    tracker = RepTracker()
+    t, reps = cycle(tracker, 0.0, 0.45, 1.0, 3.0, 500.0, 650.0)
+    x, events = 0.1, list(reps)
+    for k in range(int(1.0 / DT)):  # up
+        t += DT
+        x = 0.1 + 0.45 * (k + 1) * DT
+        events += filter(None, [tracker.update(motion(t, x, 0.45, 500.0))])
+    for _ in range(int(0.3 / DT)):  # pause at the top
+        t += DT
+        events += filter(None, [tracker.update(motion(t, x, 0.0, 500.0))])
+    lowering_from = t
+    down_s = 12.0
+    for k in range(int(down_s / DT)):
+        t += DT
+        s = (k + 1) * DT
+        fighting = s < 6.0
+        wobble = 0.01 * math.sin(2 * math.pi * s / 1.5) if fighting else 0.0
+        v = -0.45 / down_s + (0.01 * 2 * math.pi / 1.5 * math.cos(2 * math.pi * s / 1.5) if fighting else 0.0)
+        x = 0.55 - 0.45 * s / down_s + wobble
+        events += filter(None, [tracker.update(motion(t, x, v, 700.0))])
+    stopped_at = t
+    for _ in range(int(1.0 / DT)):  # rests at the bottom
+        t += DT
+        events += filter(None, [tracker.update(motion(t, x, 0.0, 700.0))])
+    assert len(events) == 2, [round(e.eccentric_s, 2) for e in events]
+    slow = events[1]
+    assert not slow.failed
+    # timed from its first rise, which tops the top
+    assert slow.eccentric_s == pytest.approx(stopped_at - lowering_from, abs=0.5)
+    assert slow.rom_m == pytest.approx(0.45, abs=0.02)

@@ -17,6 +17,7 @@ class ProfileKind(StrEnum):
     FINISHING_NEGATIVES = "finishing_negatives"
     SPOTTER = "spotter"
     ADAPTIVE_ECCENTRIC = "adaptive_eccentric"  # the lowering load adapts rep by rep to a target time
+    ISOKINETIC = "isokinetic"  # the machine yields to hold the handle at a set speed, up to the load
 
 
 class CapsConfig(Section):
@@ -95,6 +96,17 @@ class AdaptiveConfig(Section):
     target_eccentric_s: float = Field(3.0, ge=1.0, le=10.0)
     max_step_pct: float = Field(8.0, gt=0, le=20)
     max_eccentric_pct: float = Field(60.0, gt=0, le=100)
+    tolerance_pct: float = Field(10.0, ge=2.0, le=50.0)  # how far off the target time still counts
+    trim_pct: float = Field(10.0, ge=0.0, le=25.0)  # how far the load may move within a lowering
+
+
+class IsokineticConfig(Section):
+    """The handle moves at `speed_mps` both ways: the machine resists a lift just enough to hold it
+    there and pulls the handle back at that speed against the person, never above the profile's
+    load. `start_force_n` is the least tension, which the person meets before reaching the speed."""
+
+    speed_mps: float = Field(0.2, ge=0.05, le=1.0)
+    start_force_n: float = Field(20.0, ge=0.0, le=500.0)
 
 
 class ProfileConfig(Section):
@@ -117,6 +129,7 @@ class ProfileConfig(Section):
     curve: CurveConfig = CurveConfig()
     feel: FeelConfig = FeelConfig()
     adaptive: AdaptiveConfig = AdaptiveConfig()
+    isokinetic: IsokineticConfig = IsokineticConfig()
     caps: CapsConfig = CapsConfig()
 
     @model_validator(mode="after")

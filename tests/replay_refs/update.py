@@ -20,6 +20,7 @@ REFERENCES = {
     "overload-130-trained-3reps": ("eccentric-overload-130", 3, None, None),
     "spotter-85kg-2reps": ("spotter", 2, 85.0, None),
     "release-mid-rep": ("eccentric-overload-130", 3, None, "release-mid-rep"),
+    "adaptive-eccentric-4reps": ("adaptive-eccentric", 4, None, None),
 }
 
 

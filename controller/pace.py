@@ -11,16 +11,27 @@ schedule.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from controller.config.profile import AdaptiveConfig, IsokineticConfig
 
+if TYPE_CHECKING:
+    from controller.profiles import ProfileInput
+
 # Relative units: a 10 % speed error moves the factor by KP * 0.1 at once and KI * 0.1 per second.
-# KP with the rehab patient on the 2 kW machine is about 400 N per m/s at 0.2 m/s: with the
-# machine's ~15 kg of moving mass a 40 ms time constant, slow against the 500 Hz loop and the
-# velocity estimate's lag, fast against a rep.
-KP = 0.5
-KI = 4.0
+# Tuned on the simulated rehab patient (2 kW machine, 0.1-0.3 m/s, tests/test_isokinetic.py): the
+# integral is what reaches the person's force in the few tenths of a second a slow rep allows; KP
+# damps it. At four times these the lift hunts (its mean speed 30 % over the target).
+KP = 1.0
+KI = 25.0
+# The speed asked for rises from rest over this long, as a person's own does: a pace hold that
+# wanted full speed at once would yank the handle at the turnaround (and read as a let-go).
+RAMP_IN_S = 0.15
+# An isokinetic lowering slows to a stop at the bottom of the range at this deceleration, instead
+# of pulling the person past the bottom they came from.
+BRAKE_MPS2 = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,22 +47,31 @@ class PaceHold:
         self.band = band
         self._integral = band.start
         self._last_s: float | None = None
+        self._start_s: float | None = None
         self.factor = band.start
 
     def restart(self) -> None:
         self._integral = self.band.start
-        self._last_s = None
+        self._last_s = self._start_s = None
         self.factor = self.band.start
 
-    def update(self, now_s: float, short_by_mps: float) -> float:
+    def wanted_mps(self, now_s: float) -> float:
+        """The speed to hold by now: the target, reached RAMP_IN_S after the restart."""
+        if self._start_s is None:
+            self._start_s = now_s
+        return self.band.target_mps * min(1.0, (now_s - self._start_s) / RAMP_IN_S)
+
+    def update(self, now_s: float, short_by_mps: float, high: float | None = None) -> float:
         """`short_by_mps` is positive when the tension is short of what the person pushes: a lift
-        faster than the target, or a lowering slower than it."""
+        faster than the speed wanted, or a lowering slower than it. `high` lowers the band's top
+        for this cycle."""
         band = self.band
+        top = band.high if high is None else max(band.low, min(band.high, high))
         dt = 0.0 if self._last_s is None else min(0.05, max(0.0, now_s - self._last_s))
         self._last_s = now_s
         error = short_by_mps / band.target_mps
-        self._integral = min(band.high, max(band.low, self._integral + KI * error * dt))
-        self.factor = min(band.high, max(band.low, self._integral + KP * error))
+        self._integral = min(top, max(band.low, self._integral + KI * error * dt))
+        self.factor = min(top, max(band.low, self._integral + KP * error))
         return self.factor
 
 
@@ -84,9 +104,8 @@ class Pacing:
         """The lowering hold's mean factor over the last lowering (1 before any)."""
         return self._sum / self._weight if self._weight > 0 else 1.0
 
-    def factor(
-        self, now_s: float, lowering: bool, velocity_mps: float, rom_m: float | None, fraction: float | None
-    ) -> float:
+    def factor(self, inp: ProfileInput) -> float:
+        now_s, lowering, velocity_mps = inp.now_s, inp.lowering, inp.velocity_mps
         if lowering != self._was_lowering:
             self._was_lowering = lowering
             self._since_s = now_s
@@ -98,14 +117,20 @@ class Pacing:
         if not lowering:
             if self.lifting is None:
                 return 1.0
-            return self.lifting.update(now_s, velocity_mps - self.lifting.band.target_mps)
-        target = self.lowering.band.target_mps
+            return self.lifting.update(now_s, velocity_mps - self.lifting.wanted_mps(now_s))
+        hold = self.lowering
+        wanted, high = hold.wanted_mps(now_s), None
         if self._lowering_s is not None:
-            if rom_m is None or fraction is None:
+            if inp.rom_m is None or inp.range_fraction is None:
                 return 1.0
-            target = self._catch_up_speed(now_s, rom_m, fraction)
-            self.lowering.band = replace(self.lowering.band, target_mps=target)
-        factor = self.lowering.update(now_s, target + velocity_mps)
+            target = self._catch_up_speed(now_s, inp.rom_m, inp.range_fraction)
+            hold.band = replace(hold.band, target_mps=target)
+        elif inp.height_m is not None:
+            # the soft stop at the bottom: slower, and the pull easing off to the start force
+            braking = math.sqrt(2.0 * BRAKE_MPS2 * max(0.0, inp.height_m)) / hold.band.target_mps
+            wanted = min(wanted, braking * hold.band.target_mps)
+            high = hold.band.low + (hold.band.high - hold.band.low) * braking
+        factor = hold.update(now_s, wanted + velocity_mps, high)
         self._sum += factor
         self._weight += 1.0
         return factor

@@ -25,6 +25,7 @@ class ProfileInput:
     range_fraction: float | None = None  # where the handle is in the learned range (None: not learned)
     velocity_mps: float = 0.0
     rom_m: float | None = None  # the learned range (None: not learned)
+    height_m: float | None = None  # above the bottom of the range (reps.RepTracker.height_m)
 
 
 # Near the lifter's limit, lowering speed changes steeply with load: a gentle exponent, with the
@@ -117,7 +118,7 @@ class Profile:
         """Isokinetic and adaptive eccentric: the factor on the level that holds the speed."""
         if self.pace is None:
             return 1.0
-        factor = self.pace.factor(inp.now_s, inp.lowering, inp.velocity_mps, inp.rom_m, inp.range_fraction)
+        factor = self.pace.factor(inp)
         if self.adapter is not None and inp.lowering:
             factor = min(factor, self.adapter.ceiling_n / self.eccentric_n)  # the trim obeys the ceiling too
         return factor

@@ -130,6 +130,13 @@ class RepTracker:
             return None
         return min(1.0, max(0.0, (position_m - self.bottom_m) / rom))
 
+    def height_m(self, position_m: float) -> float | None:
+        """How far above the bottom the handle is: the learned bottom, or before that the point
+        this rep started from (None between reps of an unlearned range)."""
+        if self.bottom_m is not None:
+            return position_m - self.bottom_m
+        return None if self._rep is None else position_m - self._rep.start_m
+
     def near_top(self, position_m: float) -> bool:
         rom = self.rom_m
         if rom is None or self.bottom_m is None:

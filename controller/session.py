@@ -86,6 +86,7 @@ class Session:
             range_fraction=self.tracker.range_fraction(position_m),
             velocity_mps=velocity_mps,
             rom_m=self.tracker.rom_m,
+            height_m=self.tracker.height_m(position_m),
         )
 
     def track(self, m: Motion) -> RepMetrics | None:
@@ -129,8 +130,11 @@ class Session:
                     self._next_set()
             case SetState.DONE | SetState.STOPPED:
                 pass
+        # The curve and the pace ride on the ramped level: they follow the handle with no ramp lag.
+        # An isokinetic load-in comes in at the start force: the pace already holds.
+        if self.state is SetState.LOADING:
+            return self.ramp.at(now_s) * self.profile.pace_factor(inp)
         if self.state in (SetState.ACTIVE, SetState.FINISHING):
-            # The curve and the pace ride on the ramped level: they follow the handle with no ramp lag.
             return self.ramp.at(now_s) * self.profile.curve_factor(inp) * self.profile.pace_factor(inp)
         return self.ramp.at(now_s)
 

@@ -106,7 +106,7 @@ class IsokineticConfig(Section):
     load. `start_force_n` is the least tension, which the person meets before reaching the speed."""
 
     speed_mps: float = Field(0.2, ge=0.05, le=1.0)
-    start_force_n: float = Field(20.0, ge=0.0, le=500.0)
+    start_force_n: float = Field(30.0, ge=5.0, le=500.0)
 
 
 class ProfileConfig(Section):

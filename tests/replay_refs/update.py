@@ -21,6 +21,7 @@ REFERENCES = {
     "spotter-85kg-2reps": ("spotter", 2, 85.0, None),
     "release-mid-rep": ("eccentric-overload-130", 3, None, "release-mid-rep"),
     "adaptive-eccentric-4reps": ("adaptive-eccentric", 4, None, None),
+    "isokinetic-rehab-3reps": ("rehab-isokinetic", 3, None, None),
 }
 
 
@@ -29,8 +30,8 @@ def main() -> None:
         path = HERE / f"{name}.ecxr"
         setup = SimulationSetup(
             machine=load_machine("home-gym-2kw"),
-            profile=load_profile(profile),
-            athlete=load_athlete("trained"),
+            profile=load_profile(profile).model_copy(update={"sets": 1}),  # one set is evidence enough
+            athlete=load_athlete("rehab-patient" if "rehab" in name else "trained"),
             reps=reps,
             load_kg=load_kg,
             scenario=scenario_by_name(scenario) if scenario else None,

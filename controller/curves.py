@@ -24,3 +24,14 @@ def curve_multiplier(curve: CurveConfig, fraction: float | None) -> float:
         case _:
             fractions, pcts = zip(*curve.points, strict=True)
             return float(np.interp(r, fractions, pcts)) / 100.0
+
+
+def curve_peak(curve: CurveConfig) -> float:
+    """The curve's largest factor over the range."""
+    match curve.kind:
+        case CurveKind.FLAT:
+            return 1.0
+        case CurveKind.CUSTOM:
+            return max(pct for _, pct in curve.points) / 100.0
+        case _:
+            return 1.0 + curve.change_pct / 100.0

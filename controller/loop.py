@@ -80,9 +80,10 @@ class ControlLoop:
         self.period_s = 1.0 / machine.control.rate_hz
         self.kinematics = Kinematics.of(machine)
         self.estimator = Estimator(machine)
-        self.limits = GateLimits.of(machine, profile.caps)
+        shaped = Profile(profile, load_kg)
+        self.limits = GateLimits.of(machine, profile.caps, shaped.peak_concentric_n)
         self.gate = GateState()
-        self.session = Session(Profile(profile, load_kg), self.limits.idle_n, self.limits.slew_up)
+        self.session = Session(shaped, self.limits.idle_n, self.limits.slew_up)
         self.safety_events: list[SafetyEvent] = []
         self.observers = _Observers()
         self.fault: str | None = None

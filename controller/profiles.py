@@ -3,11 +3,12 @@ turns level changes into ramps, and the SafetyGate has the last word."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from controller.adaptive import EccentricAdapter
 from controller.config import MachineConfig, ProfileConfig, ProfileKind
-from controller.curves import curve_multiplier
+from controller.curves import curve_multiplier, curve_peak
 from controller.pace import Pacing
 from controller.reps import RepMetrics
 from controller.units import kg_to_newtons, newtons_to_kg
@@ -63,11 +64,16 @@ class Profile:
         self.pace: Pacing | None = None
         if config.kind is ProfileKind.ADAPTIVE_ECCENTRIC:
             ceiling_pct = min(config.adaptive.max_eccentric_pct, config.caps.max_eccentric_pct or 100.0)
-            ceiling = base * (1.0 + ceiling_pct / 100.0)
+            ceiling = min(base * (1.0 + ceiling_pct / 100.0), config.caps.max_eccentric_force_n or math.inf)
             self.adapter = EccentricAdapter(config.adaptive, self.eccentric_n, base, ceiling)
             self.pace = Pacing.adaptive(config.adaptive)
         elif config.kind is ProfileKind.ISOKINETIC:
             self.pace = Pacing.isokinetic(config.isokinetic, base)
+
+    @property
+    def peak_concentric_n(self) -> float:
+        """The most this profile asks for on the way up, anywhere in the range."""
+        return self.base_n * curve_peak(self.config.curve)
 
     @property
     def kind(self) -> ProfileKind:

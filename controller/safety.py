@@ -9,6 +9,7 @@ Any decrease is always allowed; any increase is bounded by every limit at once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from enum import IntFlag
 
@@ -53,17 +54,30 @@ class GateLimits:
     cable_end_m: float
     release_cut_s: float
     release_arm_n: float  # below this pull a slack cable stores too little energy to matter
+    rom_min_m: float = -math.inf  # the caps' range-of-motion window, with its soft zone
+    rom_max_m: float = math.inf
+    rom_soft_m: float = 0.03
 
     @classmethod
-    def of(cls, machine: MachineConfig, caps: CapsConfig | None = None) -> GateLimits:
+    def of(
+        cls, machine: MachineConfig, caps: CapsConfig | None = None, peak_concentric_n: float | None = None
+    ) -> GateLimits:
+        """`peak_concentric_n`: the most the profile asks for on the way up; with
+        caps.max_eccentric_pct it bounds the lowering tension too."""
         lim = machine.limits
         caps = caps or CapsConfig()
         top = lim.max_tension_n
-        speed_cap = caps.max_speed_mps or float("inf")
+        speed_cap = caps.max_speed_mps or math.inf
+        concentric = min(top, caps.max_concentric_force_n or top)
+        eccentric = min(top, caps.max_eccentric_force_n or top)
+        if caps.max_eccentric_pct is not None and peak_concentric_n is not None:
+            eccentric = min(
+                eccentric, min(concentric, peak_concentric_n) * (1.0 + caps.max_eccentric_pct / 100.0)
+            )
         return cls(
             max_force_n=top,
-            max_concentric_n=min(top, caps.max_concentric_force_n or top),
-            max_eccentric_n=min(top, caps.max_eccentric_force_n or top),
+            max_concentric_n=concentric,
+            max_eccentric_n=eccentric,
             max_retract_mps=min(lim.max_retract_speed_mps, speed_cap),
             max_payout_mps=min(lim.max_payout_speed_mps, speed_cap),
             slew_up=lim.slew_up_n_per_s,
@@ -75,6 +89,9 @@ class GateLimits:
             cable_end_m=lim.max_position_m - lim.end_soft_zone_m,
             release_cut_s=lim.release_cut_s,
             release_arm_n=max(2.0 * lim.idle_tension_n, _RELEASE_ARM_FRACTION * top),
+            rom_min_m=-math.inf if caps.rom_min_m is None else caps.rom_min_m,
+            rom_max_m=math.inf if caps.rom_max_m is None else caps.rom_max_m,
+            rom_soft_m=caps.rom_soft_m,
         )
 
 
@@ -149,6 +166,10 @@ def apply(limits: GateLimits, state: GateState, inp: GateInput) -> GateOutput:
     elif inp.position_m > limits.cable_end_m:
         flags |= Flag.SOFT_LIMIT
         ceiling = min(ceiling, last)
+    window = _rom_window_fraction(limits, inp.position_m)
+    if window < 1.0:
+        flags |= Flag.SOFT_LIMIT
+        ceiling = min(ceiling, limits.idle_n + max(0.0, ceiling - limits.idle_n) * window)
 
     wanted = inp.request_n
     if not flags & HAZARDS and wanted < last - limits.slew_down * dt:
@@ -162,6 +183,13 @@ def apply(limits: GateLimits, state: GateState, inp: GateInput) -> GateOutput:
         state, output_n=force, time_s=inp.now_s, estop=estop, released=released, lowering=lowering
     )
     return GateOutput(force, flags, new_state)
+
+
+def _rom_window_fraction(limits: GateLimits, position_m: float) -> float:
+    """1 inside the caps' window, falling to 0 across the soft zone at each end, 0 outside."""
+    soft = limits.rom_soft_m
+    into = min(position_m - limits.rom_min_m, limits.rom_max_m - position_m)
+    return min(1.0, max(0.0, into / soft))
 
 
 def _let_go(limits: GateLimits, last_n: float, inp: GateInput) -> bool:

@@ -54,6 +54,28 @@ MIGRATIONS: list[str] = [
         created TEXT NOT NULL
     );
     """,
+    # 4: rehab: a clinician's caps per person, protocol plans, soreness check-ins, and every
+    # progression decision with its reason (controller/clinic.py)
+    """
+    CREATE TABLE caps (
+        person_id INTEGER PRIMARY KEY REFERENCES people(id), caps TEXT NOT NULL, set_by TEXT NOT NULL,
+        set_at TEXT NOT NULL
+    );
+    CREATE TABLE plans (
+        id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL REFERENCES people(id), protocol TEXT NOT NULL,
+        assigned_by TEXT NOT NULL, started TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE checkins (
+        id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL REFERENCES people(id), at TEXT NOT NULL,
+        soreness INTEGER NOT NULL
+    );
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY, plan_id INTEGER NOT NULL REFERENCES plans(id), at TEXT NOT NULL,
+        session_number INTEGER NOT NULL, stage INTEGER NOT NULL, action TEXT NOT NULL,
+        load_kg REAL NOT NULL, soreness INTEGER NOT NULL, reason TEXT NOT NULL,
+        after_session INTEGER NOT NULL  -- the sessions after this one carried the decision out
+    );
+    """,
 ]
 
 ROLES = ("athlete", "patient", "clinician", "admin")
@@ -129,6 +151,11 @@ class SqliteSessionStore:
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For the record keepers that share this file (controller/clinic.py)."""
+        return self._db
 
     def add_person(self, name: str, role: str = "athlete") -> int:
         if role not in ROLES:

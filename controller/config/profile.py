@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from controller.config.loader import Section, load
+from controller.units import kg_to_newtons, newtons_to_kg
 
 
 class ProfileKind(StrEnum):
@@ -21,12 +22,46 @@ class ProfileKind(StrEnum):
 
 
 class CapsConfig(Section):
-    """Upper bounds set by whoever owns the profile (a clinician, a coach). Enforced in the SafetyGate."""
+    """Bounds set by whoever owns the profile or the person (a clinician, a coach), enforced in the
+    SafetyGate. The range-of-motion window is in cable position (m out from the dock): the tension
+    eases off to the machine's idle over `rom_soft_m` inside each end, and stays there outside."""
 
     max_concentric_force_n: float | None = Field(None, gt=0, le=5000)
     max_eccentric_force_n: float | None = Field(None, gt=0, le=5000)
     max_speed_mps: float | None = Field(None, gt=0.05, le=10.0)
     max_eccentric_pct: float | None = Field(None, ge=0, le=100)
+    rom_min_m: float | None = Field(None, ge=0.0, le=3.0)
+    rom_max_m: float | None = Field(None, gt=0.0, le=3.0)
+    rom_soft_m: float = Field(0.03, ge=0.005, le=0.2)
+
+    @model_validator(mode="after")
+    def _window(self) -> CapsConfig:
+        low, high = self.rom_min_m, self.rom_max_m
+        if low is not None and high is not None and high - low < 3 * self.rom_soft_m:
+            raise ValueError(
+                f"caps.rom_max_m = {high}: must be at least 3 x rom_soft_m ({3 * self.rom_soft_m:.3f} m) "
+                f"above caps.rom_min_m = {low}"
+            )
+        return self
+
+    def tightest(self, other: CapsConfig) -> CapsConfig:
+        """Both sets of caps at once: the lower of each bound, the narrower window."""
+
+        def least(a: float | None, b: float | None) -> float | None:
+            return b if a is None else a if b is None else min(a, b)
+
+        def most(a: float | None, b: float | None) -> float | None:
+            return b if a is None else a if b is None else max(a, b)
+
+        return CapsConfig(
+            max_concentric_force_n=least(self.max_concentric_force_n, other.max_concentric_force_n),
+            max_eccentric_force_n=least(self.max_eccentric_force_n, other.max_eccentric_force_n),
+            max_speed_mps=least(self.max_speed_mps, other.max_speed_mps),
+            max_eccentric_pct=least(self.max_eccentric_pct, other.max_eccentric_pct),
+            rom_min_m=most(self.rom_min_m, other.rom_min_m),
+            rom_max_m=least(self.rom_max_m, other.rom_max_m),
+            rom_soft_m=max(self.rom_soft_m, other.rom_soft_m),
+        )
 
 
 class SpotterConfig(Section):
@@ -148,6 +183,22 @@ class ProfileConfig(Section):
         if cap is not None and self.effective_eccentric_pct > cap:
             raise ValueError(
                 f"eccentric {self.effective_eccentric_pct:.0f} % exceeds caps.max_eccentric_pct = {cap}"
+            )
+        # A load above the caps is refused rather than silently clipped (weight changing without
+        # warning); the gate still clips whatever the set does on its own (curves, adaptation).
+        load_n = kg_to_newtons(self.load_kg)
+        concentric_cap = self.caps.max_concentric_force_n
+        if concentric_cap is not None and load_n > concentric_cap:
+            raise ValueError(
+                f"load_kg = {self.load_kg}: {load_n:.0f} N is above caps.max_concentric_force_n = "
+                f"{concentric_cap} N ({newtons_to_kg(concentric_cap):.1f} kg)"
+            )
+        eccentric_cap = self.caps.max_eccentric_force_n
+        eccentric_n = load_n * (1.0 + self.effective_eccentric_pct / 100.0)
+        if eccentric_cap is not None and eccentric_n > eccentric_cap:
+            raise ValueError(
+                f"the eccentric load ({eccentric_n:.0f} N) is above caps.max_eccentric_force_n = "
+                f"{eccentric_cap} N: lower load_kg or eccentric_pct"
             )
         return self
 

@@ -20,7 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from controller.config import ConfigError, MachineConfig, ProfileConfig, ProfileKind
+from controller.clinic import Clinic
+from controller.config import CapsConfig, ConfigError, MachineConfig, ProfileConfig, ProfileKind
 from controller.config.loader import validate
 from controller.drive import Drive
 from controller.ipc import ControlPort, PendingRequest, StartSet
@@ -31,6 +32,7 @@ from controller.publisher import LoopPublisher
 from controller.recorder import RecordingWriter, recording_header
 from controller.reps import RepMetrics
 from controller.session import LOADED, SetState
+from controller.set_request import with_person_caps
 from controller.stats import PeriodStats
 from controller.store import SqliteSessionStore
 from controller.timing import Clock
@@ -236,14 +238,26 @@ class ControlService:
             return f"the machine is stopped ({loop.fault or 'e-stop'}): reset at rest first"
         if loop.session.state in _BUSY or loop.session.armed or self._next is not None:
             return f"a set is running ({loop.session.state.value}): stop it first"
+        person = start.person or "lifter"
         try:
             profile = validate(start.profile, ProfileConfig, "start.profile")
+            # Here, in the one process that owns the drive, whoever asked: no API can skip the caps.
+            profile = with_person_caps(profile, self._caps_for(person))
             check_fits_machine(self.machine, profile, start.load_kg)
         except (ConfigError, ValueError) as exc:
             return str(exc)
-        person = start.person or "lifter"
         self._next = Block(profile, start.load_kg, person, start.exercise, by, None)
         return ""
+
+    def _caps_for(self, person: str) -> CapsConfig | None:
+        """The person's caps from the store (read at rest, before a set: never mid-set)."""
+        if self.setup.store is None:
+            return None
+        store = SqliteSessionStore(self.setup.store)
+        try:
+            return Clinic(store).caps_for(person)
+        finally:
+            store.close()
 
     def status(self) -> dict[str, Any]:
         loop, session = self.loop, self.loop.session

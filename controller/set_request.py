@@ -56,6 +56,16 @@ def start_fields(body: SetStart, asker: str, supervising: bool) -> dict[str, Any
     }
 
 
+def with_person_caps(profile: ProfileConfig, caps: CapsConfig | None) -> ProfileConfig:
+    """The profile under the tighter of its own caps and the person's (a clinician's), validated
+    again: a load or eccentric % beyond them is refused by name (ConfigError), never clipped unseen."""
+    if caps is None:
+        return profile
+    data = profile.model_dump(mode="json", exclude_none=True)
+    data["caps"] = profile.caps.tightest(caps).model_dump(mode="json", exclude_none=True)
+    return validate(data, ProfileConfig, "the person's caps")
+
+
 def build_profile(body: SetStart) -> dict[str, Any]:
     """The shipped profile with the set's changes, validated here for a precise error."""
     try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from controller.adaptive import EccentricAdapter
 from controller.config import MachineConfig, ProfileConfig, ProfileKind
 from controller.curves import curve_multiplier, curve_peak
+from controller.isometric import IsometricHold
 from controller.pace import Pacing
 from controller.reps import RepMetrics
 from controller.units import kg_to_newtons, newtons_to_kg
@@ -27,6 +28,7 @@ class ProfileInput:
     velocity_mps: float = 0.0
     rom_m: float | None = None  # the learned range (None: not learned)
     height_m: float | None = None  # above the bottom of the range (reps.RepTracker.height_m)
+    position_m: float = 0.0
 
 
 # Near the lifter's limit, lowering speed changes steeply with load: a gentle exponent, with the
@@ -69,6 +71,9 @@ class Profile:
             self.pace = Pacing.adaptive(config.adaptive)
         elif config.kind is ProfileKind.ISOKINETIC:
             self.pace = Pacing.isokinetic(config.isokinetic, base)
+        self.isometric = (
+            IsometricHold(config.isometric, base) if config.kind is ProfileKind.ISOMETRIC else None
+        )
 
     @property
     def peak_concentric_n(self) -> float:
@@ -122,6 +127,8 @@ class Profile:
 
     def pace_factor(self, inp: ProfileInput) -> float:
         """Isokinetic and adaptive eccentric: the factor on the level that holds the speed."""
+        if self.isometric is not None:
+            return self.isometric.factor(inp)
         if self.pace is None:
             return 1.0
         factor = self.pace.factor(inp)
@@ -141,6 +148,8 @@ class Profile:
         )
 
     def set_complete(self, inp: ProfileInput) -> bool:
+        if self.isometric is not None:
+            return self.isometric.done(inp.now_s)
         threshold = self.config.stop_at_velocity_loss_pct
         if threshold is not None and inp.last_velocity_loss_pct > threshold:
             return True

@@ -87,6 +87,7 @@ class Session:
             velocity_mps=velocity_mps,
             rom_m=self.tracker.rom_m,
             height_m=self.tracker.height_m(position_m),
+            position_m=position_m,
         )
 
     def track(self, m: Motion) -> RepMetrics | None:

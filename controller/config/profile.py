@@ -19,6 +19,7 @@ class ProfileKind(StrEnum):
     SPOTTER = "spotter"
     ADAPTIVE_ECCENTRIC = "adaptive_eccentric"  # the lowering load adapts rep by rep to a target time
     ISOKINETIC = "isokinetic"  # the machine yields to hold the handle at a set speed, up to the load
+    ISOMETRIC = "isometric"  # the handle held still while the person pulls: a strength test
 
 
 class CapsConfig(Section):
@@ -144,6 +145,14 @@ class IsokineticConfig(Section):
     start_force_n: float = Field(30.0, ge=5.0, le=500.0)
 
 
+class IsometricConfig(Section):
+    """An isometric test: the handle is held where it was when the load came in while the person
+    pulls as hard as they can for `duration_s`; the profile's load is the most the machine gives."""
+
+    duration_s: float = Field(5.0, ge=2.0, le=15.0)
+    start_force_n: float = Field(20.0, ge=5.0, le=200.0)
+
+
 class ProfileConfig(Section):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -165,6 +174,7 @@ class ProfileConfig(Section):
     feel: FeelConfig = FeelConfig()
     adaptive: AdaptiveConfig = AdaptiveConfig()
     isokinetic: IsokineticConfig = IsokineticConfig()
+    isometric: IsometricConfig = IsometricConfig()
     caps: CapsConfig = CapsConfig()
 
     @model_validator(mode="after")

@@ -23,7 +23,12 @@ from controller.timing import MonotonicClock
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
 
-DEMO_ACCOUNTS = (("lifter", "athlete"), ("clinician", "clinician"), ("admin", "admin"))
+DEMO_ACCOUNTS = (
+    ("lifter", "athlete"),
+    ("patient", "patient"),
+    ("clinician", "clinician"),
+    ("admin", "admin"),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.config import CapsConfig, ConfigError, load_profile
 from controller.config.loader import validate
@@ -35,6 +35,14 @@ class SetStart(BaseModel):
     exercise: str = Field("", max_length=64)
     person: Name | None = Field(None, description="whose set (clinicians); default: who asks")
     caps: CapsConfig | None = Field(None, description="clinicians and admins only")
+
+    @model_validator(mode="after")
+    def _load_step(self) -> SetStart:
+        """Loads go in 0.5 kg or 1 lb steps, as on the plates a clinic counts in."""
+        step = 1.0 if self.unit == "lb" else 0.5
+        if self.load is not None and abs(self.load / step - round(self.load / step)) > 1e-6:
+            raise ValueError(f"load = {self.load}: in {self.unit}, loads go in steps of {step:g}")
+        return self
 
     @property
     def load_kg(self) -> float | None:

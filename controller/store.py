@@ -183,6 +183,10 @@ class SqliteSessionStore:
         except sqlite3.IntegrityError:
             raise StoreError(f"account {name!r} exists already") from None
 
+    def account_names(self, role: str) -> list[str]:
+        rows = self._db.execute("SELECT name FROM accounts WHERE role = ? ORDER BY name", (role,))
+        return [str(name) for (name,) in rows]
+
     def account(self, name: str) -> tuple[str, str] | None:
         """(role, password hash) of an account, or None."""
         row = self._db.execute("SELECT role, password FROM accounts WHERE name = ?", (name,)).fetchone()

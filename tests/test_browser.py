@@ -86,3 +86,42 @@ def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page):
     page.wait_for_function("Number(document.querySelector('#tension-now').textContent) < 25", timeout=5_000)
     expect(page.locator("#set-state")).to_contain_text("stopped")
     assert not errors, errors
+
+
+def log_in_as(page: Page, url: str, name: str) -> None:
+    page.goto(url)
+    page.fill("#login-name", name)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-button")
+    expect(page.locator("#who")).to_contain_text(name)
+
+
+def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_and_stops(demo, page):
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in_as(page, demo, "clinician")
+    expect(page.locator("nav button[data-tab=today]")).to_be_hidden()
+    page.click("nav button[data-tab=clinic]")
+    page.select_option("#clinic-patient", "patient")
+    page.select_option("#clinic-protocol", "older-adult-eccentric")
+    page.click("#assign")
+    expect(page.locator("#patient-table")).to_contain_text("older-adult-eccentric")
+    page.fill("#cap-con", "150")
+    page.fill("#cap-rom-max", "0.7")
+    page.click("#set-caps")
+    expect(page.locator("#patient-table")).to_contain_text("max_concentric_force_n 150")
+    page.click("#logout")
+
+    log_in_as(page, demo, "patient")
+    expect(page.locator("#tab-today")).to_be_visible()  # a patient lands on today's page
+    expect(page.locator("nav button[data-tab=clinic]")).to_be_hidden()
+    page.fill("#soreness", "2")
+    page.click("#checkin")
+    expect(page.locator("#today-sets")).to_contain_text("3 x 10 at 2 kg")
+    page.click("#today-start")
+    expect(page.locator("#today-message")).to_contain_text("starting")
+    page.click("#patient-stop")
+    expect(page.locator("#fault")).to_contain_text("STOPPED", timeout=5_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-patient.png"), full_page=True)
+    assert not errors, errors

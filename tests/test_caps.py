@@ -72,7 +72,7 @@ def test_the_window_eases_the_tension_off_at_both_ends(position):
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=st.sampled_from(PROFILES),
-    load=st.floats(2.0, 60.0),
+    load=st.integers(4, 120).map(lambda halves: halves / 2),
     unit=st.sampled_from(["kg", "lb"]),
     eccentric_pct=st.one_of(st.none(), st.floats(0.0, 100.0)),
     reps=st.integers(1, 2),
@@ -138,3 +138,14 @@ def test_the_control_process_applies_the_persons_caps_whoever_asks(tmp_path):
     assert not overload["ok"] and "caps.max_eccentric_pct = 15.0" in overload["error"]
     assert fine["ok"]
     assert limits.max_concentric_n == 300.0 and limits.max_eccentric_n <= 360.0 and limits.rom_max_m == 0.55
+
+
+@pytest.mark.parametrize(
+    ("load", "unit", "ok"), [(12.5, "kg", True), (12.3, "kg", False), (25, "lb", True), (25.5, "lb", False)]
+)
+def test_loads_go_in_half_kilogram_or_one_pound_steps(load, unit, ok):
+    if ok:
+        assert SetStart(profile="constant", load=load, unit=unit).load == load
+    else:
+        with pytest.raises(ValueError, match=f"load = {load}: in {unit}, loads go in steps of"):
+            SetStart(profile="constant", load=load, unit=unit)

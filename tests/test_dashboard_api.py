@@ -66,7 +66,7 @@ def test_roles_decide_who_may_do_what(dash):
     assert dash.get("/api/me").json() == {"name": "lifter", "role": "athlete"}
     new = {"name": "pat", "role": "patient", "password": "long enough"}
     assert dash.post("/api/accounts", json=new).status_code == 403
-    caps = {"max_eccentric_force_n": 300}
+    caps = {"max_eccentric_force_n": 700}
     response = start(dash, caps=caps)
     assert response.status_code == 403 and "clinician" in response.json()["detail"]
     assert start(dash, person="someone-else").status_code == 403
@@ -75,9 +75,10 @@ def test_roles_decide_who_may_do_what(dash):
     assert dash.post("/api/accounts", json=new).status_code == 409
     assert dash.post("/api/accounts", json=new | {"name": "x", "role": "god"}).status_code == 422
     log_in(dash, "clinician")
+    assert start(dash, caps={"max_eccentric_force_n": 300}, person="pat").status_code == 422  # below the load
     assert start(dash, caps=caps, person="pat", reps=2).status_code == 200
     wait_until(lambda: status(dash)["profile"] is not None, "the set did not start")
-    assert status(dash)["profile"]["caps"]["max_eccentric_force_n"] == 300
+    assert status(dash)["profile"]["caps"]["max_eccentric_force_n"] == 700
     assert status(dash)["person"] == "pat"
 
 

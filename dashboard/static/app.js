@@ -44,7 +44,8 @@ async function enter() {
   state.profiles = await api("GET", "/api/profiles");
   fillProfiles();
   connectTelemetry();
-  showTab("setup");
+  document.querySelectorAll("nav button[data-roles]").forEach((b) => { b.hidden = !b.dataset.roles.split(" ").includes(state.me.role); });
+  showTab(state.me.role === "patient" ? "today" : "setup");
 }
 
 function showTab(name) {
@@ -53,6 +54,7 @@ function showTab(name) {
   if (name === "live") ensureLiveChart();
   if (name === "history") loadHistory();
   if (name === "replay") loadRecordings();
+  if (name === "clinic") loadClinic();
 }
 
 // -- machine control -----------------------------------------------------------------------------
@@ -95,7 +97,9 @@ function unitChosen() {
   const value = parseFloat($("#load").value);
   if (!isFinite(value)) return;
   const lb = $("#unit").value === "lb";
-  $("#load").value = (lb ? value * LB_PER_KG : value / LB_PER_KG).toFixed(lb ? 0 : 1);
+  // loads go in 1 lb or 0.5 kg steps
+  $("#load").value = lb ? Math.round(value * LB_PER_KG) : Math.round((value / LB_PER_KG) * 2) / 2;
+  $("#load").step = lb ? "1" : "0.5";
 }
 
 async function startSet(event) {

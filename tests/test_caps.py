@@ -69,23 +69,32 @@ def test_the_window_eases_the_tension_off_at_both_ends(position):
         assert state.output_n <= limits.idle_n + 1e-9
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: the same cases every run keep the suite's time steady (some cases run a set to
+# failure, 80 s on one seed); other seeds are worth a run after a change to the gate or the caps.
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=st.sampled_from(PROFILES),
-    load=st.integers(4, 120).map(lambda halves: halves / 2),
-    unit=st.sampled_from(["kg", "lb"]),
+    load_unit=st.one_of(  # on the steps a person can ask for: 0.5 kg or 1 lb
+        st.tuples(st.integers(4, 120).map(lambda halves: halves / 2), st.just("kg")),
+        st.tuples(st.integers(4, 130).map(float), st.just("lb")),
+    ),
     eccentric_pct=st.one_of(st.none(), st.floats(0.0, 100.0)),
     reps=st.integers(1, 2),
 )
-def test_no_request_from_an_athlete_exceeds_the_clinicians_caps(name, load, unit, eccentric_pct, reps):
+def test_no_request_from_an_athlete_exceeds_the_clinicians_caps(name, load_unit, eccentric_pct, reps):
     """Any shipped mode, any load and overload the request allows, with the strong trained athlete
     pulling: refused by name, or run within every cap."""
+    load, unit = load_unit
     body = SetStart(profile=name, load=load, unit=unit, eccentric_pct=eccentric_pct, reps=reps, sets=1)
     with pytest.raises(SetRequestError, match="caps are set by a clinician"):
         start_fields(
             body.model_copy(update={"caps": CapsConfig(max_concentric_force_n=5000.0)}), "ann", False
         )
-    fields = start_fields(body, "ann", supervising=False)
+    try:
+        fields = start_fields(body, "ann", supervising=False)
+    except SetRequestError as exc:
+        assert exc.status == 422 and "caps" in str(exc)  # the profile's own caps refuse it, by name
+        return
     try:
         requested = load_profile(name).model_validate(fields["profile"])
         config = with_person_caps(requested.model_copy(update={"load_kg": fields["load_kg"]}), CLINICIAN)

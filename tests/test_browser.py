@@ -88,8 +88,8 @@ def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page):
     assert not errors, errors
 
 
-def log_in_as(page: Page, url: str, name: str) -> None:
-    page.goto(url)
+def log_in_as(page: Page, name: str) -> None:
+    expect(page.locator("#login-form")).to_be_visible()
     page.fill("#login-name", name)
     page.fill("#login-password", PASSWORD)
     page.click("#login-button")
@@ -99,7 +99,8 @@ def log_in_as(page: Page, url: str, name: str) -> None:
 def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_and_stops(demo, page):
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    log_in_as(page, demo, "clinician")
+    page.goto(demo)
+    log_in_as(page, "clinician")
     expect(page.locator("nav button[data-tab=today]")).to_be_hidden()
     page.click("nav button[data-tab=clinic]")
     page.select_option("#clinic-patient", "patient")
@@ -110,9 +111,9 @@ def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_and_sto
     page.fill("#cap-rom-max", "0.7")
     page.click("#set-caps")
     expect(page.locator("#patient-table")).to_contain_text("max_concentric_force_n 150")
-    page.click("#logout")
+    page.click("#logout")  # the page reloads to its login form
 
-    log_in_as(page, demo, "patient")
+    log_in_as(page, "patient")
     expect(page.locator("#tab-today")).to_be_visible()  # a patient lands on today's page
     expect(page.locator("nav button[data-tab=clinic]")).to_be_hidden()
     page.fill("#soreness", "2")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import threading
 import time
@@ -50,6 +51,9 @@ def running_service(
     setup = ServiceSetup(machine, folder / "control.sock", folder / "recordings", folder / "sessions.sqlite")
     ensure_accounts(folder / "sessions.sqlite", PASSWORD)
     service = ControlService(setup, drive, clock, SimulatedLifter(rig, 0, waiting=True))
+    # A real control process starts on a fresh heap. Here earlier tests' garbage shares the process,
+    # and a full collection of it mid-set stalled a real-time loop by 12 ms (a loop_lag stop).
+    gc.collect()
     switch_interval = sys.getswitchinterval()  # the service shortens it process-wide; put it back after
     thread = threading.Thread(target=lambda: asyncio.run(service.serve()), name="control", daemon=True)
     thread.start()

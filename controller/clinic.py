@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from controller.config import CapsConfig
 from controller.config.protocol import ProtocolConfig, load_protocol
 from controller.progression import Action, Decision, SessionOutcome, decide
-from controller.store import SqliteSessionStore, StoreError
+from controller.store import SqliteSessionStore, StoreError, utc_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +28,6 @@ class DecisionRecord:
     after_session: int
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class Clinic:
     def __init__(self, store: SqliteSessionStore) -> None:
         self.store = store
@@ -46,7 +41,7 @@ class Clinic:
                 "INSERT INTO caps (person_id, caps, set_by, set_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(person_id) DO UPDATE SET caps = excluded.caps, set_by = excluded.set_by, "
                 "set_at = excluded.set_at",
-                (person_id, caps.model_dump_json(exclude_none=True), by, _now()),
+                (person_id, caps.model_dump_json(exclude_none=True), by, utc_now()),
             )
 
     def caps_for(self, person: str) -> CapsConfig | None:
@@ -58,14 +53,15 @@ class Clinic:
     # -- plans -------------------------------------------------------------------------------------
     def assign(self, person: str, protocol: str, by: str, at: str | None = None) -> Plan:
         config = load_protocol(protocol)
+        started = at or utc_now()
         person_id = self.store.person_named(person)
         with self._db:
             self._db.execute("UPDATE plans SET active = 0 WHERE person_id = ?", (person_id,))
             cursor = self._db.execute(
                 "INSERT INTO plans (person_id, protocol, assigned_by, started) VALUES (?, ?, ?, ?)",
-                (person_id, config.name, by, at or _now()),
+                (person_id, config.name, by, started),
             )
-        return Plan(int(cursor.lastrowid or 0), person, config, by, at or _now())
+        return Plan(int(cursor.lastrowid or 0), person, config, by, started)
 
     def plan_for(self, person: str) -> Plan | None:
         row = self._db.execute(
@@ -81,7 +77,7 @@ class Clinic:
         plan = self.plan_for(person)
         if plan is None:
             raise StoreError(f"{person!r} has no protocol assigned: a clinician assigns one first")
-        when = at or _now()
+        when = at or utc_now()
         person_id = self.store.person_named(person)
         history = self.decisions(plan)
         last = history[-1] if history else None

@@ -46,10 +46,9 @@ class IsometricHold:
         self.started_s: float | None = None
 
     def factor(self, inp: ProfileInput) -> float:
-        position_m = inp.position_m
-        if self.anchor_m is None or self.started_s is None:
-            self.anchor_m, self.started_s = position_m, inp.now_s
-        pulled = max(0.0, position_m - self.anchor_m)
+        if self.anchor_m is None:
+            self.anchor_m, self.started_s = inp.position_m, inp.now_s
+        pulled = max(0.0, inp.position_m - self.anchor_m)
         tension = (
             self.config.start_force_n
             + HOLD_STIFFNESS_N_PER_M * pulled

@@ -12,7 +12,7 @@ schedule.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from controller.config.profile import AdaptiveConfig, IsokineticConfig
@@ -45,6 +45,7 @@ class PaceBand:
 class PaceHold:
     def __init__(self, band: PaceBand) -> None:
         self.band = band
+        self.target_mps = band.target_mps  # adaptive eccentric moves it within a lowering
         self._integral = band.start
         self._last_s: float | None = None
         self._start_s: float | None = None
@@ -59,7 +60,7 @@ class PaceHold:
         """The speed to hold by now: the target, reached RAMP_IN_S after the restart."""
         if self._start_s is None:
             self._start_s = now_s
-        return self.band.target_mps * min(1.0, (now_s - self._start_s) / RAMP_IN_S)
+        return self.target_mps * min(1.0, (now_s - self._start_s) / RAMP_IN_S)
 
     def update(self, now_s: float, short_by_mps: float, high: float | None = None) -> float:
         """`short_by_mps` is positive when the tension is short of what the person pushes: a lift
@@ -69,7 +70,7 @@ class PaceHold:
         top = band.high if high is None else max(band.low, min(band.high, high))
         dt = 0.0 if self._last_s is None else min(0.05, max(0.0, now_s - self._last_s))
         self._last_s = now_s
-        error = short_by_mps / band.target_mps
+        error = short_by_mps / self.target_mps
         self._integral = min(top, max(band.low, self._integral + KI * error * dt))
         self.factor = min(top, max(band.low, self._integral + KP * error))
         return self.factor
@@ -123,13 +124,13 @@ class Pacing:
         if self._lowering_s is not None:
             if inp.rom_m is None or inp.range_fraction is None:
                 return 1.0
-            target = self._catch_up_speed(now_s, inp.rom_m, inp.range_fraction)
-            hold.band = replace(hold.band, target_mps=target)
+            hold.target_mps = self._catch_up_speed(now_s, inp.rom_m, inp.range_fraction)
         elif inp.height_m is not None:
             # the soft stop at the bottom: slower, and the pull easing off to the start force
-            braking = math.sqrt(2.0 * BRAKE_MPS2 * max(0.0, inp.height_m)) / hold.band.target_mps
-            wanted = min(wanted, braking * hold.band.target_mps)
-            high = hold.band.low + (hold.band.high - hold.band.low) * braking
+            braking_mps = math.sqrt(2.0 * BRAKE_MPS2 * max(0.0, inp.height_m))
+            wanted = min(wanted, braking_mps)
+            band = hold.band
+            high = band.low + (band.high - band.low) * braking_mps / hold.target_mps
         factor = hold.update(now_s, wanted + velocity_mps, high)
         self._sum += factor
         self._weight += 1.0

@@ -84,14 +84,14 @@ def decide(
             f"{protocol.step_back_pct:.0f} %",
         )
     missing = _what_was_missing(protocol, soreness, last)
-    if missing:
+    if missing or last is None:
         return decision(Action.HOLD, last_load_kg, "holding: " + "; ".join(missing))
     if last_load_kg >= protocol.max_load_kg:
         return decision(Action.HOLD, last_load_kg, "all reps on tempo, at the protocol's maximum load")
     return decision(
         Action.ADVANCE,
         last_load_kg + protocol.load_step_kg,
-        f"all {last.planned_reps if last else 0} reps done on tempo, soreness {soreness}/10 within "
+        f"all {last.planned_reps} reps done on tempo, soreness {soreness}/10 within "
         f"{protocol.pain_limit}: +{protocol.load_step_kg} kg",
     )
 

@@ -122,7 +122,7 @@ class SessionStore(Protocol):
     def sessions(self, person_id: int | None = None) -> list[int]: ...
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -162,7 +162,7 @@ class SqliteSessionStore:
             raise StoreError(f"role {role!r}: allowed {', '.join(ROLES)}")
         with self._db:
             cursor = self._db.execute(
-                "INSERT INTO people (name, role, created) VALUES (?, ?, ?)", (name, role, _now())
+                "INSERT INTO people (name, role, created) VALUES (?, ?, ?)", (name, role, utc_now())
             )
         return int(cursor.lastrowid or 0)
 
@@ -178,7 +178,7 @@ class SqliteSessionStore:
             with self._db:
                 self._db.execute(
                     "INSERT INTO accounts (name, role, password, created) VALUES (?, ?, ?, ?)",
-                    (name, role, password_hash, _now()),
+                    (name, role, password_hash, utc_now()),
                 )
         except sqlite3.IntegrityError:
             raise StoreError(f"account {name!r} exists already") from None
@@ -196,7 +196,7 @@ class SqliteSessionStore:
         with self._db:
             cursor = self._db.execute(
                 "INSERT INTO sessions (person_id, started, machine, recording) VALUES (?, ?, ?, ?)",
-                (person_id, _now(), machine, recording),
+                (person_id, utc_now(), machine, recording),
             )
         return int(cursor.lastrowid or 0)
 
@@ -220,7 +220,8 @@ class SqliteSessionStore:
     def add_note(self, session_id: int, text: str) -> None:
         with self._db:
             self._db.execute(
-                "INSERT INTO notes (session_id, written, text) VALUES (?, ?, ?)", (session_id, _now(), text)
+                "INSERT INTO notes (session_id, written, text) VALUES (?, ?, ?)",
+                (session_id, utc_now(), text),
             )
 
     def sessions(self, person_id: int | None = None) -> list[int]:

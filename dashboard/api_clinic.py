@@ -3,6 +3,7 @@ sore, 0-10), gets today's set as the plan decides it, and starts it."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -81,14 +82,7 @@ def progress(name: Name, store: Store, user: Annotated[User, Depends(current_use
     plan = clinic.plan_for(name)
     if plan is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{name!r} has no protocol assigned")
-    decisions = [
-        {
-            "at": d.at,
-            **{k: getattr(d.decision, k) for k in ("session_number", "stage", "load_kg", "soreness")},
-        }
-        | {"action": d.decision.action.value, "reason": d.decision.reason}
-        for d in clinic.decisions(plan)
-    ]
+    decisions = [{"at": d.at, **asdict(d.decision)} for d in clinic.decisions(plan)]
     return {"protocol": plan.protocol.name, "title": plan.protocol.title, "decisions": decisions}
 
 

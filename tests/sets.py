@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from controller.config import AthleteConfig, load_athlete, load_machine, load_profile
+from controller.config import load_athlete, load_machine, load_profile
 from controller.simulate import SimulationResult, SimulationSetup, simulate
 from simulator.scenarios import scenario_by_name
 
@@ -29,9 +29,3 @@ def run_set(
         transport=transport,
     )
     return simulate(setup, keep_frames=True)
-
-
-def with_tempo(athlete: AthleteConfig, **tempo: float) -> AthleteConfig:
-    """The athlete with a different intent: concentric_s = 0 pushes as fast as they can,
-    eccentric_s = 20 resists every lowering as hard as they can."""
-    return athlete.model_copy(update={"tempo": athlete.tempo.model_copy(update=tempo)})

@@ -11,7 +11,6 @@ from controller.config.profile import AdaptiveConfig, CapsConfig
 from controller.profiles import Profile
 from controller.simulate import SimulationSetup, simulate
 from controller.units import STANDARD_GRAVITY_MPS2, kg_to_newtons
-from tests.sets import with_tempo
 
 
 def adapter(**changes: float) -> EccentricAdapter:
@@ -81,7 +80,7 @@ def test_the_trained_athlete_converges_within_5_reps_to_the_target_time(target_s
     """At honest maximal effort: they resist every lowering as hard as they can (they would take
     20 s if they could)."""
     athlete = load_athlete("trained")
-    athlete = with_tempo(athlete, eccentric_s=20.0)
+    athlete = athlete.with_tempo(eccentric_s=20.0)
     config = ProfileConfig(
         name="adaptive",
         kind=ProfileKind.ADAPTIVE_ECCENTRIC,

@@ -13,7 +13,6 @@ from controller.config import ProfileConfig, ProfileKind, load_athlete, load_mac
 from controller.config.profile import IsokineticConfig
 from controller.simulate import SimulationResult, SimulationSetup, simulate
 from controller.units import kg_to_newtons
-from tests.sets import with_tempo
 
 CEILING_KG = 25.0
 
@@ -21,7 +20,7 @@ CEILING_KG = 25.0
 @lru_cache(maxsize=4)
 def isokinetic_set(speed_mps: float) -> SimulationResult:
     patient = load_athlete("rehab-patient")
-    patient = with_tempo(patient, concentric_s=0.0)
+    patient = patient.with_tempo(concentric_s=0.0)
     profile = ProfileConfig(
         name="isokinetic",
         kind=ProfileKind.ISOKINETIC,

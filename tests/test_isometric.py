@@ -12,7 +12,6 @@ from controller.config import AthleteConfig, ProfileConfig, ProfileKind, load_at
 from controller.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct, write_trace_csv
 from controller.simulate import SimulationSetup, simulate
 from simulator.calibration import Device, fit_strength
-from tests.sets import with_tempo
 
 MACHINE = load_machine("home-gym-2kw")
 TEST = ProfileConfig(name="isometric", kind=ProfileKind.ISOMETRIC, load_kg=40.0, reps=1)
@@ -21,7 +20,7 @@ TEST = ProfileConfig(name="isometric", kind=ProfileKind.ISOMETRIC, load_kg=40.0,
 def patient(strength_factor: float = 1.0) -> AthleteConfig:
     base = load_athlete("rehab-patient")
     stronger = base.model_copy(update={"one_rm_kg": base.one_rm_kg * strength_factor})
-    return with_tempo(stronger, concentric_s=0.0)  # pull as hard as you can
+    return stronger.with_tempo(concentric_s=0.0)  # pull as hard as you can
 
 
 def trial(person: AthleteConfig) -> tuple[IsometricResult, float, list[float], list[float]]:

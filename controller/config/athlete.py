@@ -40,6 +40,11 @@ class AthleteConfig(Section):
     tempo: TempoConfig = TempoConfig()
     fatigue: FatigueConfig = FatigueConfig()
 
+    def with_tempo(self, **tempo: float) -> AthleteConfig:
+        """The same person with another intent: concentric_s = 0 pushes as fast as they can,
+        eccentric_s = 20 resists every lowering as hard as they can."""
+        return self.model_copy(update={"tempo": self.tempo.model_copy(update=tempo)})
+
     @model_validator(mode="after")
     def _profile_consistent(self) -> AthleteConfig:
         if self.v_at_zero_load_mps <= 2 * self.v_at_1rm_mps:

@@ -1,0 +1,107 @@
+"""The training and rehab modes' figures against their goals, in fast simulation:
+adaptive eccentric convergence (trained athlete at maximal effort), isokinetic speed holding and
+the isometric test (rehab patient at full effort).
+
+.venv/bin/python bench/modes.py
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from controller.config import ProfileConfig, ProfileKind, load_athlete, load_machine
+from controller.config.profile import AdaptiveConfig, IsokineticConfig
+from controller.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct
+from controller.simulate import SimulationResult, SimulationSetup, simulate
+from simulator.calibration import Device, fit_strength
+
+MACHINE = load_machine("home-gym-2kw")
+
+
+def adaptive(target_s: float, load_kg: float, start_pct: float) -> None:
+    athlete = load_athlete("trained").with_tempo(eccentric_s=20.0)
+    config = ProfileConfig(
+        name="adaptive",
+        kind=ProfileKind.ADAPTIVE_ECCENTRIC,
+        load_kg=load_kg,
+        eccentric_pct=start_pct,
+        reps=8,
+        adaptive=AdaptiveConfig(target_eccentric_s=target_s, max_eccentric_pct=100.0),
+    )
+    result = simulate(SimulationSetup(MACHINE, config, athlete))
+    times = [r.eccentric_s for r in result.reps]
+    on = [abs(t / target_s - 1) <= 0.10 for t in times]
+    first = on.index(True) + 1 if any(on) else None
+    print(
+        f"adaptive eccentric, target {target_s:g} s from +{start_pct:g} %: lowering times "
+        f"{', '.join(f'{t:.2f}' for t in times)} s; on target (+/-10 %) from rep {first} "
+        f"(goal: within 5); converged to {result.converged_eccentric_kg or 0:.1f} kg"
+    )
+
+
+def mid_range_means(result: SimulationResult, phase: str) -> list[float]:
+    frames = [f for f in result.frames if f.rep_index >= 2 and f.set_state == "active"]
+    bottom, top = min(f.position_m for f in frames), max(f.position_m for f in frames)
+    low, high = bottom + 0.2 * (top - bottom), bottom + 0.8 * (top - bottom)
+    sign = 1.0 if phase == "concentric" else -1.0
+    means = []
+    for rep in range(2, len(result.reps) + 1):
+        speeds = [
+            sign * v
+            for f, v in zip(result.frames, result.true_handle_speed_mps, strict=True)
+            if f.rep_index == rep and f.phase == phase and low <= f.position_m <= high
+        ]
+        means.append(float(np.mean(speeds)))
+    return means
+
+
+def isokinetic(speed_mps: float) -> None:
+    patient = load_athlete("rehab-patient").with_tempo(concentric_s=0.0)
+    config = ProfileConfig(
+        name="isokinetic",
+        kind=ProfileKind.ISOKINETIC,
+        load_kg=25.0,
+        reps=5,
+        isokinetic=IsokineticConfig(speed_mps=speed_mps, start_force_n=30.0),
+    )
+    result = simulate(SimulationSetup(MACHINE, config, patient), keep_frames=True)
+    for phase in ("concentric", "eccentric"):
+        errors = [100 * (m / speed_mps - 1) for m in mid_range_means(result, phase)]
+        print(
+            f"isokinetic {speed_mps:g} m/s {phase}: per-rep mid-range mean speed off by "
+            f"{min(errors):+.1f} to {max(errors):+.1f} % (goal +/-10 %)"
+        )
+
+
+def isometric(strength_factor: float) -> tuple[IsometricResult, float]:
+    base = load_athlete("rehab-patient")
+    weaker = base.model_copy(update={"one_rm_kg": base.one_rm_kg * strength_factor})
+    patient = weaker.with_tempo(concentric_s=0.0)
+    config = ProfileConfig(name="isometric", kind=ProfileKind.ISOMETRIC, load_kg=40.0, reps=1)
+    result = simulate(SimulationSetup(MACHINE, config, patient), keep_frames=True)
+    held = [f for f in result.frames if f.set_state in ("loading", "active", "finishing")]
+    forces = [pulled_force_n(MACHINE, f.felt_tension_n, f.velocity_mps) for f in held]
+    outcome = analyse([f.time_s for f in held], forces)
+    at_peak = held[forces.index(outcome.peak_n)].position_m
+    truth = fit_strength(patient, Device.of(MACHINE)).capacity(at_peak, 0.0)
+    print(
+        f"isometric, patient at {strength_factor:.0%} strength: peak {outcome.peak_n:.1f} N vs configured "
+        f"{truth:.1f} N ({100 * (outcome.peak_n / truth - 1):+.1f} %, goal within 5 %), "
+        f"RFD {outcome.rfd_n_per_s:.0f} N/s"
+    )
+    return outcome, truth
+
+
+def main() -> None:
+    adaptive(4.0, 50.0, 30.0)
+    adaptive(5.0, 40.0, 40.0)
+    for speed in (0.1, 0.2, 0.3):
+        isokinetic(speed)
+    left, left_truth = isometric(1.0)
+    right, right_truth = isometric(0.85)
+    measured, truth = symmetry_pct(left, right), 100 * right_truth / left_truth
+    print(f"isometric symmetry: {measured:.1f} % vs true {truth:.1f} % (goal within 5 points)")
+
+
+if __name__ == "__main__":
+    main()

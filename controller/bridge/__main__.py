@@ -10,12 +10,15 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from controller.bridge.bridge import MqttBridge
+from controller.bridge.bridge import FLUSH_AT_END_S, MqttBridge
 from controller.bridge.process import mqtt_config
 from controller.config import ConfigError, load_machine
+
+EXIT_GRACE_S = FLUSH_AT_END_S + 5.0  # the flush of what is queued comes first
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,21 +38,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("eccentrix bridge: no broker: give --mqtt or an [mqtt] section", file=sys.stderr)
         return 2
     bridge = MqttBridge(config, config.machine_id or machine.name, args.control)
-    signal.signal(signal.SIGTERM, lambda *_: bridge.ended.set())
     asyncio.run(_run(bridge, args.parent))
     return 0
 
 
 async def _run(bridge: MqttBridge, parent: int | None) -> None:
+    # Through the event loop, so the signal wakes it: a plain handler setting the event left the
+    # loop asleep in epoll with nothing scheduled.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, bridge.ended.set)
+
     async def watch_parent() -> None:
         while parent is not None and os.getppid() == parent:
             await asyncio.sleep(1.0)
         if parent is not None:
             bridge.ended.set()
 
-    watcher = asyncio.create_task(watch_parent())
+    async def exit_in_time() -> None:
+        """Once asked to end, the bridge has EXIT_GRACE_S to flush and close. A broker connection
+        that never finishes closing (seen once: the shutdown waited forever on a cancelled task)
+        must not keep a dead machine's bridge alive."""
+        await bridge.ended.wait()
+        timer = threading.Timer(EXIT_GRACE_S, os._exit, args=(0,))
+        timer.daemon = True
+        timer.start()
+
+    watchers = [asyncio.create_task(watch_parent()), asyncio.create_task(exit_in_time())]
     await bridge.run()
-    watcher.cancel()
+    for watcher in watchers:
+        watcher.cancel()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ class Motion:
     acceleration_mps2: float
     motor_force_n: float
     felt_tension_n: float
+    pull_n: float  # the person's pull on the handle: the cable's tension plus what accelerates the handle
 
 
 def friction_force_n(machine: MachineConfig, velocity_mps: float) -> float:
@@ -43,6 +44,7 @@ class Estimator:
         self._a_vel = _smoothing(machine.control.velocity_cutoff_hz, period)
         self._a_acc = _smoothing(machine.control.acceleration_cutoff_hz, period)
         self._reflected_mass = machine.reflected_mass_kg
+        self._handle_mass = machine.handle.mass_kg
         self._last: Motion | None = None
 
     def update(self, sample: CableSample) -> Motion:
@@ -66,6 +68,7 @@ class Estimator:
             acceleration_mps2=acceleration,
             motor_force_n=sample.motor_force_n,
             felt_tension_n=max(0.0, felt),
+            pull_n=felt + self._handle_mass * acceleration,
         )
         self._last = motion
         return motion

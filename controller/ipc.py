@@ -48,6 +48,24 @@ class StartSet(BaseModel):
     exercise: str = Field("", max_length=64)
 
 
+class WorkoutBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: StartSet
+    label: str = Field(min_length=1, max_length=100)
+    rest_after_s: float = Field(ge=0, le=1800)  # before the next block
+
+
+class StartWorkout(BaseModel):
+    """Blocks run one after the other (controller/workout.py expands a workout into them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    overload_spacing_days: float = Field(7.0, ge=0, le=60)
+    blocks: list[WorkoutBlock] = Field(min_length=1, max_length=80)
+
+
 class RequestError(ValueError):
     def __init__(self, message: str, request_id: int | None = None) -> None:
         super().__init__(message)
@@ -58,8 +76,9 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: int = Field(ge=0, lt=2**53)
-    cmd: Literal["estop", "reset", "stop", "start", "status"]
+    cmd: Literal["estop", "reset", "stop", "start", "workout", "status"]
     start: StartSet | None = None
+    workout: StartWorkout | None = None
     by: str = Field("", max_length=64)  # who asked, for the record
 
 

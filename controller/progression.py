@@ -17,6 +17,7 @@ from controller.config import ProfileConfig
 from controller.config.protocol import ProtocolConfig, StageConfig
 from controller.reps import RepMetrics
 from controller.tempo import tempo_feedback
+from controller.units import round_half_kg
 
 
 class Action(StrEnum):
@@ -52,10 +53,6 @@ class Decision:
     load_kg: float
     soreness: int
     reason: str
-
-
-def round_half_kg(kg: float) -> float:
-    return round(kg * 2.0) / 2.0
 
 
 def decide(

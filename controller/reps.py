@@ -1,6 +1,12 @@
 """Phase of the movement, rep boundaries, range of motion learned from the first reps, and
 per-rep metrics with separate concentric and eccentric figures.
 
+Mean propulsive velocity is the free-weight VBT figure (Sanchez-Medina 2010): the mean velocity of
+the lift up to where the person starts to hold the load back, because its momentum would carry it
+on (a barbell decelerating faster than gravity). On a cable the tension brakes the handle far
+harder than gravity brakes a bar, so a lift rarely has that phase: the figure equals the mean
+concentric velocity unless the person's pull goes below zero (Motion.pull_n) before the top.
+
 Phases switch on speed thresholds with hysteresis (enter above `speed_on`, leave below `speed_off`),
 so noise at the turnaround cannot make the phase chatter. A slowdown mid-lift (a sticking point)
 lands in TOP but returns to the same rep's CONCENTRIC when the person moves on.
@@ -58,6 +64,7 @@ class RepMetrics:
     mean_eccentric_force_n: float
     peak_force_n: float
     mean_concentric_velocity_mps: float
+    mean_propulsive_velocity_mps: float
     peak_concentric_velocity_mps: float
     mean_concentric_power_w: float
     time_under_tension_s: float
@@ -84,6 +91,7 @@ class _RepAccumulator:
     con_force_dt: float = 0.0
     con_power_dt: float = 0.0
     con_time: float = 0.0
+    braked_at: tuple[float, float] | None = None  # (time, position) the person first held the handle back
     ecc_force_dt: float = 0.0
     ecc_time: float = 0.0
     peak_force_n: float = 0.0
@@ -205,6 +213,8 @@ class RepTracker:
             rep.con_power_dt += force * v * dt
             rep.con_time += dt
             rep.peak_con_velocity = max(rep.peak_con_velocity, v)
+            if m.pull_n < 0.0 and rep.braked_at is None:
+                rep.braked_at = (m.time_s, m.position_m)
         elif self.phase is Phase.ECCENTRIC:
             rep.ecc_force_dt += force * dt
             rep.ecc_time += dt
@@ -253,6 +263,9 @@ class RepTracker:
         con_time = max(rep.con_time, 1e-6)
         concentric_s = rep.concentric_end_s - rep.start_s
         mcv = rom / concentric_s if concentric_s > 0 else 0.0
+        mpv = mcv
+        if rep.braked_at is not None and rep.braked_at[0] > rep.start_s:
+            mpv = (rep.braked_at[1] - rep.start_m) / (rep.braked_at[0] - rep.start_s)
         if not failed and not rep.assisted:
             self._best_mcv = max(self._best_mcv, mcv)
         loss = 100.0 * (self._best_mcv - mcv) / self._best_mcv if self._best_mcv > 0 else 0.0
@@ -265,6 +278,7 @@ class RepTracker:
             mean_eccentric_force_n=rep.ecc_force_dt / max(rep.ecc_time, 1e-6),
             peak_force_n=rep.peak_force_n,
             mean_concentric_velocity_mps=mcv,
+            mean_propulsive_velocity_mps=mpv,
             peak_concentric_velocity_mps=rep.peak_con_velocity,
             mean_concentric_power_w=rep.con_power_dt / con_time,
             time_under_tension_s=now - rep.start_s,

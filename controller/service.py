@@ -16,15 +16,16 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from controller.clinic import Clinic
 from controller.config import CapsConfig, ConfigError, MachineConfig, ProfileConfig, ProfileKind
 from controller.config.loader import validate
+from controller.config.workout import OVERLOAD_SPACING_DAYS
 from controller.drive import Drive
-from controller.ipc import ControlPort, PendingRequest, StartSet
+from controller.ipc import ControlPort, PendingRequest, StartSet, StartWorkout
 from controller.loop import ControlLoop
 from controller.priority import helper_priority, prefer_control_thread
 from controller.profiles import check_fits_machine
@@ -32,10 +33,11 @@ from controller.publisher import LoopPublisher
 from controller.recorder import RecordingWriter, recording_header
 from controller.reps import RepMetrics
 from controller.session import LOADED, SetState
-from controller.set_request import with_person_caps
+from controller.set_request import at_load, with_person_caps
 from controller.stats import PeriodStats
 from controller.store import SqliteSessionStore
 from controller.timing import Clock
+from controller.workout import WorkoutRun, overload_warning, overloads_eccentric
 
 STATUS_EVERY_S = 0.5
 REQUESTS_PER_CYCLE = 8
@@ -73,6 +75,7 @@ class Block:
     record: Path | None = None  # where to record; default: a new file in the recordings folder
     finished: bool = False
     set_reps: list[list[RepMetrics]] = field(default_factory=list)
+    converged_eccentric_kg: float | None = None  # adaptive eccentric: the load the lowerings settled at
 
 
 class ControlService:
@@ -89,6 +92,8 @@ class ControlService:
         self.rep_listeners: list[Callable[[RepMetrics], None]] = []
         self.stop_after_block = False  # `eccentrix run`: one block, then stop
         self._next: Block | None = None
+        self.workout: WorkoutRun | None = None
+        self._workout_blocks: list[Block] = []
         self._stop = threading.Event()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io", initializer=helper_priority)
         self.publisher = LoopPublisher(self.port, rate)
@@ -159,6 +164,7 @@ class ControlService:
         block.finished = True
         session = self.loop.session
         block.set_reps = [t.completed for t in session.history] + [session.tracker.completed]
+        block.converged_eccentric_kg = session.profile.converged_eccentric_kg
         if block.writer is not None:
             self.loop.observers.on_frame.remove(block.writer.append)
         self._worker.submit(self._file_block, block)
@@ -179,13 +185,23 @@ class ControlService:
                 person = store.person_named(block.person)
                 session_id = store.start_session(person, self.machine.name, recording)
                 load = block.load_kg if block.load_kg is not None else block.profile.load_kg
+                overload = overloads_eccentric(block.profile)
                 for reps in block.set_reps:
-                    store.add_set(session_id, block.profile.name, load, reps)
+                    store.add_set(session_id, block.profile.name, load, reps, overload)
             finally:
                 store.close()
         rep_count = sum(len(r) for r in block.set_reps)
         self.port.publish(
-            {"type": "block_done", "session": session_id, "recording": recording, "reps": rep_count}
+            {
+                "type": "block_done",
+                "session": session_id,
+                "recording": recording,
+                "reps": rep_count,
+                "profile": block.profile.name,
+                "exercise": block.exercise,
+                "person": block.person,
+                "converged_eccentric_kg": block.converged_eccentric_kg,
+            }
         )
 
     # -- every cycle -------------------------------------------------------------------------------
@@ -197,11 +213,13 @@ class ControlService:
                 break
             self._handle(loop, self.port.requests.get_nowait())
         self.publisher.publish_events()
+        now = self.clock.now()
         if self.block is not None and loop.session.state in (SetState.DONE, SetState.STOPPED):
             self._end_block()
+            self._workout_block_ended(loop.session.state is SetState.DONE, now)
             if self.stop_after_block:
                 self._stop.set()
-        now = self.clock.now()
+        self._start_due_workout_block(now)
         if now >= self._next_status_s:
             self._next_status_s = now + STATUS_EVERY_S
             self.port.publish(self.status())
@@ -214,40 +232,113 @@ class ControlService:
             case "estop":
                 loop.estop()
                 self._next = None  # a start asked for in the same breath does not happen
+                self._end_workout("e-stop")
                 self.port.reply(pending, True)
             case "reset":
                 loop.reset()
                 self.port.reply(pending, True, note="the stop is cleared once the handle is at rest")
             case "stop":
                 loop.stop_set()
+                self._end_workout("stopped")
                 self.port.reply(pending, True)
             case "status":
                 self.port.reply(pending, True, status=self.status())
-            case "start":
-                error = self._refuse_start(loop, request.start, request.by)
-                if error:
-                    self.port.reply(pending, False, error)
+            case "start" | "workout":
+                try:
+                    warning = self._accept(loop, request.start, request.workout, request.by)
+                except ValueError as exc:
+                    self.port.reply(pending, False, str(exc))
                 else:
-                    self.port.reply(pending, True)
+                    if warning:
+                        self.port.publish({"type": "warning", "kind": "overload_spacing", "detail": warning})
+                    self.port.reply(pending, True, warning=warning)
 
-    def _refuse_start(self, loop: ControlLoop, start: StartSet | None, by: str) -> str:
-        """Why a set cannot start now (empty: it will start at the next cycle)."""
-        if start is None:
-            return "start: give the set to start (start.profile, optional start.load_kg)"
+    def _accept(
+        self, loop: ControlLoop, start: StartSet | None, workout: StartWorkout | None, by: str
+    ) -> str:
+        """Take a set or a workout to start at the next cycle (ValueError: why not, and nothing
+        changes). Returns a warning for the person, if any."""
+        if start is None and workout is None:
+            raise ValueError("start: give the set to start (start.profile, optional start.load_kg)")
         if loop.gate.estop or loop.fault:
-            return f"the machine is stopped ({loop.fault or 'e-stop'}): reset at rest first"
+            raise ValueError(f"the machine is stopped ({loop.fault or 'e-stop'}): reset at rest first")
         if loop.session.state in _BUSY or loop.session.armed or self._next is not None:
-            return f"a set is running ({loop.session.state.value}): stop it first"
+            raise ValueError(f"a set is running ({loop.session.state.value}): stop it first")
+        if self.workout is not None:
+            raise ValueError(f"workout {self.workout.name!r} is on: stop it first")
+        if workout is None:
+            assert start is not None
+            blocks = [self._block(start, by, "start")]
+            spacing = OVERLOAD_SPACING_DAYS
+        else:
+            blocks = [
+                self._block(b.start, by, f"workout.blocks.{i} ({b.label})")
+                for i, b in enumerate(workout.blocks)
+            ]
+            spacing = workout.overload_spacing_days
+        warning = self._spacing_warning(blocks, spacing)
+        self._next = blocks[0]
+        if workout is not None:
+            labels = [b.label for b in workout.blocks]
+            self.workout = WorkoutRun(workout.name, labels, [b.rest_after_s for b in workout.blocks])
+            self._workout_blocks = blocks
+            self.port.publish(
+                {"type": "workout", "event": "started", **self.workout.status(self.clock.now())}
+            )
+        return warning
+
+    def _block(self, start: StartSet, by: str, where: str) -> Block:
         person = start.person or "lifter"
         try:
-            profile = validate(start.profile, ProfileConfig, "start.profile")
+            profile = validate(start.profile, ProfileConfig, f"{where}.profile")
+            if start.load_kg is not None:
+                profile = at_load(profile, start.load_kg)
             # Here, in the one process that owns the drive, whoever asked: no API can skip the caps.
             profile = with_person_caps(profile, self._caps_for(person))
-            check_fits_machine(self.machine, profile, start.load_kg)
+            check_fits_machine(self.machine, profile, None)
         except (ConfigError, ValueError) as exc:
-            return str(exc)
-        self._next = Block(profile, start.load_kg, person, start.exercise, by, None)
-        return ""
+            raise ValueError(str(exc) if where == "start" else f"{where}: {exc}") from None
+        return Block(profile, None, person, start.exercise, by, None)
+
+    def _spacing_warning(self, blocks: list[Block], spacing_days: float) -> str:
+        """Eccentric overload closer to the last than the spacing (read at rest, before the set).
+        A person on a clinician's protocol follows its schedule instead."""
+        overloading = [b for b in blocks if overloads_eccentric(b.profile)]
+        if not overloading or self.setup.store is None:
+            return ""
+        store = SqliteSessionStore(self.setup.store)
+        try:
+            person = overloading[0].person
+            if Clinic(store).plan_for(person) is not None:
+                return ""
+            return overload_warning(store.overload_sessions(person), spacing_days, datetime.now(UTC))
+        finally:
+            store.close()
+
+    # -- workouts ----------------------------------------------------------------------------------
+    def _workout_block_ended(self, as_planned: bool, now: float) -> None:
+        if self.workout is None:
+            return
+        self.workout.block_ended(as_planned, now)
+        if self.workout.ended:
+            self._end_workout(self.workout.ended)
+
+    def _start_due_workout_block(self, now: float) -> None:
+        if self.workout is None or self._next is not None:
+            return
+        index = self.workout.due(now)
+        if index is not None:
+            self._next = self._workout_blocks[index]
+
+    def _end_workout(self, why: str) -> None:
+        """Done, or stopped: nothing more of it starts on its own."""
+        if self.workout is None:
+            return
+        self.workout.stop(why)
+        status = self.workout.status(self.clock.now())
+        self.port.publish({"type": "workout", "event": "ended", **status})
+        self.workout = None
+        self._workout_blocks = []
 
     def _caps_for(self, person: str) -> CapsConfig | None:
         """The person's caps from the store (read at rest, before a set: never mid-set)."""
@@ -282,6 +373,7 @@ class ControlService:
             "set_index": session.set_index,
             "sets": block.profile.sets if block else 0,
             "rest_left_s": max(0.0, session.rest_until_s - now) if session.state is SetState.RESTING else 0.0,
+            "workout": self.workout.status(now) if self.workout is not None else None,
             "reps_done": len(session.tracker.completed),
             "profile": block.profile.model_dump(mode="json") if block else None,
             "load_kg": (block.load_kg or block.profile.load_kg) if block else None,

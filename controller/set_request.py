@@ -74,6 +74,15 @@ def with_person_caps(profile: ProfileConfig, caps: CapsConfig | None) -> Profile
     return validate(data, ProfileConfig, "the person's caps")
 
 
+def at_load(profile: ProfileConfig, load_kg: float) -> ProfileConfig:
+    """The profile with today's load in it, so its caps are checked against that load. An absolute
+    eccentric load becomes the same percentage over the new load, as a Profile given a load does."""
+    data = profile.model_dump(mode="json", exclude_none=True)
+    if data.pop("eccentric_load_kg", None) is not None:
+        data["eccentric_pct"] = profile.effective_eccentric_pct
+    return validate(data | {"load_kg": load_kg}, ProfileConfig, "start.load_kg")
+
+
 def build_profile(body: SetStart) -> dict[str, Any]:
     """The shipped profile with the set's changes, validated here for a precise error."""
     try:

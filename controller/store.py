@@ -18,6 +18,13 @@ from typing import Any, Protocol, TextIO
 from controller.reps import RepMetrics
 
 REP_COLUMNS = [f.name for f in fields(RepMetrics)]
+# The rep columns of the first schema; later metrics come in by migration.
+_FIRST_REP_COLUMNS = [
+    "index", "concentric_s", "eccentric_s", "rom_m", "mean_concentric_force_n", "mean_eccentric_force_n",
+    "peak_force_n", "mean_concentric_velocity_mps", "peak_concentric_velocity_mps",
+    "mean_concentric_power_w", "time_under_tension_s", "velocity_loss_pct", "peak_speed_mps",
+    "longest_stall_s", "assisted", "failed",
+]  # fmt: skip
 _REP_SQL = ", ".join(f'"{name}"' for name in REP_COLUMNS)  # quoted: "index" is an SQL keyword
 
 MIGRATIONS: list[str] = [
@@ -38,7 +45,7 @@ MIGRATIONS: list[str] = [
     """
     + "CREATE TABLE reps (id INTEGER PRIMARY KEY, set_id INTEGER NOT NULL REFERENCES sets(id) "
     + "ON DELETE CASCADE, "
-    + ", ".join(f'"{name}" REAL NOT NULL' for name in REP_COLUMNS)
+    + ", ".join(f'"{name}" REAL NOT NULL' for name in _FIRST_REP_COLUMNS)
     + ");",
     # 2: free-text notes on a session (a clinician's remark, how the lifter felt)
     """
@@ -75,6 +82,18 @@ MIGRATIONS: list[str] = [
         load_kg REAL NOT NULL, soreness INTEGER NOT NULL, reason TEXT NOT NULL,
         after_session INTEGER NOT NULL  -- the sessions after this one carried the decision out
     );
+    """,
+    # 5: whether a set overloaded the lowering (for the spacing of overload sessions), and the mean
+    # propulsive velocity. Older sets are judged from their reps (lowering tension above the lift's);
+    # older reps take their mean concentric velocity, which a cable under steady tension matches.
+    """
+    ALTER TABLE sets ADD COLUMN eccentric_overload INTEGER NOT NULL DEFAULT 0;
+    UPDATE sets SET eccentric_overload = 1 WHERE id IN (
+        SELECT set_id FROM reps GROUP BY set_id
+        HAVING AVG(mean_eccentric_force_n) > 1.02 * AVG(mean_concentric_force_n)
+    );
+    ALTER TABLE reps ADD COLUMN mean_propulsive_velocity_mps REAL NOT NULL DEFAULT 0;
+    UPDATE reps SET mean_propulsive_velocity_mps = mean_concentric_velocity_mps;
     """,
 ]
 
@@ -113,7 +132,14 @@ class SessionStore(Protocol):
 
     def start_session(self, person_id: int | None, machine: str, recording: str | None = None) -> int: ...
 
-    def add_set(self, session_id: int, profile: str, load_kg: float, reps: list[RepMetrics]) -> int: ...
+    def add_set(
+        self,
+        session_id: int,
+        profile: str,
+        load_kg: float,
+        reps: list[RepMetrics],
+        eccentric_overload: bool = False,
+    ) -> int: ...
 
     def add_note(self, session_id: int, text: str) -> None: ...
 
@@ -200,14 +226,22 @@ class SqliteSessionStore:
             )
         return int(cursor.lastrowid or 0)
 
-    def add_set(self, session_id: int, profile: str, load_kg: float, reps: list[RepMetrics]) -> int:
+    def add_set(
+        self,
+        session_id: int,
+        profile: str,
+        load_kg: float,
+        reps: list[RepMetrics],
+        eccentric_overload: bool = False,
+    ) -> int:
         with self._db:
             (count,) = self._db.execute(
                 "SELECT COUNT(*) FROM sets WHERE session_id = ?", (session_id,)
             ).fetchone()
             cursor = self._db.execute(
-                "INSERT INTO sets (session_id, number, profile, load_kg) VALUES (?, ?, ?, ?)",
-                (session_id, count + 1, profile, load_kg),
+                "INSERT INTO sets (session_id, number, profile, load_kg, eccentric_overload) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (session_id, count + 1, profile, load_kg, int(eccentric_overload)),
             )
             set_id = int(cursor.lastrowid or 0)
             marks = ", ".join("?" for _ in REP_COLUMNS)
@@ -228,6 +262,16 @@ class SqliteSessionStore:
         query = "SELECT id FROM sessions" + (" WHERE person_id = ?" if person_id is not None else "")
         args = (person_id,) if person_id is not None else ()
         return [row[0] for row in self._db.execute(query + " ORDER BY id", args)]
+
+    def overload_sessions(self, person: str) -> list[str]:
+        """When each session of that person with an eccentric overload set started (ISO 8601)."""
+        rows = self._db.execute(
+            "SELECT s.started FROM sessions s JOIN people p ON p.id = s.person_id "
+            "JOIN sets ON sets.session_id = s.id WHERE p.name = ? AND sets.eccentric_overload = 1 "
+            "GROUP BY s.id ORDER BY s.id",
+            (person,),
+        )
+        return [str(started) for (started,) in rows]
 
     def session(self, session_id: int) -> SessionRecord:
         row = self._db.execute(

@@ -18,3 +18,8 @@ def lb_to_newtons(lb: float) -> float:
 
 def newtons_to_lb(newtons: float) -> float:
     return newtons / (POUND_KG * STANDARD_GRAVITY_MPS2)
+
+
+def round_half_kg(kg: float) -> float:
+    """To the 0.5 kg step loads go in."""
+    return round(kg * 2.0) / 2.0

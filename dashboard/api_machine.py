@@ -60,7 +60,8 @@ async def ask_control(hub: Hub, cmd: str, **fields: Any) -> dict[str, Any]:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     if not reply.get("ok"):
         error = str(reply.get("error", "refused"))
-        code = status.HTTP_422_UNPROCESSABLE_CONTENT if "start.profile" in error else status.HTTP_409_CONFLICT
+        invalid = error.startswith(("start.", "workout.", "the person's caps"))
+        code = status.HTTP_422_UNPROCESSABLE_CONTENT if invalid else status.HTTP_409_CONFLICT
         raise HTTPException(code, error)
     return reply
 
@@ -132,5 +133,5 @@ async def start_set(body: SetStart, request: Request, user: Annotated[User, Depe
         start = start_fields(body, user.name, supervising=user.role in SUPERVISE)
     except SetRequestError as exc:
         raise HTTPException(exc.status, str(exc)) from None
-    await ask_control(hub_of(request), "start", start=start, by=user.name)
-    return Ok()
+    reply = await ask_control(hub_of(request), "start", start=start, by=user.name)
+    return Ok(note=str(reply.get("warning", "")))

@@ -11,7 +11,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from dashboard import api_clinic, api_history, api_machine
+from dashboard import api_clinic, api_history, api_machine, api_workout
 from dashboard.auth import Sessions, websocket_user
 from dashboard.hub import Hub, Subscriber
 from dashboard.state import Settings
@@ -38,6 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_machine.router)
     app.include_router(api_history.router)
     app.include_router(api_clinic.router)
+    app.include_router(api_workout.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if not (VENDOR / "uplot").is_dir():
         raise RuntimeError(f"{VENDOR}/uplot is missing: run `npm ci --prefix {HERE}` (./dev does it)")

@@ -66,7 +66,7 @@ class Hub:
             self.reps = []
         elif kind == "rep":
             self.reps.append(message)
-        elif kind in ("safety", "block_done"):
+        elif kind in ("safety", "block_done", "warning", "workout"):
             self.events = ([*self.events, message])[-RECENT_EVENTS:]
         text = json.dumps(message)  # encoded once for every browser
         for subscriber in self.subscribers:

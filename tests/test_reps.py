@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from controller.estimator import Motion
-from controller.reps import Phase, RepMetrics, RepTracker
+from controller.reps import SPEED_ON_MPS, Phase, RepMetrics, RepTracker
 
 DT = 0.002
 
 
 def motion(t: float, x: float, v: float, force: float) -> Motion:
-    return Motion(t, x, v, 0.0, force, force)
+    return Motion(t, x, v, 0.0, force, force, force)
 
 
 def cycle(
@@ -70,6 +70,33 @@ def test_reps_and_split_metrics():
     assert rep.peak_concentric_velocity_mps == pytest.approx(0.45 * math.pi / 2, rel=0.02)
     assert not rep.failed and not rep.assisted
     assert tracker.rom_m == pytest.approx(0.45, abs=0.01)
+    assert rep.mean_propulsive_velocity_mps == rep.mean_concentric_velocity_mps  # never held back
+
+
+def test_mean_propulsive_velocity_stops_where_the_person_starts_holding_the_handle_back():
+    """A throw the person has to brake (their pull below zero) from 70 % of the lift's time on."""
+    tracker = RepTracker()
+    rom, up_s, brake_from = 0.4, 1.0, 0.7
+    t, x, reps = 0.0, 0.1, []
+    for k in range(1, 700):  # the lift, then a pause at the top
+        s = min(1.0, k * DT / up_s)
+        x = 0.1 + rom * (0.5 - 0.5 * math.cos(math.pi * s))
+        v = rom * math.pi / (2 * up_s) * math.sin(math.pi * s) if s < 1.0 else 0.0
+        t += DT
+        tracker.update(Motion(t, x, v, 0.0, 100.0, 100.0, -20.0 if s > brake_from else 100.0))
+    for k in range(1, 1500):
+        s = min(1.0, k * DT / 2.0)
+        rep = tracker.update(motion(t + k * DT, 0.1 + rom * (0.5 + 0.5 * math.cos(math.pi * s)), -0.3, 100.0))
+        reps += [rep] if rep else []
+    (rep,) = reps
+
+    def height(s: float) -> float:
+        return rom * (0.5 - 0.5 * math.cos(math.pi * s))
+
+    started = math.asin(SPEED_ON_MPS / (rom * math.pi / 2)) / math.pi  # the rep begins above SPEED_ON
+    expected = (height(brake_from) - height(started)) / ((brake_from - started) * up_s)
+    assert rep.mean_propulsive_velocity_mps == pytest.approx(expected, rel=0.02)
+    assert rep.mean_propulsive_velocity_mps > 1.1 * rep.mean_concentric_velocity_mps
 
 
 def test_noise_at_the_turnaround_does_not_chatter():

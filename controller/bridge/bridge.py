@@ -26,6 +26,7 @@ from controller.config.loader import describe
 from controller.config.mqtt import MqttConfig
 from controller.ipc import ControlUnavailable, PortClient
 from controller.set_request import SetRequestError, SetStart, start_fields
+from controller.workout import WorkoutStart, build_workout
 
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
@@ -60,8 +61,9 @@ class Outbox:
 class MqttCommand(BaseModel):
     model_config = ConfigDict(extra="forbid")
     v: Literal[1]
-    cmd: Literal["start", "stop", "estop", "reset"]
+    cmd: Literal["start", "workout", "stop", "estop", "reset"]
     set: SetStart | None = None
+    workout: WorkoutStart | None = None
     ts: float
     nonce: str = Field(min_length=8, max_length=64)
     sig: str = Field(min_length=64, max_length=64)
@@ -113,8 +115,8 @@ class MqttBridge:
                 self._telemetry(message)
             case "rep":
                 self._queue(self.topics.rep, {"machine": self.machine_id, **body}, qos=1)
-            case "block_done":
-                self._queue(self.topics.set, {"machine": self.machine_id, **body}, qos=1)
+            case "block_done" | "workout" | "warning":
+                self._queue(self.topics.set, {"machine": self.machine_id, "type": kind, **body}, qos=1)
             case "safety":
                 self._queue(self.topics.fault, {"machine": self.machine_id, **body}, qos=1)
             case "end":
@@ -268,6 +270,11 @@ class MqttBridge:
 
     @staticmethod
     def _request_fields(command: MqttCommand) -> dict[str, Any]:
+        if command.cmd == "workout":
+            if command.workout is None:
+                raise SetRequestError(422, "workout: a workout command names it (workout.workout, ...)")
+            asker = command.workout.person or FLEET
+            return {"workout": build_workout(command.workout, asker, supervising=False)}
         if command.cmd != "start":
             return {}
         if command.set is None:

@@ -4,7 +4,9 @@
                                   e-stop, fault, what the bridge dropped
 {prefix}/{machine}/telemetry      QoS 0, at mqtt.telemetry_hz: the newest frame
 {prefix}/{machine}/rep            QoS 1: each completed rep with its metrics
-{prefix}/{machine}/set            QoS 1: each finished block of sets (session id, reps)
+{prefix}/{machine}/set            QoS 1: each finished block of sets (type block_done: session id,
+                                  reps, converged load), a workout started or ended (type workout),
+                                  and warnings for the person (type warning: overload spacing)
 {prefix}/{machine}/fault          QoS 1: safety events and faults
 {prefix}/{machine}/cmd            in, QoS 1: signed commands (signing.py)
 {prefix}/{machine}/cmd/response   QoS 1: the answer to each command, by nonce

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,8 +42,11 @@ def workout(*steps: dict[str, object], **fields: object) -> WorkoutConfig:
     return validate({"name": "w", "steps": list(steps), **fields}, WorkoutConfig, "test workout")
 
 
-def blocks_of(config: WorkoutConfig, **request: object) -> list[dict[str, object]]:
-    return expand(config, WorkoutStart(workout="w", **request), "ada", supervising=False)["blocks"]
+def blocks_of(config: WorkoutConfig, **request: Any) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = expand(config, WorkoutStart(workout="w", **request), "ada", False)[
+        "blocks"
+    ]
+    return blocks
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (CONFIG_ROOT / "workouts").glob("*.toml")))

@@ -1,0 +1,114 @@
+"""A workout through the control port: its blocks one after the other with the rest between them,
+the spacing warning, and a stop that ends the whole workout."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from controller.config.loader import validate
+from controller.config.workout import WorkoutConfig
+from controller.store import SqliteSessionStore
+from controller.workout import WorkoutStart, expand
+from tests.service_harness import PacedClock, running_service
+from tests.test_service import Listener, with_client
+
+
+def workout_fields(*steps: dict[str, Any]) -> dict[str, Any]:
+    config = validate({"name": "test-workout", "steps": list(steps)}, WorkoutConfig, "test workout")
+    return expand(config, WorkoutStart(workout="test-workout", person="ada"), "ada", supervising=False)
+
+
+def seed_overload(folder: Path, days_ago: float) -> None:
+    store = SqliteSessionStore(folder / "sessions.sqlite")
+    session = store.start_session(store.person_named("ada"), "home-gym-2kw")
+    store.add_set(session, "eccentric-only", 60.0, [], eccentric_overload=True)
+    started = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(timespec="seconds")
+    with store.connection:
+        store.connection.execute("UPDATE sessions SET started = ? WHERE id = ?", (started, session))
+    store.close()
+
+
+def test_a_workout_runs_warmups_and_steps_with_rests_and_warns_of_close_overload(tmp_path):
+    fields = workout_fields(
+        {"exercise": "row", "profile": "constant", "load_kg": 45.0, "reps": 2, "warmup": True}
+        | {"warmup_rest_s": 2.0, "rest_after_s": 4.0},
+        {
+            "exercise": "row",
+            "profile": "eccentric-overload-130",
+            "load_kg": 45.0,
+            "reps": 2,
+            "rest_after_s": 0,
+        },
+    )
+
+    async def body(listener: Listener) -> Listener:
+        reply = await listener.client.request("workout", workout=fields, by="test")
+        assert reply["ok"], reply
+        assert "2.0 days after the last" in reply["warning"], reply
+        await listener.wait_for("block_done", 5, timeout_s=240)
+        await listener.wait_for("workout", 2)
+        return listener
+
+    with running_service(tmp_path, clock=PacedClock(speed=16.0)) as service:
+        seed_overload(tmp_path, days_ago=2.0)
+        listener = asyncio.run(with_client(service.port.path, body))
+        assert service.workout is None
+    workout_events = listener.of("workout")
+    assert [m["event"] for m in workout_events] == ["started", "ended"]
+    assert workout_events[-1]["ended"] == "done"
+    resting = [
+        m["workout"] for m in listener.of("status") if m.get("workout") and m["workout"]["rest_left_s"] > 0
+    ]
+    assert {w["next"] for w in resting} >= {"row: warm-up 2/3", "row: warm-up 3/3", "row"}
+    done = listener.of("block_done")
+    assert [d["reps"] for d in done] == [8, 5, 3, 2, 2]
+    assert [d["profile"] for d in done][-1] == "eccentric-overload-130"
+    store = SqliteSessionStore(tmp_path / "sessions.sqlite")
+    loads = [store.session(d["session"]).sets[0].load_kg for d in done]
+    assert len(store.overload_sessions("ada")) == 2  # the seeded one and the workout's last step
+    store.close()
+    assert loads == [18.0, 27.0, 36.0, 45.0, 45.0]
+
+
+def test_a_stop_in_the_rest_ends_the_workout_and_nothing_starts_on_its_own(tmp_path):
+    fields = workout_fields(
+        {"exercise": "row", "profile": "constant", "load_kg": 40.0, "reps": 1, "rest_after_s": 20.0},
+        {"exercise": "curl", "profile": "constant", "load_kg": 20.0, "reps": 1},
+    )
+
+    async def body(listener: Listener) -> None:
+        assert (await listener.client.request("workout", workout=fields))["ok"]
+        await listener.wait_for("block_done", timeout_s=120)
+        refused = await listener.client.request(
+            "start", start={"profile": fields["blocks"][1]["start"]["profile"]}
+        )
+        assert not refused["ok"] and "workout 'test-workout' is on" in refused["error"]
+        assert (await listener.client.request("stop"))["ok"]
+        ended = [m for m in await listener.wait_for("workout", 2) if m["event"] == "ended"]
+        assert ended[0]["ended"] == "stopped"
+        await asyncio.sleep(20.0 / 8 + 1.0)  # past the rest the second block would have waited
+        assert len(listener.of("set_started")) == 1
+
+    with running_service(tmp_path) as service:
+        asyncio.run(with_client(service.port.path, body))
+
+
+def test_a_workout_with_a_block_the_machine_cannot_pull_is_refused_by_name_and_nothing_starts(tmp_path):
+    fields = workout_fields(
+        {"exercise": "row", "profile": "constant", "load_kg": 40.0},
+        {"exercise": "press", "profile": "constant", "load_kg": 200.0},
+    )
+
+    async def body(listener: Listener) -> None:
+        reply = await listener.client.request("workout", workout=fields)
+        assert not reply["ok"]
+        assert reply["error"].startswith("workout.blocks.1 (press): profile.load_kg = 200.0"), reply
+        await asyncio.sleep(0.5)
+        assert listener.of("set_started") == [] and listener.of("workout") == []
+
+    with running_service(tmp_path) as service:
+        asyncio.run(with_client(service.port.path, body))
+        assert service.workout is None

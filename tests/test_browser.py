@@ -126,3 +126,23 @@ def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_and_sto
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-patient.png"), full_page=True)
     assert not errors, errors
+
+
+def test_a_lifter_starts_a_workout_follows_it_live_and_stops_it(demo, page):
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(demo)
+    log_in_as(page, "lifter")
+    page.select_option("#workout", "upper-negatives")
+    expect(page.locator("#workout-steps tbody tr")).to_have_count(3)
+    page.fill("#workout-load-0", "45")
+    page.click("#start-workout")
+    expect(page.locator("#tab-live")).to_be_visible()
+    expect(page.locator("#workout-now")).to_contain_text("upper-negatives: chest press: warm-up 1/3 (1/6)")
+    expect(page.locator("#rep-table tbody tr").first).to_be_visible(timeout=90_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-workout.png"), full_page=True)
+    page.click("nav button[data-tab=setup]")
+    page.click("#stop-set")
+    expect(page.locator("#workout-now")).to_have_text("-", timeout=10_000)
+    assert not errors, errors

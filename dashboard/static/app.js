@@ -43,6 +43,7 @@ async function enter() {
   $("#who").textContent = `${state.me.name} (${state.me.role})`;
   state.profiles = await api("GET", "/api/profiles");
   fillProfiles();
+  await loadWorkouts();
   connectTelemetry();
   document.querySelectorAll("nav button[data-roles]").forEach((b) => { b.hidden = !b.dataset.roles.split(" ").includes(state.me.role); });
   showTab(state.me.role === "patient" ? "today" : "setup");
@@ -152,6 +153,8 @@ function receive(message) {
     case "rep": return addRep(message);
     case "set_started": $("#rep-table tbody").innerHTML = ""; return;
     case "safety": return addEvent(message);
+    case "warning": return addEvent(message);
+    case "block_done": return blockSummary(message);
     default: return;
   }
 }
@@ -166,6 +169,7 @@ function showStatus(s) {
   $("#set-index").textContent = s.sets ? `${s.set_index}/${s.sets}` : "-";
   const rest = s.set_state === "resting" ? ` (${s.rest_left_s.toFixed(0)} s)` : "";
   $("#set-state").textContent = s.set_state + rest;
+  $("#workout-now").textContent = workoutText(s.workout);
   const rows = {
     "Drive": `${s.drive.kind} via ${s.drive.link}`,
     "Link errors": `${s.drive.transient_errors} transient, ${s.drive.reconnects} reconnects`,
@@ -173,6 +177,7 @@ function showStatus(s) {
     "E-stop latched": s.estop ? "yes" : "no",
     "Set": `${s.set_state}, set ${s.set_index} of ${s.sets || "-"}`,
     "Profile": s.profile ? `${s.profile.name}, ${fmt(s.load_kg, 1)} kg` : "-",
+    "Workout": workoutText(s.workout),
     "Loop": `${s.loop.rate_hz.toFixed(0)} Hz, period p99 ${s.loop.period_p99_us.toFixed(0)} us, missed ${s.loop.missed_deadlines}`,
     "Recording": s.recording || "-",
     "Telemetry dropped": `${s.port.dropped_messages} messages`,
@@ -182,7 +187,8 @@ function showStatus(s) {
 
 function addEvent(event) {
   const item = document.createElement("li");
-  item.textContent = `${fmt(event.time_s, 2)} s  ${event.kind}  ${event.detail || ""}`;
+  const when = event.time_s === undefined ? "" : `${fmt(event.time_s, 2)} s  `;
+  item.textContent = `${when}${event.kind}  ${event.detail || ""}`;
   $("#events").prepend(item);
 }
 
@@ -247,7 +253,8 @@ function addRep(r) {
   $("#tempo-cue").textContent = cue;
   const row = document.createElement("tr");
   const cells = [r.set, r.index, fmt(r.concentric_s), fmt(r.eccentric_s), fmt(r.rom_m), fmt(r.mean_concentric_force_n, 0),
-    fmt(r.mean_eccentric_force_n, 0), fmt(r.mean_concentric_velocity_mps), fmt(r.mean_concentric_power_w, 0),
+    fmt(r.mean_eccentric_force_n, 0), fmt(r.mean_concentric_velocity_mps), fmt(r.mean_propulsive_velocity_mps),
+    fmt(r.mean_concentric_power_w, 0),
     fmt(r.velocity_loss_pct, 1), cue];
   row.innerHTML = cells.map((c) => `<td>${c}</td>`).join("");
   $("#rep-table tbody").append(row);

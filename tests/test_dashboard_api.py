@@ -161,3 +161,26 @@ def test_the_websocket_streams_status_telemetry_and_reps_and_estop_zeroes_tensio
         assert stopped[0]["command_n"][-1] == 0.0
         assert all(max(b["command_n"]) == 0.0 for b in stopped[1:])
     assert dash.post("/api/reset").status_code == 200
+
+
+def test_workouts_are_listed_and_a_bad_workout_start_names_what_is_wrong(dash):
+    assert dash.post("/api/workout/start", json={"workout": "upper-negatives"}).status_code == 401
+    log_in(dash, "lifter")
+    listed = {w["file"]: w for w in dash.get("/api/workouts").json()}
+    upper = listed["upper-negatives"]
+    assert [s["kind"] for s in upper["steps"]] == ["eccentric_overload", "constant", "adaptive_eccentric"]
+    assert upper["steps"][0]["load_kg"] == 40.0 and upper["steps"][0]["warmup"]
+    unknown = dash.post("/api/workout/start", json={"workout": "no-such"})
+    assert unknown.status_code == 404 and "upper-negatives" in unknown.text
+    short = dash.post("/api/workout/start", json={"workout": "upper-negatives", "loads": [40]})
+    assert short.status_code == 422 and "loads: give 3" in short.text
+    heavy = dash.post("/api/workout/start", json={"workout": "upper-negatives", "loads": [None, 400, None]})
+    assert heavy.status_code == 422 and "workout.blocks.4 (seated row): profile.load_kg = 400.0" in heavy.text
+    assert status(dash)["set_state"] == "idle" and status(dash)["workout"] is None
+    started = dash.post("/api/workout/start", json={"workout": "upper-negatives", "loads": [45, None, None]})
+    assert started.status_code == 200, started.text
+    wait_until(
+        lambda: (status(dash)["workout"] or {}).get("label") == "chest press: warm-up 1/3", "no workout"
+    )
+    again = dash.post("/api/workout/start", json={"workout": "upper-negatives"})
+    assert again.status_code == 409

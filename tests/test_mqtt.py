@@ -118,6 +118,21 @@ def test_estop_over_mqtt_zeroes_tension(tmp_path):
         assert fleet.service.loop.gate.estop
 
 
+def test_a_workout_started_over_mqtt_is_reported_on_the_set_topic_and_an_estop_ends_it(tmp_path):
+    with fleet_of_one(tmp_path) as fleet:
+        sub = fleet.subscriber
+        unknown = sub.command("workout", workout={"workout": "no-such"})
+        assert not unknown["ok"] and "upper-negatives" in unknown["error"]
+        assert sub.command("workout", workout={"workout": "lower-strength", "person": "ada"})["ok"]
+        (started,) = sub.wait_for("set", timeout_s=30)
+        assert started["type"] == "workout" and started["event"] == "started"
+        assert started["label"] == "leg press isometric" and started["blocks"] == 6
+        assert sub.command("estop")["ok"]
+        ended = sub.wait_for("set", 2, timeout_s=30)[1]
+    assert ended["type"] == "workout" and ended["ended"] == "e-stop"
+    assert fleet.service.workout is None
+
+
 def test_a_broker_that_dies_mid_set_costs_telemetry_only_and_the_loop_keeps_time(tmp_path):
     with sharing_a_process_with_the_loop(), fleet_of_one(tmp_path, clock=MonotonicClock()) as fleet:
         sub, service = fleet.subscriber, fleet.service

@@ -219,7 +219,7 @@ class ControlService:
             self._workout_block_ended(loop.session.state is SetState.DONE, now)
             if self.stop_after_block:
                 self._stop.set()
-        self._start_due_workout_block(now)
+        self._run_workout(loop, now)
         if now >= self._next_status_s:
             self._next_status_s = now + STATUS_EVERY_S
             self.port.publish(self.status())
@@ -323,8 +323,13 @@ class ControlService:
         if self.workout.ended:
             self._end_workout(self.workout.ended)
 
-    def _start_due_workout_block(self, now: float) -> None:
+    def _run_workout(self, loop: ControlLoop, now: float) -> None:
+        """Start the next block when its rest is over, unless the machine has stopped meanwhile: a
+        fault or an e-stop in the rest ends the workout, and its latch stays on this loop."""
         if self.workout is None or self._next is not None:
+            return
+        if loop.fault or loop.gate.estop:
+            self._end_workout(loop.fault or "e-stop")
             return
         index = self.workout.due(now)
         if index is not None:

@@ -10,6 +10,8 @@ from typing import Any
 
 from controller.config.loader import validate
 from controller.config.workout import WorkoutConfig
+from controller.drive import DriveFeedback
+from controller.drive.base import DriveAlarm
 from controller.store import SqliteSessionStore
 from controller.workout import WorkoutStart, expand
 from tests.service_harness import PacedClock, running_service
@@ -112,3 +114,26 @@ def test_a_workout_with_a_block_the_machine_cannot_pull_is_refused_by_name_and_n
     with running_service(tmp_path) as service:
         asyncio.run(with_client(service.port.path, body))
         assert service.workout is None
+
+
+def test_a_drive_alarm_in_the_rest_ends_the_workout_and_the_stop_stays_latched(tmp_path):
+    fields = workout_fields(
+        {"exercise": "row", "profile": "constant", "load_kg": 40.0, "reps": 1, "rest_after_s": 20.0},
+        {"exercise": "curl", "profile": "constant", "load_kg": 20.0, "reps": 1},
+    )
+
+    async def alarm() -> DriveFeedback:
+        raise DriveAlarm(0x0E, "overcurrent")
+
+    async def body(listener: Listener) -> None:
+        assert (await listener.client.request("workout", workout=fields))["ok"]
+        await listener.wait_for("block_done", timeout_s=120)
+        service.drive.read = alarm  # type: ignore[method-assign]  # the drive alarms during the rest
+        ended = [m for m in await listener.wait_for("workout", 2) if m["event"] == "ended"]
+        assert "overcurrent" in ended[0]["ended"]
+        await asyncio.sleep(20.0 / 8 + 1.0)
+        assert len(listener.of("set_started")) == 1
+        assert "overcurrent" in (await listener.client.request("status"))["status"]["fault"]
+
+    with running_service(tmp_path) as service:
+        asyncio.run(with_client(service.port.path, body))

@@ -1,7 +1,8 @@
 """The training and rehab modes' figures against their goals, in fast simulation:
 adaptive eccentric convergence (trained athlete at maximal effort), isokinetic speed holding and
-the isometric test (rehab patient at full effort), and mean propulsive against mean concentric
-velocity (with the let-go cuts a light, fast set still gets).
+the isometric test (rehab patient at full effort), mean propulsive against mean concentric
+velocity (with the let-go cuts a light, fast set still gets), and the pure weight feel: the
+inertia the person still feels, with the machine's inertia figure right and off.
 
 .venv/bin/python bench/modes.py
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from controller.config import ProfileConfig, ProfileKind, load_athlete, load_machine
-from controller.config.profile import AdaptiveConfig, IsokineticConfig
+from controller.config.profile import AdaptiveConfig, FeelConfig, FeelMode, IsokineticConfig
 from controller.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct
 from controller.simulate import SimulationResult, SimulationSetup, simulate
 from simulator.calibration import Device, fit_strength
+from simulator.felt import felt_deviation_n, ringing_n
 
 MACHINE = load_machine("home-gym-2kw")
 
@@ -107,7 +109,61 @@ def propulsive(load_kg: float) -> None:
     )
 
 
+def feel_set(
+    mode: FeelMode, kind: ProfileKind, athlete: str, load_kg: float, inertia: float
+) -> SimulationResult:
+    """A set on the 2 kW machine configured with `inertia` x its real inertia."""
+    overload_pct = 30.0 if kind is ProfileKind.ECCENTRIC_OVERLOAD else 0.0
+    config = ProfileConfig(
+        name=kind.value,
+        kind=kind,
+        load_kg=load_kg,
+        eccentric_pct=overload_pct,
+        reps=4,
+        feel=FeelConfig(mode=mode),
+    )
+    motor = MACHINE.motor.model_copy(
+        update={"rotor_inertia_kgm2": inertia * MACHINE.motor.rotor_inertia_kgm2}
+    )
+    spool = MACHINE.spool.model_copy(update={"inertia_kgm2": inertia * MACHINE.spool.inertia_kgm2})
+    configured = MACHINE.model_copy(update={"motor": motor, "spool": spool})
+    return simulate(
+        SimulationSetup(configured, config, load_athlete(athlete), built=MACHINE), keep_frames=True
+    )
+
+
+def pure_feel(kind: ProfileKind, athlete: str, load_kg: float, inertia: float = 1.0) -> None:
+    machine = feel_set(FeelMode.MACHINE, kind, athlete, load_kg, 1.0)
+    pure = feel_set(FeelMode.PURE, kind, athlete, load_kg, inertia)
+    events = ", ".join(e.kind for e in pure.safety_events) or "none"
+    felt, own = felt_deviation_n(pure), felt_deviation_n(machine)
+    goal = "goal < 0.5x" if inertia == 1.0 else "goal: stable, or switched off"
+    print(
+        f"pure feel, {kind.value} {load_kg:g} kg, {athlete}, inertia configured x{inertia:g}: "
+        f"felt deviation while accelerating {felt:.1f} vs {own:.1f} N = {felt / own:.2f}x ({goal}); "
+        f"4-60 Hz {ringing_n(pure):.1f} vs {ringing_n(machine):.1f} N; {len(pure.reps)} of 4 reps; "
+        f"events: {events}"
+    )
+
+
+def light_set_feel(load_kg: float) -> None:
+    for mode in (FeelMode.MACHINE, FeelMode.PURE):
+        result = feel_set(mode, ProfileKind.CONSTANT, "trained", load_kg, 1.0)
+        releases = sum(1 for e in result.safety_events if e.kind == "release")
+        reps = len(result.reps)
+        print(
+            f"constant {load_kg:g} kg, trained, feel {mode.value}: {reps} of 4 reps, {releases} let-go cuts"
+        )
+
+
 def main() -> None:
+    pure_feel(ProfileKind.CONSTANT, "trained", 40.0)
+    pure_feel(ProfileKind.CONSTANT, "trained", 20.0)
+    pure_feel(ProfileKind.CONSTANT, "novice", 20.0)
+    pure_feel(ProfileKind.ECCENTRIC_OVERLOAD, "trained", 40.0)
+    for inertia in (0.7, 1.15, 1.4):
+        pure_feel(ProfileKind.CONSTANT, "trained", 40.0, inertia)
+    light_set_feel(10.0)
     for load_kg in (10.0, 16.0, 30.0, 60.0):
         propulsive(load_kg)
     adaptive(4.0, 50.0, 30.0)

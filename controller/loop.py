@@ -19,7 +19,7 @@ from controller.config import MachineConfig, ProfileConfig
 from controller.drive import Drive, DriveFault, DriveFeedback
 from controller.drive.supervisor import DriveSupervisor
 from controller.estimator import Estimator, Motion, friction_force_n
-from controller.feel import inertia_correction_n
+from controller.feel import FeelCorrection
 from controller.kinematics import Kinematics
 from controller.profiles import Profile
 from controller.reps import RepMetrics
@@ -84,6 +84,7 @@ class ControlLoop:
         self.limits = GateLimits.of(machine, profile.caps, shaped.peak_concentric_n)
         self.gate = GateState()
         self.session = Session(shaped, self.limits.idle_n, self.limits.slew_up)
+        self.feel = FeelCorrection(profile.feel, machine)
         self.safety_events: list[SafetyEvent] = []
         self.observers = _Observers()
         self.fault: str | None = None
@@ -141,7 +142,7 @@ class ControlLoop:
         friction = friction_force_n(self.machine, m.velocity_mps)
         feel = 0.0
         if self.session.state in (SetState.ACTIVE, SetState.FINISHING):
-            feel = inertia_correction_n(self.session.profile.config.feel, self.machine, request, m)
+            feel = self._feel_correction_n(now_s, request, m)
         gate_in = GateInput(
             now_s=now_s,
             request_n=max(0.0, request - friction + feel),
@@ -181,6 +182,16 @@ class ControlLoop:
         for on_frame in self.observers.on_frame:
             on_frame(frame)
         return self.kinematics.torque_nm(out.force_n)
+
+    def _feel_correction_n(self, now_s: float, request_n: float, m: Motion) -> float:
+        was_ringing = self.feel.ringing
+        correction = self.feel.correction_n(request_n, m)
+        if self.feel.ringing and not was_ringing:
+            detail = "weight feel switched off for this set: check machine inertia figures"
+            self.safety_events.append(
+                SafetyEvent(now_s, "feel_ringing", self.session.tracker.rep_index, detail)
+            )
+        return correction
 
     def _apply_commands(self, now_s: float, commands: Command) -> None:
         if commands & Command.ESTOP:

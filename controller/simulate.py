@@ -46,6 +46,7 @@ class SimulationSetup:
     drive_map: DriveMap | None = None  # for a transport; default: the reference map for it
     mqtt: str | None = None  # broker URL: the set's reps go out through an MQTT bridge as a real one's
     machine_ref: str | None = None  # the machine file as given (for the bridge process)
+    built: MachineConfig | None = None  # the machine as really built, when its config is wrong
 
 
 @dataclass(slots=True)
@@ -126,7 +127,7 @@ async def simulate_async(
     planned = profile.reps if setup.reps is None else setup.reps
     if profile.kind.value == "finishing_negatives":
         planned = max(planned, 100)  # they keep going until the machine says the set is over
-    rig = Rig.build(setup.machine, setup.athlete, planned, setup.scenario, dt_s=0.001)
+    rig = Rig.build(setup.built or setup.machine, setup.athlete, planned, setup.scenario, dt_s=0.001)
     clock: Clock = MonotonicClock() if setup.realtime else SimulatedClock()
     loop = ControlLoop(setup.machine, profile, setup.load_kg)
     host: SimDriveHost | None = None

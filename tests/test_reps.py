@@ -14,7 +14,7 @@ DT = 0.002
 
 
 def motion(t: float, x: float, v: float, force: float) -> Motion:
-    return Motion(t, x, v, 0.0, force, force, force)
+    return Motion(t, x, v, 0.0, force, force, force, force)
 
 
 def cycle(
@@ -83,7 +83,7 @@ def test_mean_propulsive_velocity_stops_where_the_person_starts_holding_the_hand
         x = 0.1 + rom * (0.5 - 0.5 * math.cos(math.pi * s))
         v = rom * math.pi / (2 * up_s) * math.sin(math.pi * s) if s < 1.0 else 0.0
         t += DT
-        tracker.update(Motion(t, x, v, 0.0, 100.0, 100.0, -20.0 if s > brake_from else 100.0))
+        tracker.update(Motion(t, x, v, 0.0, 100.0, 100.0, -20.0 if s > brake_from else 100.0, 100.0))
     for k in range(1, 1500):
         s = min(1.0, k * DT / 2.0)
         rep = tracker.update(motion(t + k * DT, 0.1 + rom * (0.5 + 0.5 * math.cos(math.pi * s)), -0.3, 100.0))

@@ -76,6 +76,7 @@ class ControlConfig(Section):
     lag_fault_periods: int = Field(5, ge=1, le=1000)
     velocity_cutoff_hz: float = Field(60.0, gt=0.5, le=500)
     acceleration_cutoff_hz: float = Field(50.0, gt=0.5, le=500)
+    observer_hz: float = Field(150.0, ge=20, le=1000)  # TensionObserver's poles (the pure feel's loop)
 
 
 class DriveRef(Section):

@@ -16,7 +16,7 @@ from controller.config.profile import AdaptiveConfig, FeelConfig, FeelMode, Isok
 from controller.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct
 from controller.simulate import SimulationResult, SimulationSetup, simulate
 from simulator.calibration import Device, fit_strength
-from simulator.felt import felt_deviation_n, ringing_n
+from simulator.felt import felt_deviation_n, inertia_misconfigured, ringing_n
 
 MACHINE = load_machine("home-gym-2kw")
 
@@ -122,11 +122,7 @@ def feel_set(
         reps=4,
         feel=FeelConfig(mode=mode),
     )
-    motor = MACHINE.motor.model_copy(
-        update={"rotor_inertia_kgm2": inertia * MACHINE.motor.rotor_inertia_kgm2}
-    )
-    spool = MACHINE.spool.model_copy(update={"inertia_kgm2": inertia * MACHINE.spool.inertia_kgm2})
-    configured = MACHINE.model_copy(update={"motor": motor, "spool": spool})
+    configured = inertia_misconfigured(MACHINE, inertia)
     return simulate(
         SimulationSetup(configured, config, load_athlete(athlete), built=MACHINE), keep_frames=True
     )

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from controller.config import MachineConfig
+
 if TYPE_CHECKING:
     from controller.simulate import SimulationResult
 
@@ -44,3 +46,11 @@ def ringing_n(result: SimulationResult) -> float:
     hz = np.fft.rfftfreq(len(tension), 1.0 / result.setup.machine.control.rate_hz)
     band = (hz > RINGING_BAND_HZ[0]) & (hz < RINGING_BAND_HZ[1])
     return float(np.sqrt(2.0 * np.sum(np.abs(spectrum[band]) ** 2)) / len(tension))
+
+
+def inertia_misconfigured(machine: MachineConfig, factor: float) -> MachineConfig:
+    """The machine's file with its motor and spool inertia `factor` x the truth (a model mismatch:
+    simulate with `built=machine`)."""
+    motor = machine.motor.model_copy(update={"rotor_inertia_kgm2": factor * machine.motor.rotor_inertia_kgm2})
+    spool = machine.spool.model_copy(update={"inertia_kgm2": factor * machine.spool.inertia_kgm2})
+    return machine.model_copy(update={"motor": motor, "spool": spool})

@@ -15,7 +15,7 @@ from controller.estimator import Motion
 from controller.feel import FULL_PURE_RATE_HZ, LOWEST_PURE_RATE_HZ, PURE_GAIN, FeelCorrection, pure_gain
 from controller.simulate import SimulationResult, SimulationSetup, simulate
 from controller.units import STANDARD_GRAVITY_MPS2
-from simulator.felt import accelerating, felt_deviation_n, ringing_n
+from simulator.felt import accelerating, felt_deviation_n, inertia_misconfigured, ringing_n
 
 MACHINE = load_machine("home-gym-2kw")
 
@@ -33,12 +33,6 @@ def run(
     )
     setup = SimulationSetup(configured, set_profile, load_athlete(athlete), built=MACHINE)
     return simulate(setup, keep_frames=True)
-
-
-def scaled_inertia(machine: MachineConfig, factor: float) -> MachineConfig:
-    motor = machine.motor.model_copy(update={"rotor_inertia_kgm2": factor * machine.motor.rotor_inertia_kgm2})
-    spool = machine.spool.model_copy(update={"inertia_kgm2": factor * machine.spool.inertia_kgm2})
-    return machine.model_copy(update={"motor": motor, "spool": spool})
 
 
 @pytest.mark.parametrize(
@@ -71,7 +65,7 @@ def test_pure_feel_keeps_a_light_fast_set_taut():
 
 @pytest.mark.parametrize("factor", [0.7, 1.15])
 def test_pure_feel_holds_with_the_inertia_figure_somewhat_off(factor: float):
-    pure = run(FeelMode.PURE, configured=scaled_inertia(MACHINE, factor))
+    pure = run(FeelMode.PURE, configured=inertia_misconfigured(MACHINE, factor))
     assert felt_deviation_n(pure) < 0.7 * felt_deviation_n(run(FeelMode.MACHINE))
     assert len(pure.reps) == 4
     assert not pure.safety_events
@@ -79,7 +73,7 @@ def test_pure_feel_holds_with_the_inertia_figure_somewhat_off(factor: float):
 
 def test_a_ringing_correction_is_switched_off_and_the_set_goes_on():
     # Configured 40 % heavier than built: the loop would cancel more than all of the real inertia.
-    result = run(FeelMode.PURE, configured=scaled_inertia(MACHINE, 1.4))
+    result = run(FeelMode.PURE, configured=inertia_misconfigured(MACHINE, 1.4))
     events = [e for e in result.safety_events if e.kind == "feel_ringing"]
     assert len(events) == 1
     assert len(result.reps) == 4

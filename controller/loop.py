@@ -74,6 +74,15 @@ class _Observers:
     on_rep: list[Callable[[RepMetrics], None]] = field(default_factory=list)
 
 
+def lag_cause(lateness_s: float, woke_late_s: float) -> str:
+    """Where a late cycle's time went, for whoever has to make it stop happening: a wait that ended
+    late is the computer (the scheduler, a virtual machine's host, another thread holding the
+    interpreter); the rest is work done in the loop's thread after its wait (the service, tasks)."""
+    if woke_late_s >= lateness_s / 2:
+        return f"woken {woke_late_s * 1e3:.1f} ms late from its wait: the computer held it back"
+    return f"woken {woke_late_s * 1e3:.1f} ms late: other work in its thread ran long"
+
+
 class ControlLoop:
     def __init__(self, machine: MachineConfig, profile: ProfileConfig, load_kg: float | None = None) -> None:
         self.machine = machine
@@ -231,12 +240,13 @@ class ControlLoop:
         lag_limit = self.machine.control.lag_fault_periods * self.period_s
         deadline = clock.now()
         end = deadline + max_s
+        woke_late = 0.0
         try:
             while deadline < end and not until(self):
                 lateness = clock.now() - deadline
                 stats.record_lateness(lateness)
                 if lateness > lag_limit:
-                    self._fell_behind(deadline, lateness)
+                    self._fell_behind(deadline, lateness, woke_late)
                 started = time.perf_counter()
                 feedback = await link.read(deadline)
                 torque = self.step(deadline, feedback, max(0.0, lateness))
@@ -246,17 +256,18 @@ class ControlLoop:
                 missed = stats.skip_missed(clock.now(), deadline)
                 deadline += missed * self.period_s
                 clock.wait_until(deadline)
+                woke_late = clock.now() - deadline
                 await asyncio.sleep(0)
         finally:
             if not hand_over():
                 await self._safe_stop(drive)
         return stats.summary()
 
-    def _fell_behind(self, now_s: float, lateness_s: float) -> None:
+    def _fell_behind(self, now_s: float, lateness_s: float, woke_late_s: float) -> None:
         """Under load, a late cycle means a stale command on a person: stop. Unloaded, the drive
         holds the idle take-up tension, which harms nobody; the event is recorded but nothing is
         latched, so a busy computer at rest does not leave the machine needing a reset."""
-        detail = f"{lateness_s * 1e3:.1f} ms behind its deadline"
+        detail = f"{lateness_s * 1e3:.1f} ms behind its deadline, {lag_cause(lateness_s, woke_late_s)}"
         if self.session.state in UNDER_LOAD:
             if self.fault is None:
                 self.report_fault(now_s, "loop_lag", detail)

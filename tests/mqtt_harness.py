@@ -21,6 +21,7 @@ import aiomqtt
 from controller.bridge.signing import sign
 from controller.priority import helper_priority
 from tests.live_dashboard import free_port
+from tests.machines import home_gym_file
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 KEY = b"0123456789abcdef0123456789abcdef"
@@ -68,14 +69,11 @@ def broker(folder: Path) -> Iterator[Broker]:
 
 def machine_file(folder: Path, url: str, key: bytes | None = KEY) -> Path:
     """home-gym-2kw with an [mqtt] section for this broker."""
-    text = (Path(__file__).parents[1] / "configs/machines/home-gym-2kw.toml").read_text()
     lines = ["[mqtt]", f'url = "{url}"', f'machine_id = "{MACHINE_ID}"', "telemetry_hz = 20.0"]
     if key is not None:
         (folder / "command.key").write_bytes(key)
         lines.append(f'command_key_file = "{folder / "command.key"}"')
-    path = folder / "machine.toml"
-    path.write_text(text + "\n" + "\n".join(lines) + "\n")
-    return path
+    return home_gym_file(folder, "\n" + "\n".join(lines) + "\n")
 
 
 @dataclass

@@ -19,6 +19,7 @@ from controller.service import ControlService, ServiceSetup
 from controller.timing import Clock, SimulatedClock
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
+from tests.machines import home_gym_file
 
 PASSWORD = "correct horse"
 
@@ -43,7 +44,7 @@ class PacedClock(SimulatedClock):
 def running_service(
     folder: Path, clock: Clock | None = None, athlete: str = "trained"
 ) -> Iterator[ControlService]:
-    machine = load_machine("home-gym-2kw")
+    machine = load_machine(home_gym_file(folder, name="service-machine.toml"))
     clock = clock or PacedClock(speed=8.0)
     rig = Rig.build(machine, load_athlete(athlete), planned_reps=0)
     drive = SimulatedDrive(rig, clock, machine.metres_per_rad)

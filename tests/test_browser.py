@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.live_dashboard import free_port
+from tests.machines import home_gym_file
 
 CHROMIUM = os.environ.get("ECCENTRIX_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -26,6 +27,7 @@ PASSWORD = "browser-test-pw"
 def demo(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "controller.cli", "demo", "--data", str(tmp_path), "--port", str(port)]
+    command += ["--machine", str(home_gym_file(tmp_path))]
     process = subprocess.Popen([*command, "--password", PASSWORD])
     url = f"http://127.0.0.1:{port}"
     try:

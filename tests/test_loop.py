@@ -12,7 +12,7 @@ import pytest
 from controller.config import load_athlete, load_machine, load_profile
 from controller.drive import DriveFeedback, DriveTimeout
 from controller.drive.simulated import SimulatedDrive
-from controller.loop import ControlLoop
+from controller.loop import ControlLoop, lag_cause
 from controller.timing import MonotonicClock, SimulatedClock
 from simulator.lift import Rig
 
@@ -115,6 +115,13 @@ def test_a_late_cycle_stops_a_loaded_set_but_not_a_machine_at_rest(stall_at_s, l
     assert ("loop_lag_unloaded" in kinds) is not latched
     assert loop.gate.estop is latched
     assert (loop.fault is not None) is latched
+    (late,) = [e for e in loop.safety_events if e.kind.startswith("loop_lag")]
+    assert late.detail.startswith("50.0 ms behind its deadline, woken 50.0 ms late from its wait")
+
+
+def test_a_late_cycle_says_whether_the_computer_or_the_thread_s_own_work_held_it_back():
+    assert "the computer held it back" in lag_cause(0.035, 0.034)
+    assert "other work in its thread ran long" in lag_cause(0.035, 0.001)
 
 
 def test_step_is_deterministic_replay_of_recorded_feedback_gives_the_same_commands():

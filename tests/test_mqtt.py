@@ -154,7 +154,9 @@ def test_a_broker_that_dies_mid_set_costs_telemetry_only_and_the_loop_keeps_time
     assert state["online"] and state["reconnects"] >= 1
     assert state["dropped"]["telemetry"] > 0 and state["dropped"]["queued_messages"] == 0
     assert service.loop.fault is None
-    assert missed_during <= 25  # 4 s of outage is ~2000 cycles; the loop did not notice
+    # A loop held up by the outage (a port blocked on the bridge) would miss most of the ~2000
+    # cycles of those 4 s; one stall of the CI machine itself costs up to 30 (60 ms seen).
+    assert missed_during <= 100
 
 
 def test_a_simulated_set_publishes_its_reps_like_a_real_one(tmp_path):

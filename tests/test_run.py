@@ -15,17 +15,15 @@ from controller.config import ConfigError, load_drive_map, load_machine
 from controller.recorder import read_recording
 from controller.regression import regression_replay
 from tests.live_dashboard import free_port
+from tests.machines import home_gym_text
 
 ECCENTRIX = [sys.executable, "-m", "controller.cli"]
 
 
 def machine_file(tmp_path: Path, link: str) -> Path:
-    text = (Path(__file__).parents[1] / "configs/machines/home-gym-2kw.toml").read_text()
-    text = text.replace('kind = "sim"\nmap = "sim"', f'kind = "modbus"\nmap = "sim"\nlink = "{link}"')
-    # a stall of a shared CI machine is not what these tests are about
-    text = text.replace("rate_hz = 500.0", "rate_hz = 500.0\nlag_fault_periods = 100")
+    modbus = f'kind = "modbus"\nmap = "sim"\nlink = "{link}"'
     path = tmp_path / "machine.toml"
-    path.write_text(text)
+    path.write_text(home_gym_text().replace('kind = "sim"\nmap = "sim"', modbus))
     return path
 
 

@@ -76,7 +76,7 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: int = Field(ge=0, lt=2**53)
-    cmd: Literal["estop", "reset", "stop", "start", "workout", "status"]
+    cmd: Literal["estop", "reset", "stop", "start", "workout", "skip_rest", "status"]
     start: StartSet | None = None
     workout: StartWorkout | None = None
     by: str = Field("", max_length=64)  # who asked, for the record

@@ -241,6 +241,11 @@ class ControlService:
                 loop.stop_set()
                 self._end_workout("stopped")
                 self.port.reply(pending, True)
+            case "skip_rest":
+                if self._skip_rest(loop):
+                    self.port.reply(pending, True)
+                else:
+                    self.port.reply(pending, False, "not resting: there is no rest to skip")
             case "status":
                 self.port.reply(pending, True, status=self.status())
             case "start" | "workout":
@@ -314,6 +319,13 @@ class ControlService:
             return overload_warning(store.overload_sessions(person), spacing_days, datetime.now(UTC))
         finally:
             store.close()
+
+    def _skip_rest(self, loop: ControlLoop) -> bool:
+        """Between the sets of a block, or between a workout's blocks."""
+        now = self.clock.now()
+        if loop.session.skip_rest(now):
+            return True
+        return self.workout is not None and self._next is None and self.workout.skip_rest(now)
 
     # -- workouts ----------------------------------------------------------------------------------
     def _workout_block_ended(self, as_planned: bool, now: float) -> None:

@@ -60,6 +60,13 @@ class Session:
             self._deload(now_s)
         self.armed = False
 
+    def skip_rest(self, now_s: float) -> bool:
+        """The next set now. It still loads only once the handle is held still (as every set)."""
+        if self.state is not SetState.RESTING:
+            return False
+        self.rest_until_s = now_s
+        return True
+
     def halt(self, now_s: float) -> None:
         """After an e-stop or a fault: nothing more until started again."""
         self.state = SetState.STOPPED

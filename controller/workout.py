@@ -166,6 +166,12 @@ class WorkoutRun:
         self.current += 1
         return self.current
 
+    def skip_rest(self, now_s: float) -> bool:
+        if self.ended or self.next_at_s is None:
+            return False
+        self.next_at_s = now_s
+        return True
+
     def stop(self, why: str) -> None:
         if not self.ended:
             self.ended = why

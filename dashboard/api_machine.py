@@ -127,6 +127,12 @@ async def stop_set(request: Request, user: Annotated[User, Depends(require(*TRAI
     return Ok()
 
 
+@router.post("/set/skip-rest", response_model=Ok)
+async def skip_rest(request: Request, user: Annotated[User, Depends(require(*TRAIN))]) -> Ok:
+    await ask_control(hub_of(request), "skip_rest", by=user.name)
+    return Ok()
+
+
 @router.post("/set/start", response_model=Ok)
 async def start_set(body: SetStart, request: Request, user: Annotated[User, Depends(require(*TRAIN))]) -> Ok:
     try:

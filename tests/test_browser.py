@@ -144,6 +144,9 @@ def test_a_lifter_starts_a_workout_follows_it_live_and_stops_it(demo, page):
     expect(page.locator("#rep-table tbody tr").first).to_be_visible(timeout=90_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-workout.png"), full_page=True)
+    page.click("#skip-rest", timeout=120_000)  # shown once the first warm-up is done and the rest runs
+    expect(page.locator("#workout-now")).to_contain_text("warm-up 2/3 (2/6)")
+    expect(page.locator("#skip-rest")).to_be_hidden()
     page.click("nav button[data-tab=setup]")
     page.click("#stop-set")
     expect(page.locator("#workout-now")).to_have_text("-", timeout=10_000)

@@ -54,6 +54,7 @@ def start(client: TestClient, **body: Any) -> Any:
 def test_nothing_without_logging_in(dash):
     assert dash.get("/api/status").status_code == 401
     assert dash.post("/api/estop").status_code == 401
+    assert dash.post("/api/set/skip-rest").status_code == 401
     assert start(dash).status_code == 401
     assert dash.post("/api/login", json={"name": "lifter", "password": "wrong"}).status_code == 401
     with pytest.raises(WebSocketDisconnect) as closed, dash.websocket_connect("/ws/telemetry") as ws:
@@ -121,6 +122,17 @@ def test_a_set_in_pounds_runs_lands_in_history_and_exports(dash):
     assert dash.get("/api/sessions/999").status_code == 404
     log_in(dash, "admin")
     assert dash.get(f"/api/sessions/{row['id']}").status_code == 200
+
+
+def test_skip_rest_is_refused_outside_a_rest_and_starts_the_next_set_in_one(dash):
+    log_in(dash, "lifter")
+    refused = dash.post("/api/set/skip-rest")
+    assert refused.status_code == 409 and "not resting" in refused.json()["detail"]
+    assert start(dash, reps=1, sets=2, rest_s=1800).status_code == 200
+    wait_until(lambda: status(dash)["set_state"] == "resting", "the first set did not end", timeout_s=120)
+    assert dash.post("/api/set/skip-rest").status_code == 200
+    wait_until(lambda: status(dash)["set_index"] == 2, "the second set did not come")
+    assert status(dash)["set_state"] != "resting"
 
 
 def test_replay_lists_traces_and_replays_a_recording_under_another_profile(dash):

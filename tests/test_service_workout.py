@@ -137,3 +137,38 @@ def test_a_drive_alarm_in_the_rest_ends_the_workout_and_the_stop_stays_latched(t
 
     with running_service(tmp_path) as service:
         asyncio.run(with_client(service.port.path, body))
+
+
+async def until_resting(listener: Listener) -> None:
+    """Between a block's sets, or between a workout's blocks."""
+    while True:
+        status = (await listener.client.request("status"))["status"]
+        if status["set_state"] == "resting" or (status["workout"] and status["workout"]["rest_left_s"] > 0):
+            return
+        await asyncio.sleep(0.05)
+
+
+def test_skip_rest_starts_the_next_set_and_the_next_block_at_once_and_is_refused_when_not_resting(tmp_path):
+    long_rest = 1800.0  # the test would time out long before either rest ran out
+    fields = workout_fields(
+        {"exercise": "row", "profile": "constant", "load_kg": 30.0, "reps": 1, "sets": 2}
+        | {"rest_s": long_rest, "rest_after_s": long_rest},
+        {"exercise": "curl", "profile": "constant", "load_kg": 15.0, "reps": 1},
+    )
+
+    async def body(listener: Listener) -> Listener:
+        refused = await listener.client.request("skip_rest")
+        assert not refused["ok"] and "not resting" in refused["error"]
+        assert (await listener.client.request("workout", workout=fields))["ok"]
+        await until_resting(listener)  # between the row's two sets
+        assert (await listener.client.request("skip_rest"))["ok"]
+        await listener.wait_for("block_done", timeout_s=120)
+        await until_resting(listener)  # between the row and the curl
+        assert (await listener.client.request("skip_rest"))["ok"]
+        await listener.wait_for("block_done", 2, timeout_s=120)
+        return listener
+
+    with running_service(tmp_path) as service:
+        listener = asyncio.run(with_client(service.port.path, body))
+    # only the waiting was skipped: both of the row's sets and the curl ran to their rep
+    assert [(d["exercise"], d["reps"]) for d in listener.of("block_done")] == [("row", 2), ("curl", 1)]

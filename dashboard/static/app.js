@@ -170,6 +170,7 @@ function showStatus(s) {
   const rest = s.set_state === "resting" ? ` (${s.rest_left_s.toFixed(0)} s)` : "";
   $("#set-state").textContent = s.set_state + rest;
   $("#workout-now").textContent = workoutText(s.workout);
+  $("#skip-rest").hidden = !(s.set_state === "resting" || (s.workout && s.workout.rest_left_s > 0));
   const rows = {
     "Drive": `${s.drive.kind} via ${s.drive.link}`,
     "Link errors": `${s.drive.transient_errors} transient, ${s.drive.reconnects} reconnects`,
@@ -369,6 +370,7 @@ function wire() {
   $("#reset").addEventListener("click", () => control("/api/reset"));
   $("#setup-form").addEventListener("submit", startSet);
   $("#stop-set").addEventListener("click", () => control("/api/set/stop", $("#setup-message")));
+  $("#skip-rest").addEventListener("click", () => control("/api/set/skip-rest"));
   $("#profile").addEventListener("change", profileChosen);
   $("#unit").addEventListener("change", unitChosen);
   $("#logout").addEventListener("click", async () => { await api("POST", "/api/logout"); location.reload(); });

@@ -387,6 +387,7 @@ class ControlService:
             "fault": loop.fault,
             "estop": loop.gate.estop,
             "set_state": session.state.value,
+            "armed": session.armed,  # idle and armed: the load comes once the handle is held still
             "set_index": session.set_index,
             "sets": block.profile.sets if block else 0,
             "rest_left_s": max(0.0, session.rest_until_s - now) if session.state is SetState.RESTING else 0.0,

@@ -5,6 +5,7 @@ reps come in, and hits the e-stop. The live view's screenshot is kept in artifac
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -162,7 +163,10 @@ def test_skip_rest_is_offered_only_in_a_rest_and_starts_the_next_set(demo, page)
     expect(page.locator("#tab-live")).to_be_visible()
     expect(page.locator("#set-index")).to_have_text("1/2")
     expect(page.locator("#skip-rest")).to_be_hidden()
-    page.click("#skip-rest", timeout=90_000)  # shown once set 1's rep is done and its rest runs
+    expect(page.locator("#skip-rest")).to_be_visible(timeout=90_000)  # once set 1's rep is done
+    expect(page.locator("#set-state")).to_have_text(re.compile(r"resting \(\d+ s\)"))  # with its countdown
+    page.click("#skip-rest")
     expect(page.locator("#set-index")).to_have_text("2/2")
     expect(page.locator("#skip-rest")).to_be_hidden()
+    expect(page.locator("#set-state")).to_have_text("idle: hold the handle still to load")  # ~1.5 s of it
     assert not errors, errors

@@ -108,7 +108,7 @@ def test_estop_mid_set_zeroes_the_command_and_blocks_a_start_until_reset(tmp_pat
         refused = await client.request("start", start={"profile": profile()})
         assert not refused["ok"] and "reset" in refused["error"]
         status = (await client.request("status"))["status"]
-        assert status["estop"] is True
+        assert status["estop"] is True and status["armed"] is False
 
     with running_service(tmp_path) as service:
         asyncio.run(with_client(service.port.path, body))
@@ -136,7 +136,7 @@ def test_a_bad_start_is_refused_with_the_field_and_changes_nothing(tmp_path, sta
         reply, status = asyncio.run(with_client(service.port.path, body))
     assert not reply["ok"]
     assert expected in reply["error"]
-    assert status["set_state"] == "idle" and status["profile"] is None
+    assert status["set_state"] == "idle" and status["profile"] is None and status["armed"] is False
 
 
 def raw_exchange(path: Path, data: bytes) -> list[dict[str, Any]]:

@@ -172,3 +172,10 @@ def test_skip_rest_starts_the_next_set_and_the_next_block_at_once_and_is_refused
         listener = asyncio.run(with_client(service.port.path, body))
     # only the waiting was skipped: both of the row's sets and the curl ran to their rep
     assert [(d["exercise"], d["reps"]) for d in listener.of("block_done")] == [("row", 2), ("curl", 1)]
+    # each set began by telling the lifter it waits for the handle to be held still
+    waiting = {
+        (m["exercise"], m["set_index"])
+        for m in listener.of("status")
+        if m["set_state"] == "idle" and m["armed"]
+    }
+    assert waiting == {("row", 1), ("row", 2), ("curl", 1)}

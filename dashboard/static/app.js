@@ -167,8 +167,7 @@ function showStatus(s) {
   link.classList.toggle("up", s.drive.link_up);
   $("#fault").textContent = s.fault ? `FAULT ${s.fault}` : s.estop ? "STOPPED (reset at rest)" : "";
   $("#set-index").textContent = s.sets ? `${s.set_index}/${s.sets}` : "-";
-  const rest = s.set_state === "resting" ? ` (${s.rest_left_s.toFixed(0)} s)` : "";
-  $("#set-state").textContent = s.set_state + rest;
+  showSetState(s.set_state);
   $("#workout-now").textContent = workoutText(s.workout);
   $("#skip-rest").hidden = !(s.set_state === "resting" || (s.workout && s.workout.rest_left_s > 0));
   const rows = {
@@ -184,6 +183,14 @@ function showStatus(s) {
     "Telemetry dropped": `${s.port.dropped_messages} messages`,
   };
   $("#status-list").innerHTML = Object.entries(rows).map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
+}
+
+// Telemetry brings the set's state 50 times a second, the status what to say about it twice a second.
+function showSetState(setState) {
+  const s = state.status;
+  const rest = setState === "resting" ? ` (${s.rest_left_s.toFixed(0)} s)` : "";
+  const waiting = setState === "idle" && s.armed ? ": hold the handle still to load" : "";
+  $("#set-state").textContent = setState + rest + waiting;
 }
 
 function addEvent(event) {
@@ -209,7 +216,7 @@ function addSamples(m) {
   $("#phase").textContent = m.phase;
   $("#rep-count").textContent = m.rep;
   $("#tension-now").textContent = m.tension_n[m.tension_n.length - 1].toFixed(0);
-  if (state.status) $("#set-state").textContent = m.set_state;
+  if (state.status) showSetState(m.set_state);
 }
 
 function chartOptions(title, width) {

@@ -12,26 +12,18 @@ from __future__ import annotations
 import numpy as np
 
 from controller.config import ProfileConfig, ProfileKind, load_athlete, load_machine
-from controller.config.profile import AdaptiveConfig, FeelConfig, FeelMode, IsokineticConfig
+from controller.config.profile import FeelConfig, FeelMode, IsokineticConfig
 from controller.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct
 from controller.simulate import SimulationResult, SimulationSetup, simulate
 from simulator.calibration import Device, fit_strength
 from simulator.felt import felt_deviation_n, inertia_misconfigured, ringing_n
+from simulator.trials import honest_adaptive_set
 
 MACHINE = load_machine("home-gym-2kw")
 
 
 def adaptive(target_s: float, load_kg: float, start_pct: float) -> None:
-    athlete = load_athlete("trained").with_tempo(eccentric_s=20.0)
-    config = ProfileConfig(
-        name="adaptive",
-        kind=ProfileKind.ADAPTIVE_ECCENTRIC,
-        load_kg=load_kg,
-        eccentric_pct=start_pct,
-        reps=8,
-        adaptive=AdaptiveConfig(target_eccentric_s=target_s, max_eccentric_pct=100.0),
-    )
-    result = simulate(SimulationSetup(MACHINE, config, athlete))
+    result = honest_adaptive_set(target_s, load_kg, start_pct)
     times = [r.eccentric_s for r in result.reps]
     on = [abs(t / target_s - 1) <= 0.10 for t in times]
     first = on.index(True) + 1 if any(on) else None

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from controller.adaptive import EccentricAdapter
-from controller.config import ProfileConfig, ProfileKind, load_athlete, load_machine
+from controller.config import ProfileConfig, ProfileKind
 from controller.config.profile import AdaptiveConfig, CapsConfig
 from controller.profiles import Profile
-from controller.simulate import SimulationSetup, simulate
 from controller.units import STANDARD_GRAVITY_MPS2, kg_to_newtons
+from simulator.trials import honest_adaptive_set
 
 
 def adapter(**changes: float) -> EccentricAdapter:
@@ -77,19 +77,8 @@ def test_other_profiles_do_not_adapt():
 
 @pytest.mark.parametrize(("target_s", "load_kg", "start_pct"), [(4.0, 50.0, 30.0), (5.0, 40.0, 40.0)])
 def test_the_trained_athlete_converges_within_5_reps_to_the_target_time(target_s, load_kg, start_pct):
-    """At honest maximal effort: they resist every lowering as hard as they can (they would take
-    20 s if they could)."""
-    athlete = load_athlete("trained")
-    athlete = athlete.with_tempo(eccentric_s=20.0)
-    config = ProfileConfig(
-        name="adaptive",
-        kind=ProfileKind.ADAPTIVE_ECCENTRIC,
-        load_kg=load_kg,
-        eccentric_pct=start_pct,
-        reps=8,
-        adaptive=AdaptiveConfig(target_eccentric_s=target_s, max_eccentric_pct=100.0),
-    )
-    result = simulate(SimulationSetup(load_machine("home-gym-2kw"), config, athlete), keep_frames=True)
+    result = honest_adaptive_set(target_s, load_kg, start_pct, keep_frames=True)
+    athlete = result.setup.athlete
     reps = result.reps
     assert len(reps) == 8 and not any(r.failed for r in reps)
     on_target = [abs(r.eccentric_s / target_s - 1.0) <= 0.10 for r in reps]

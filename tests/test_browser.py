@@ -52,13 +52,15 @@ def page() -> Iterator[Page]:
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: ./dev test installs Debian's chromium"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        yield page
         browser.close()
+    assert not errors, errors  # no script error on any page of the test
 
 
 def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page):
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(demo)
     page.fill("#login-name", "lifter")
     page.fill("#login-password", PASSWORD)
@@ -88,7 +90,6 @@ def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page):
     expect(page.locator("#fault")).to_contain_text("STOPPED", timeout=5_000)
     page.wait_for_function("Number(document.querySelector('#tension-now').textContent) < 25", timeout=5_000)
     expect(page.locator("#set-state")).to_contain_text("stopped")
-    assert not errors, errors
 
 
 def log_in_as(page: Page, name: str) -> None:
@@ -100,8 +101,6 @@ def log_in_as(page: Page, name: str) -> None:
 
 
 def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_and_stops(demo, page):
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(demo)
     log_in_as(page, "clinician")
     expect(page.locator("nav button[data-tab=today]")).to_be_hidden()
@@ -128,12 +127,9 @@ def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_and_sto
     expect(page.locator("#fault")).to_contain_text("STOPPED", timeout=5_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-patient.png"), full_page=True)
-    assert not errors, errors
 
 
 def test_a_lifter_starts_a_workout_follows_it_live_and_stops_it(demo, page):
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(demo)
     log_in_as(page, "lifter")
     page.select_option("#workout", "upper-negatives")
@@ -148,12 +144,9 @@ def test_a_lifter_starts_a_workout_follows_it_live_and_stops_it(demo, page):
     page.click("nav button[data-tab=setup]")
     page.click("#stop-set")
     expect(page.locator("#workout-now")).to_have_text("-", timeout=10_000)
-    assert not errors, errors
 
 
 def test_skip_rest_is_offered_only_in_a_rest_and_starts_the_next_set(demo, page):
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(demo)
     log_in_as(page, "lifter")
     page.select_option("#profile", "constant")
@@ -169,4 +162,3 @@ def test_skip_rest_is_offered_only_in_a_rest_and_starts_the_next_set(demo, page)
     expect(page.locator("#set-index")).to_have_text("2/2")
     expect(page.locator("#skip-rest")).to_be_hidden()
     expect(page.locator("#set-state")).to_have_text("idle: hold the handle still to load")  # ~1.5 s of it
-    assert not errors, errors

@@ -29,10 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from controller.bridge.process import start_bridge
 from controller.config import load_athlete, load_machine, load_profile
-from controller.drive.simulated import SimulatedDrive
 from controller.service import ControlService, ServiceSetup
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
+from simulator.simulated_drive import SimulatedDrive
 from tests.mqtt_harness import Broker
 from tests.service_harness import PacedClock
 
@@ -50,7 +50,7 @@ class Machine:
         machine = load_machine(config_path)
         clock = PacedClock(speed=1.0)
         rig = Rig.build(machine, load_athlete("trained"), planned_reps=0)
-        drive = SimulatedDrive(rig, clock, machine.metres_per_rad)
+        drive = SimulatedDrive(rig, clock, machine)
         setup = ServiceSetup(machine, folder / f"gym-{index}.sock", raise_priority=False)
         self.service = ControlService(setup, drive, clock, SimulatedLifter(rig, 0, waiting=True))
         self.service.stop_after_block = True

@@ -14,11 +14,11 @@ import asyncio
 import time
 
 from controller.config import load_athlete, load_machine, load_profile
-from controller.drive.simulated import SimulatedDrive
 from controller.loop import ControlLoop
 from controller.stats import LoopStats
 from controller.timing import MonotonicClock
 from simulator.lift import Rig
+from simulator.simulated_drive import SimulatedDrive
 
 GOAL_P99_US = 200.0
 
@@ -30,7 +30,7 @@ async def measure(rate_hz: float, seconds: float) -> tuple[LoopStats, float]:
     rig = Rig.build(machine, load_athlete("trained"), planned_reps=100)
     clock = MonotonicClock()
     loop = ControlLoop(machine, profile)
-    drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
+    drive = SimulatedDrive(rig, clock, loop.machine)
     await drive.connect()
     loop.start_set()
     cpu0, wall0 = time.process_time(), time.perf_counter()

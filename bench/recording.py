@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from controller.config import load_athlete, load_machine, load_profile
-from controller.drive.simulated import SimulatedDrive
 from controller.loop import ControlLoop, Frame
 from controller.recorder import COLUMNS, RecordingWriter, encode_chunk, read_recording, recording_header
 from controller.regression import regression_replay
 from controller.stats import LoopStats
 from controller.timing import MonotonicClock
 from simulator.lift import Rig
+from simulator.simulated_drive import SimulatedDrive
 
 HOUR_FRAMES = 1_800_000
 MACHINE = load_machine("home-gym-2kw")
@@ -37,7 +37,7 @@ def realtime_run(seconds: float, record: Path | None) -> tuple[LoopStats, list[f
     rig = Rig.build(MACHINE, ATHLETE, planned_reps=100)
     clock = MonotonicClock()
     loop = ControlLoop(MACHINE, PROFILE)
-    drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
+    drive = SimulatedDrive(rig, clock, loop.machine)
     appends: list[float] = []
     writer = None
     if record is not None:

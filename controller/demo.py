@@ -15,13 +15,13 @@ from pathlib import Path
 
 from controller.bridge.process import mqtt_config, start_bridge
 from controller.config import load_athlete, load_machine
-from controller.drive.simulated import SimulatedDrive
 from controller.priority import other_cpus
 from controller.service import ControlService, ServiceSetup
 from controller.store import SqliteSessionStore
 from controller.timing import MonotonicClock
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
+from simulator.simulated_drive import SimulatedDrive
 
 DEMO_ACCOUNTS = (
     ("lifter", "athlete"),
@@ -84,7 +84,7 @@ def run_demo(setup: DemoSetup) -> ControlService:
     machine = load_machine(setup.machine)
     rig = Rig.build(machine, load_athlete(setup.athlete), planned_reps=0, dt_s=0.001)
     clock = MonotonicClock()
-    drive = SimulatedDrive(rig, clock, machine.metres_per_rad)
+    drive = SimulatedDrive(rig, clock, machine)
     service = ControlService(
         ServiceSetup(machine, socket, recordings, store), drive, clock, SimulatedLifter(rig, 0, waiting=True)
     )

@@ -18,6 +18,7 @@ from enum import IntFlag
 from controller.config import MachineConfig, ProfileConfig
 from controller.drive import Drive, DriveFault, DriveFeedback
 from controller.drive.supervisor import DriveSupervisor
+from controller.drive.torque_window import TorqueWindow
 from controller.estimator import Estimator, Motion, friction_force_n
 from controller.feel import FeelCorrection
 from controller.kinematics import Kinematics
@@ -88,6 +89,7 @@ class ControlLoop:
         self.machine = machine
         self.period_s = 1.0 / machine.control.rate_hz
         self.kinematics = Kinematics.of(machine)
+        self.torque_window = TorqueWindow.of(machine)
         self.estimator = Estimator(machine)
         shaped = Profile(profile, load_kg)
         self.limits = GateLimits.of(machine, profile.caps, shaped.peak_concentric_n)
@@ -190,7 +192,7 @@ class ControlLoop:
         )
         for on_frame in self.observers.on_frame:
             on_frame(frame)
-        return self.kinematics.torque_nm(out.force_n)
+        return self.torque_window.clamp(self.kinematics.torque_nm(out.force_n))
 
     def _feel_correction_n(self, now_s: float, request_n: float, m: Motion) -> float:
         was_ringing = self.feel.ringing
@@ -234,7 +236,7 @@ class ControlLoop:
         # Everything built so far lives as long as the loop: keep the collector from walking it
         # mid-set, which costs milliseconds on a large heap.
         gc.freeze()
-        link = DriveSupervisor(drive, self.report_fault)
+        link = DriveSupervisor(drive, self.machine, self.report_fault)
         self.link = link
         stats = stats or PeriodStats(self.period_s)
         lag_limit = self.machine.control.lag_fault_periods * self.period_s
@@ -252,6 +254,8 @@ class ControlLoop:
                 torque = self.step(deadline, feedback, max(0.0, lateness))
                 stats.record_step(time.perf_counter() - started)
                 await link.write(deadline, torque)
+                if not link.armed and self.fault is None and not self.gate.estop:
+                    await link.rearm()  # the stop was reset at rest: the drive may carry load again
                 deadline += self.period_s
                 missed = stats.skip_missed(clock.now(), deadline)
                 deadline += missed * self.period_s

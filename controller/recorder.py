@@ -38,7 +38,11 @@ from controller.priority import helper_priority
 from controller.reps import Phase
 from controller.session import SetState
 
-SCHEMA_VERSION = 1
+# 2: drive feedback in the drive's own frame (positive torque toward positive counts). Version 1
+# recorded torque as "positive winds the cable in" on machines whose positive counts paid out, so
+# reading one flips that column and nothing else.
+SCHEMA_VERSION = 2
+_READABLE = (1, 2)
 MAGIC = b"ECCXREC1"
 CHUNK_MAGIC = b"CHNK"
 ROWS_PER_CHUNK_S = 1.0
@@ -49,7 +53,7 @@ _QUEUE_CHUNKS = 120  # two minutes of backlog before chunks are dropped (and cou
 PHASES = [p.value for p in Phase]
 SET_STATES = [s.value for s in SetState]
 
-# (name, dtype): the schema of version 1.
+# (name, dtype): the columns of versions 1 and 2.
 COLUMNS: list[tuple[str, str]] = [
     ("time_s", "<f8"),
     ("lag_us", "<u4"),  # whole microseconds: recorded, never decided on
@@ -263,9 +267,9 @@ def read_header(data: bytes, path: Path) -> tuple[dict[str, Any], int]:
     if zlib.crc32(blob) != _U32.unpack_from(data, end)[0]:
         raise RecordingError(f"{path}: header damaged (checksum mismatch in bytes {start}-{end})")
     header: dict[str, Any] = json.loads(blob)
-    if header.get("schema") != SCHEMA_VERSION:
+    if header.get("schema") not in _READABLE:
         raise RecordingError(
-            f"{path}: schema {header.get('schema')} is not supported (this reads {SCHEMA_VERSION})"
+            f"{path}: schema {header.get('schema')} is not supported (this reads {_READABLE})"
         )
     return header, end + 4
 
@@ -311,4 +315,6 @@ def read_recording(path: str | Path) -> Recording:
     for index, (name, dtype) in enumerate(COLUMNS):
         pieces = [p[index] for p in parts]
         merged[name] = np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+    if header["schema"] == 1:
+        merged["fb_torque_nm"] = -merged["fb_torque_nm"]
     return Recording(header, merged, damage, len(parts), str(path))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.bridge.process import mqtt_config, start_bridge
-from controller.config import MachineConfig, ProfileConfig, load_drive_map
+from controller.config import DriveMap, MachineConfig, ProfileConfig, load_drive_map
 from controller.drive.factory import make_drive
 from controller.reps import RepMetrics
 from controller.service import ControlService, ServiceSetup
@@ -47,10 +47,24 @@ def drive_link(setup: RunSetup) -> str:
     return link
 
 
+def check_stop_path(machine: MachineConfig, drive_map: DriveMap) -> None:
+    """A host that dies leaves the last torque on unless the drive stops by itself: by its own
+    communication watchdog, or by the E-stop wired to its STO input."""
+    has_watchdog = drive_map.watchdog is not None or drive_map.serial_line is not None
+    if not has_watchdog and not machine.drive.sto_wired:
+        raise ValueError(
+            f"drive map {drive_map.name!r} sets no communication watchdog, so nothing stops the motor "
+            "if this computer stops: wire the E-stop to the drive's STO input and say so with "
+            "drive.sto_wired = true in the machine file"
+        )
+
+
 def run(setup: RunSetup, on_rep: Callable[[RepMetrics], None] | None = None) -> ControlService:
     link = drive_link(setup)
     clock = MonotonicClock()
-    drive = make_drive(setup.machine, load_drive_map(setup.machine.drive.map), link, clock)
+    drive_map = load_drive_map(setup.machine.drive.map)
+    check_stop_path(setup.machine, drive_map)
+    drive = make_drive(setup.machine, drive_map, link, clock)
     folder = Path(tempfile.mkdtemp(prefix="eccentrix-run-"))
     service = ControlService(
         ServiceSetup(setup.machine, folder / "control.sock", drive_link=link), drive, clock

@@ -15,7 +15,6 @@ from controller.bridge.process import mqtt_config, start_bridge, wait_for_bridge
 from controller.config import AthleteConfig, DriveMap, MachineConfig, ProfileConfig, load_drive_map
 from controller.drive import Drive
 from controller.drive.factory import make_drive
-from controller.drive.simulated import SimulatedDrive
 from controller.ipc import ControlPort
 from controller.loop import ControlLoop, Frame, SafetyEvent
 from controller.profiles import check_fits_machine
@@ -28,6 +27,7 @@ from simulator.host import SimDriveHost
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
 from simulator.scenarios import Scenario
+from simulator.simulated_drive import SimulatedDrive
 
 _AFTER_LET_GO_S = 1.0
 
@@ -127,18 +127,19 @@ async def simulate_async(
     planned = profile.reps if setup.reps is None else setup.reps
     if profile.kind.value == "finishing_negatives":
         planned = max(planned, 100)  # they keep going until the machine says the set is over
-    rig = Rig.build(setup.built or setup.machine, setup.athlete, planned, setup.scenario, dt_s=0.001)
+    built = setup.built or setup.machine
+    rig = Rig.build(built, setup.athlete, planned, setup.scenario, dt_s=0.001)
     clock: Clock = MonotonicClock() if setup.realtime else SimulatedClock()
     loop = ControlLoop(setup.machine, profile, setup.load_kg)
     host: SimDriveHost | None = None
     drive: Drive
     if setup.transport == "inproc":
-        drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
+        drive = SimulatedDrive(rig, clock, built)
     else:
         drive_map = setup.drive_map or load_drive_map(
             "odrive-ascii" if setup.transport == "serial" else "sim"
         )
-        host = SimDriveHost(drive_map, setup.machine, rig, setup.transport, lockstep=not setup.realtime)  # type: ignore[arg-type]
+        host = SimDriveHost(drive_map, built, rig, setup.transport, lockstep=not setup.realtime)  # type: ignore[arg-type]
         drive = make_drive(setup.machine, drive_map, host.start(), clock)
     result = SimulationResult(setup, [], loop.safety_events, LoopStats(0, 0, 0, 0, 0, 0, 0))
 

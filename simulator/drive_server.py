@@ -46,7 +46,6 @@ class ModbusDriveServer:
         self.port = port
         self.requests = 0
         self._replies = 0
-        self._sign = -1.0 if drive_map.invert_direction else 1.0
         device = SimDevice(
             id=drive_map.link.device_id,
             simdata=[SimData(address=0, count=_ADDRESSES, values=0, datatype=DataType.REGISTERS)],
@@ -107,9 +106,9 @@ class ModbusDriveServer:
         servo = self.servo
         status = s.fault[0] if servo.fault_code and s.fault else s.running[0] if servo.running else 0
         for register, value in (
-            (f.position, self._sign * servo.position_rad()),
-            (f.velocity, self._sign * servo.velocity_rad_s()),
-            (f.torque, self._sign * servo.torque_nm()),
+            (f.position, servo.position_rad()),
+            (f.velocity, servo.velocity_rad_s()),
+            (f.torque, servo.torque_nm()),
             (f.status, float(status)),
             (f.fault_code, float(servo.fault_code)),
         ):
@@ -135,7 +134,7 @@ class ModbusDriveServer:
             if register is not None and register.address == address and len(values) >= register.type.words:
                 apply(decode(values[: register.type.words], register, order))
         if c.torque.address == address and len(values) >= c.torque.type.words:
-            servo.command_torque(self._sign * decode(values[: c.torque.type.words], c.torque, order))
+            servo.command_torque(decode(values[: c.torque.type.words], c.torque, order))
 
     @staticmethod
     def _matches(writes: list[Write], address: int, values: list[int]) -> bool:

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from controller.config import MachineConfig, ProfileConfig
-from controller.drive.simulated import SimulatedDrive
 from controller.loop import ControlLoop, Frame
 from controller.recorder import Recording
 from controller.regression import configs_of, regression_replay
@@ -28,6 +27,7 @@ from controller.timing import SimulatedClock
 from simulator.calibration import Device
 from simulator.lift import Rig
 from simulator.plant import Plant, PlantParams
+from simulator.simulated_drive import SimulatedDrive
 
 _POSITION_GAIN = 400.0  # 1/s^2: follows the remembered path within a few millimetres
 _VELOCITY_GAIN = 40.0  # 1/s
@@ -139,7 +139,7 @@ async def _resimulate(
                 values.append(getattr(frame, name))
 
     loop.observers.on_frame.append(keep)
-    drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
+    drive = SimulatedDrive(rig, clock, loop.machine)
     await drive.connect()
     loop.start_set()
     await loop.run(drive, clock, lambda lp: person.done, person.end_s + 2 * _AFTER_END_S + 60.0)

@@ -1,9 +1,12 @@
 """The simulator as a servo drive: the behaviour a real drive has, whatever the transport.
 
-Torque is applied only when enabled by the map's enable sequence and no alarm is latched; it is
-clipped to the torque limits the controller wrote; the torque-mode speed limits the controller
-wrote become the plant's; the communication watchdog (real-time mode) switches torque off when
-commands stop; an injected alarm latches until the alarm-reset sequence.
+It works in its own frame, as a real servo does: positive torque accelerates toward positive
+velocity and positive counts; which of those pays the cable out is the machine as built (`built`,
+which may differ from what the controller was told). Torque is applied only when enabled by the
+map's enable sequence and no alarm is latched; it is clipped to the torque limits the controller
+wrote; the torque-mode speed limits the controller wrote become the plant's; the communication
+watchdog (real-time mode) switches torque off when commands stop; an injected alarm latches until
+the alarm-reset sequence.
 
 Time: in lockstep mode each torque command advances the physics by one control period (exactly
 what the in-process drive does, so a set over a link can be compared with an in-process one); in
@@ -17,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from controller.config import DriveMap, MachineConfig
 from simulator.lift import Rig
+from simulator.shaft import MotorShaft
 
 _WATCHDOG_FAULT = 0x0006
 
@@ -33,17 +37,17 @@ class FaultPlan:
 
 
 class Servo:
-    def __init__(self, drive_map: DriveMap, machine: MachineConfig, rig: Rig, lockstep: bool) -> None:
+    def __init__(self, drive_map: DriveMap, built: MachineConfig, rig: Rig, lockstep: bool) -> None:
         self.map = drive_map
-        self.machine = machine
+        self.machine = built
         self.rig = rig
         self.lockstep = lockstep
-        self.period_s = 1.0 / machine.control.rate_hz
-        self.metres_per_rad = machine.metres_per_rad
+        self.period_s = 1.0 / built.control.rate_hz
+        self.shaft = MotorShaft.of(built)
         self.enabled = False
         self.fault_code = 0
         self.torque_command_nm = 0.0
-        self.torque_limits_nm = (machine.motor.peak_torque_nm, machine.motor.peak_torque_nm)
+        self.torque_limits_nm = (built.motor.peak_torque_nm, built.motor.peak_torque_nm)
         self.watchdog_s = drive_map.watchdog.timeout_s if drive_map.watchdog else None
         self.faults = FaultPlan()
         self._origin = time.monotonic()
@@ -64,12 +68,12 @@ class Servo:
             self.alarm(_WATCHDOG_FAULT)
         plant = self.rig.plant
         while plant.time_s + 0.5 * plant.dt_s < now:
-            self.rig.advance(self.applied_torque_nm)
+            self.rig.advance(self.winding_torque_nm)
 
     def _advance_one_period(self) -> None:
         target = self.rig.plant.time_s + self.period_s
         while self.rig.plant.time_s + 0.5 * self.rig.plant.dt_s < target:
-            self.rig.advance(self.applied_torque_nm)
+            self.rig.advance(self.winding_torque_nm)
 
     # -- state -------------------------------------------------------------------------------------
     @property
@@ -78,10 +82,15 @@ class Servo:
 
     @property
     def applied_torque_nm(self) -> float:
+        """Drive frame, within the limits the controller wrote."""
         if not self.running:
             return 0.0
         forward, reverse = self.torque_limits_nm
         return min(max(self.torque_command_nm, -reverse), forward)
+
+    @property
+    def winding_torque_nm(self) -> float:
+        return self.shaft.winding_torque_nm(self.applied_torque_nm)
 
     def alarm(self, code: int) -> None:
         self.fault_code = code
@@ -112,20 +121,21 @@ class Servo:
         self.torque_limits_nm = (value, rev) if forward else (fwd, value)
 
     def set_speed_limit(self, forward: bool, rad_s: float) -> None:
-        """The drive's torque-mode speed limit; forward = cable paying out."""
+        """The drive's torque-mode speed limit in its positive (forward) or negative direction."""
         plant = self.rig.plant
-        mps = abs(rad_s) * self.metres_per_rad
-        if forward:
+        mps = abs(rad_s) * self.shaft.metres_per_rad
+        pays_out = forward == (self.shaft.payout_sign > 0)
+        if pays_out:
             plant.p = replace(plant.p, payout_speed_limit_mps=mps)
         else:
             plant.p = replace(plant.p, retract_speed_limit_mps=mps)
 
     # -- what a drive reports (SI at the motor shaft) ----------------------------------------------
     def position_rad(self) -> float:
-        return self.rig.plant.spool_pos_m / self.metres_per_rad
+        return self.shaft.angle_rad(self.rig.plant)
 
     def velocity_rad_s(self) -> float:
-        return self.rig.plant.spool_vel_mps / self.metres_per_rad
+        return self.shaft.velocity_rad_s(self.rig.plant)
 
     def torque_nm(self) -> float:
-        return self.rig.plant.torque_nm
+        return self.shaft.torque_nm(self.rig.plant)

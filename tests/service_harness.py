@@ -14,11 +14,11 @@ from pathlib import Path
 
 from controller.config import load_athlete, load_machine
 from controller.demo import ensure_accounts
-from controller.drive.simulated import SimulatedDrive
 from controller.service import ControlService, ServiceSetup
 from controller.timing import Clock, SimulatedClock
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
+from simulator.simulated_drive import SimulatedDrive
 from tests.machines import home_gym_file
 
 PASSWORD = "correct horse"
@@ -47,7 +47,7 @@ def running_service(
     machine = load_machine(home_gym_file(folder, name="service-machine.toml"))
     clock = clock or PacedClock(speed=8.0)
     rig = Rig.build(machine, load_athlete(athlete), planned_reps=0)
-    drive = SimulatedDrive(rig, clock, machine.metres_per_rad)
+    drive = SimulatedDrive(rig, clock, machine)
     (folder / "recordings").mkdir(exist_ok=True)
     setup = ServiceSetup(machine, folder / "control.sock", folder / "recordings", folder / "sessions.sqlite")
     ensure_accounts(folder / "sessions.sqlite", PASSWORD)

@@ -14,12 +14,12 @@ import pytest
 from controller.config import load_athlete, load_machine, load_profile
 from controller.config.profile import CurveConfig, CurveKind
 from controller.curves import curve_multiplier
-from controller.drive.simulated import SimulatedDrive
 from controller.loop import ControlLoop, Frame
 from controller.timing import SimulatedClock
 from controller.units import kg_to_newtons
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
+from simulator.simulated_drive import SimulatedDrive
 
 MACHINE = load_machine("home-gym-2kw")
 LOAD_KG = 40.0
@@ -39,7 +39,7 @@ def run_curve(profile_name: str, curve: CurveConfig, reps: int = 5) -> list[Samp
     clock = SimulatedClock()
     rig = Rig.build(MACHINE, load_athlete("trained"), planned_reps=reps)
     loop = ControlLoop(MACHINE, profile)
-    drive = SimulatedDrive(rig, clock, MACHINE.metres_per_rad)
+    drive = SimulatedDrive(rig, clock, MACHINE)
     lifter = SimulatedLifter(rig, reps)
     samples: list[Sample] = []
 

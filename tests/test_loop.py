@@ -11,10 +11,10 @@ import pytest
 
 from controller.config import load_athlete, load_machine, load_profile
 from controller.drive import DriveFeedback, DriveTimeout
-from controller.drive.simulated import SimulatedDrive
 from controller.loop import ControlLoop, lag_cause
 from controller.timing import MonotonicClock, SimulatedClock
 from simulator.lift import Rig
+from simulator.simulated_drive import SimulatedDrive
 
 MACHINE = load_machine("home-gym-2kw")
 PROFILE = load_profile("eccentric-overload-130")
@@ -44,7 +44,7 @@ def build(drive_cls=SimulatedDrive, **kw):
     clock = SimulatedClock()
     rig = Rig.build(MACHINE, ATHLETE, planned_reps=8)
     loop = ControlLoop(MACHINE, PROFILE)
-    drive = drive_cls(rig, clock, loop.kinematics.metres_per_rad, **kw)
+    drive = drive_cls(rig, clock, MACHINE, **kw)
     return loop, drive, clock, rig
 
 
@@ -108,7 +108,7 @@ class StallingClock(SimulatedClock):
 def test_a_late_cycle_stops_a_loaded_set_but_not_a_machine_at_rest(stall_at_s, latched):
     loop, _, _, rig = build()
     clock = StallingClock(stall_at_s, stall_s=0.05)
-    drive = SimulatedDrive(rig, clock, loop.kinematics.metres_per_rad)
+    drive = SimulatedDrive(rig, clock, loop.machine)
     run(loop, drive, clock, lambda lp: clock.now() > stall_at_s + 0.5, 60.0)
     kinds = [e.kind for e in loop.safety_events]
     assert ("loop_lag" in kinds) is latched
@@ -143,7 +143,7 @@ def test_step_is_deterministic_replay_of_recorded_feedback_gives_the_same_comman
     again: list[float] = []
     period = 1.0 / MACHINE.control.rate_hz
     for i, fb in enumerate(feedback):
-        again.append(replayed.step(i * period, fb) / replayed.kinematics.metres_per_rad)
+        again.append(replayed.step(i * period, fb) / replayed.kinematics.torque_nm(1.0))
     assert len(again) == len(commands)
     assert again == pytest.approx(commands, abs=1e-9)
     assert [r.index for r in replayed.reps] == [r.index for r in loop.reps]

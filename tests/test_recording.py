@@ -46,7 +46,7 @@ def test_every_frame_is_recorded_with_its_decisions(recorded):
     assert np.allclose(recording.columns["command_n"], [f.command_n for f in frames], atol=1e-3)
     assert recording.header["profile"]["name"] == "eccentric-overload-130"
     assert recording.header["athlete"]["name"] == "trained"
-    assert recording.header["schema"] == 1 and recording.header["software"]
+    assert recording.header["schema"] == 2 and recording.header["software"]
 
 
 def test_regression_replay_of_an_unchanged_controller_has_zero_differences(recorded):

@@ -98,3 +98,19 @@ def test_run_reports_a_drive_that_is_not_there(tmp_path):
     )
     assert done.returncode == 2
     assert "cannot reach the drive" in done.stderr
+
+
+def test_run_refuses_a_drive_without_a_watchdog_unless_sto_is_wired(tmp_path):
+    a6 = 'kind = "modbus"\nmap = "stepperonline-a6-rs"\nlink = "tcp://127.0.0.1:1"'
+    path = tmp_path / "a6.toml"
+    path.write_text(home_gym_text().replace('kind = "sim"\nmap = "sim"', a6))
+    done = subprocess.run(
+        [*ECCENTRIX, "run", "--machine", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "sto_wired = true" in done.stderr and "stepperonline-a6-rs" in done.stderr
+    path.write_text(path.read_text().replace(a6, a6 + "\nsto_wired = true"))
+    done = subprocess.run(
+        [*ECCENTRIX, "run", "--machine", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert "cannot reach the drive" in done.stderr, "wired: it goes on to the link"

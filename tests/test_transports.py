@@ -228,9 +228,9 @@ def test_the_drives_own_watchdog_turns_torque_off_when_commands_stop():
 
     async def go():
         await drive.connect()
-        await drive.write(2.0)
+        await drive.write(-2.0)  # tension on a machine whose positive counts pay out
         await drive.read()
-        assert host.servo.applied_torque_nm == pytest.approx(2.0, abs=0.01)
+        assert host.servo.applied_torque_nm == pytest.approx(-2.0, abs=0.01)
         await asyncio.sleep(3 * drive_map.watchdog.timeout_s)  # type: ignore[union-attr]
         host.servo.catch_up()
         torque_after = host.servo.applied_torque_nm

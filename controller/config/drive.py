@@ -95,7 +95,6 @@ class DriveMap(Section):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
     protocol: Literal["modbus", "serial_line"]
-    invert_direction: bool = False  # the drive counts positive the other way round from us
     link: ModbusLink = ModbusLink()
     feedback: FeedbackMap | None = None
     command: CommandMap | None = None

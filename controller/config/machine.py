@@ -21,10 +21,15 @@ class MotorConfig(Section):
     rated_torque_nm: float = Field(1.27, gt=0, le=500)
     peak_torque_nm: float = Field(3.81, gt=0, le=1500)
     rotor_inertia_kgm2: float = Field(5.7e-5, gt=0, le=1.0)
+    max_speed_rpm: float = Field(5000.0, gt=0, le=30000)  # feedback above this is a misread, not motion
     current_loop_time_constant_s: float = Field(0.0005, gt=0, le=0.02)
 
 
 class SpoolConfig(Section):
+    # The one sign fact of a machine: which rotation, as the drive counts it, pays the cable out.
+    # A drive's positive torque turns its shaft toward positive counts, so the tension that resists
+    # the person needs torque of the opposite sign. `eccentrix commission` checks it.
+    payout: Literal["positive", "negative"] = "positive"
     radius_m: float = Field(0.022, gt=0.003, le=0.25)
     gear_ratio: float = Field(1.0, ge=1.0, le=100.0)
     inertia_kgm2: float = Field(4.0e-5, ge=0, le=1.0)
@@ -83,6 +88,9 @@ class DriveRef(Section):
     kind: Literal["sim", "modbus", "serial"] = "sim"
     map: str = "sim"  # a name in configs/drives or a path
     link: str | None = Field(None, min_length=1, max_length=256)  # tcp://HOST:PORT or a serial device
+    # The hardware E-stop and a lost host both end in the drive's STO input: a drive map without
+    # a communication watchdog runs only when the machine file says so.
+    sto_wired: bool = False
 
     @model_validator(mode="after")
     def _real_drives_say_where(self) -> DriveRef:
@@ -130,6 +138,16 @@ class MachineConfig(Section):
     @property
     def tension_per_torque_n_per_nm(self) -> float:
         return self.spool.gear_ratio / self.spool.radius_m
+
+    @property
+    def payout_sign(self) -> float:
+        """+1 when positive drive counts mean cable paid out, -1 otherwise."""
+        return 1.0 if self.spool.payout == "positive" else -1.0
+
+    @property
+    def max_tension_torque_nm(self) -> float:
+        """The motor torque that makes `limits.max_tension_n`: the last clamp, in the drive's units."""
+        return self.limits.max_tension_n / self.tension_per_torque_n_per_nm
 
     @property
     def metres_per_rad(self) -> float:

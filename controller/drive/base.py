@@ -1,7 +1,13 @@
-"""What the control loop needs from any servo drive in torque mode, in SI at the motor shaft."""
+"""What the control loop needs from any servo drive in torque mode, in SI at the motor shaft.
+
+Everything here is in the drive's own frame, as on every servo: a positive torque accelerates the
+shaft toward positive velocity and positive position counts. Which of those pays the cable out is
+the machine's business (`[spool] payout`), turned into cable terms in one place: kinematics.py.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -9,9 +15,9 @@ from typing import Protocol
 @dataclass(frozen=True, slots=True)
 class DriveFeedback:
     time_s: float  # when the sample was taken, on the loop's clock
-    angle_rad: float  # motor shaft, positive = cable paid out
+    angle_rad: float  # motor shaft, the drive's positive direction
     velocity_rad_s: float
-    torque_nm: float  # actual torque, positive = winding cable in (resisting the person)
+    torque_nm: float  # actual torque, the drive's positive direction
     enabled: bool = True
     fault_code: int = 0
 
@@ -42,13 +48,21 @@ class DriveAlarm(DriveFault):
 class Drive(Protocol):
     """A torque-mode drive. `write` must never block longer than a control period."""
 
-    async def connect(self) -> None: ...
+    @property
+    def sources(self) -> Mapping[str, str]:
+        """Where each feedback quantity comes from ("position": "register 0x4016 of map ..."),
+        for messages that tell a person what to check."""
+        ...
+
+    async def connect(self) -> None:
+        """Link, set-up, zero torque, enable: ready for the loop."""
 
     async def read(self) -> DriveFeedback: ...
 
     async def write(self, torque_nm: float) -> None: ...
 
     async def disable(self) -> None:
-        """Torque off (the drive's own safe state); must be safe to call in any state."""
+        """Torque off and the power stage disabled, retried until the drive acknowledges it or the
+        link is gone; safe to call in any state."""
 
     async def close(self) -> None: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import termios
 import time
 from collections.abc import Awaitable, Callable
@@ -31,9 +32,14 @@ from controller.drive.base import (
     DriveTimeout,
 )
 from controller.drive.registers import Block, decode, encode, plan_reads, with_rated_torque
+from controller.drive.torque_window import TorqueWindow
 from controller.timing import Clock
 
 _ENABLE_WAIT_S = 1.0
+_DISABLE_TRY_S = 1.0
+_DISABLE_RETRY_S = 0.01
+
+log = logging.getLogger("eccentrix.drive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +94,7 @@ class ModbusDrive:
         self.link = link
         self.clock = clock
         self.stats = LinkStats()
-        self._sign = -1.0 if drive_map.invert_direction else 1.0
+        self.torque_window = TorqueWindow.of(machine)
         self._blocks: list[Block] = plan_reads(self._feedback_registers())
         self._fc23 = drive_map.link.fc23 and len(self._blocks) == 1
         self._pending_torque = 0.0
@@ -97,6 +103,16 @@ class ModbusDrive:
         self._bytes_in = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
+    @property
+    def sources(self) -> dict[str, str]:
+        f = self.feedback_map
+        where = f"of drive map {self.map.name!r}"
+        return {
+            "position": f"register {f.position.address:#06x} {where}",
+            "velocity": f"register {f.velocity.address:#06x} {where}",
+            "torque": f"register {f.torque.address:#06x} {where}",
+        }
+
     @property
     def bus(self) -> str:
         return f"{self.link.kind}:{self.link.address}:{self.link.port if self.link.kind == 'tcp' else ''}"
@@ -124,6 +140,9 @@ class ModbusDrive:
         await self._write_limits()
         if self.map.watchdog is not None:
             await self._write_all(self.map.watchdog.writes)
+        # A drive keeps its torque reference across a lost link: never enable on a stale one.
+        self._pending_torque = 0.0
+        await self._write_torque(0.0)
         await self._write_all(self.map.enable)
         await self._wait_until_running()
 
@@ -131,12 +150,33 @@ class ModbusDrive:
         await self._write_all(self.map.alarm_reset)
 
     async def disable(self) -> None:
+        """Zero torque and the disable sequence, again until the status word says the power stage
+        is off, or the link is gone (then the drive's own watchdog, or STO, has it)."""
         if self._client is None:
             return
-        with contextlib.suppress(DriveFault):
-            await self._write_torque(0.0)
-        with contextlib.suppress(DriveFault):
-            await self._write_all(self.map.disable)
+        self._pending_torque = 0.0
+        give_up = time.monotonic() + _DISABLE_TRY_S
+        while True:
+            with contextlib.suppress(DriveFault):
+                await self._write_torque(0.0)
+            try:
+                await self._write_all(self.map.disable)
+                if not await self._reports_running():
+                    return
+            except DriveLinkLost:
+                log.error("drive at %s: link gone before the disable was acknowledged", self.bus)
+                return
+            except DriveFault:
+                pass
+            if time.monotonic() > give_up:
+                log.error("drive at %s: disable not acknowledged in %.0f s", self.bus, _DISABLE_TRY_S)
+                return
+            await asyncio.sleep(_DISABLE_RETRY_S)
+
+    async def _reports_running(self) -> bool:
+        register = self.feedback_map.status
+        reply = await self._transact(partial(self._read_block, Block(register.address, 1)))
+        return (int(reply.registers[0]) & self.status_values.running_mask) in self.status_values.running
 
     async def close(self) -> None:
         await self.disable()
@@ -154,7 +194,7 @@ class ModbusDrive:
         if self._fc23:
             block = self._blocks[0]
             torque = self.command_map.torque
-            values = encode(self._sign * self._pending_torque, torque, self.map.link.word_order)
+            values = encode(self._pending_torque, torque, self.map.link.word_order)
             reply = await self._transact(
                 lambda c: c.readwrite_registers(
                     read_address=block.start,
@@ -174,8 +214,7 @@ class ModbusDrive:
         return self._feedback(words)
 
     async def write(self, torque_nm: float) -> None:
-        peak = self.machine.motor.peak_torque_nm
-        torque = min(max(torque_nm, -peak), peak)
+        torque = self.torque_window.clamp(torque_nm)
         if self._fc23:
             self._pending_torque = torque  # goes out with the next read, in the same transaction
             return
@@ -205,27 +244,32 @@ class ModbusDrive:
             raise DriveAlarm(fault, self.map.fault_text(fault))
         return DriveFeedback(
             time_s=self.clock.now(),
-            angle_rad=self._sign * self._value(words, f.position),
-            velocity_rad_s=self._sign * self._value(words, f.velocity),
-            torque_nm=self._sign * self._value(words, f.torque),
+            angle_rad=self._value(words, f.position),
+            velocity_rad_s=self._value(words, f.velocity),
+            torque_nm=self._value(words, f.torque),
             enabled=(status & s.running_mask) in s.running,
             fault_code=fault,
         )
 
     async def _write_torque(self, torque_nm: float) -> None:
         register = self.command_map.torque
-        values = encode(self._sign * torque_nm, register, self.map.link.word_order)
+        values = encode(self.torque_window.clamp(torque_nm), register, self.map.link.word_order)
         await self._write_words(register.address, values)
 
     async def _write_limits(self) -> None:
         c = self.command_map
         metres_per_rad = self.machine.metres_per_rad
-        peak = self.machine.motor.peak_torque_nm
+        # Both directions get the tension limit: the drive's speed limiter needs torque against a
+        # let-go spool too, and nothing we command ever goes the other way.
+        torque = self.torque_window.limit_nm
+        payout = self.machine.drive_payout_limit_mps / metres_per_rad
+        retract = self.machine.drive_retract_limit_mps / metres_per_rad
+        forward, reverse = (payout, retract) if self.machine.payout_sign > 0 else (retract, payout)
         limits = [
-            (c.torque_limit_forward, peak),
-            (c.torque_limit_reverse, peak),
-            (c.speed_limit_forward, self.machine.drive_payout_limit_mps / metres_per_rad),
-            (c.speed_limit_reverse, self.machine.drive_retract_limit_mps / metres_per_rad),
+            (c.torque_limit_forward, torque),
+            (c.torque_limit_reverse, torque),
+            (c.speed_limit_forward, forward),
+            (c.speed_limit_reverse, reverse),
         ]
         for register, value in limits:
             if register is not None:

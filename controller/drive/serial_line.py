@@ -20,6 +20,7 @@ import serial_asyncio_fast
 
 from controller.config import DriveMap, MachineConfig
 from controller.drive.base import DriveAlarm, DriveFeedback, DriveLinkLost, DriveProtocolError, DriveTimeout
+from controller.drive.torque_window import TorqueWindow
 from controller.timing import Clock
 
 _CLOSED_LOOP = 8
@@ -38,9 +39,15 @@ class SerialLineDrive:
         self.latency_s: list[float] = []
         self.timeouts = 0
         self._rad_per_turn = 2.0 * math.pi / self.line.turns_per_rev
+        self.torque_window = TorqueWindow.of(machine)
         self._torque_nm = 0.0
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+
+    @property
+    def sources(self) -> dict[str, str]:
+        reply = f"the 'f {self.line.axis}' reply of drive map {self.map.name!r}"
+        return {"position": f"position in {reply}", "velocity": f"velocity in {reply}"}
 
     async def connect(self) -> None:
         try:
@@ -69,8 +76,7 @@ class SerialLineDrive:
         )
 
     async def write(self, torque_nm: float) -> None:
-        peak = self.machine.motor.peak_torque_nm
-        self._torque_nm = min(max(torque_nm, -peak), peak)
+        self._torque_nm = self.torque_window.clamp(torque_nm)
         await self._send(f"c {self.line.axis} {self._torque_nm:.5f}")
 
     async def reset_alarm(self) -> None:

@@ -87,8 +87,8 @@ class DriveSupervisor:
 
     async def _fault(self, now_s: float, kind: str, detail: str) -> None:
         self._on_fault(now_s, kind, detail)
-        log.error("%s: %s", kind, detail)
-        if self.armed:
+        if self.armed:  # one line per fault, not one per cycle it stands
+            log.error("%s: %s", kind, detail)
             self.armed = False
             await self.drive.disable()
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -270,6 +271,7 @@ def _set_arguments(parser: argparse.ArgumentParser, profile: str, athlete: str, 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eccentrix", description=__doc__)
+    parser.add_argument("--verbose", action="store_true", help="log more, including pymodbus's frames")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="the embedded default: simulated machine and lifter, dashboard")
     demo.add_argument("--machine", default=DEFAULT_MACHINE, help="name in configs/machines or a path")
@@ -351,8 +353,16 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt  # SIGTERM ends a command as Ctrl-C does: through its safe stop
 
 
+def quiet_logging(verbose: bool) -> None:
+    """One line per fault on stderr. pymodbus logs every dropped frame with a hex dump: only with
+    --verbose."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="eccentrix: %(message)s")
+    logging.getLogger("pymodbus").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_logging(args.verbose)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         code: int = args.func(args)

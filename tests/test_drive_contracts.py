@@ -59,6 +59,7 @@ def run_set(
     seconds: float,
     transport: str = "tcp",
     during: Callable[[float], None] = lambda _t: None,
+    late_at: float | None = None,
 ) -> tuple[ControlLoop, list[Frame]]:
     async def go() -> tuple[ControlLoop, list[Frame]]:
         server = TcpServer(fake) if transport == "tcp" else RtuServer(fake)
@@ -72,7 +73,11 @@ def run_set(
         loop.observers.on_frame.append(frames.append)
 
         def until(_: ControlLoop) -> bool:
+            nonlocal late_at
             during(fake.time_s)
+            if late_at is not None and fake.time_s >= late_at:
+                server.late_s = [0.03, 0.03]  # two replies in a row past the 20 ms timeout
+                late_at = None
             return fake.time_s >= seconds
 
         try:
@@ -176,3 +181,37 @@ def test_over_rtu_too(map_name):
     loop, _ = run_set(map_name, fake, machine, seconds=3.0, transport="rtu")
     assert loop.fault is None, loop.fault
     assert min(fake.tensions_n) >= 0.0 and max(fake.tensions_n) > 0.8 * 8.0 * 9.80665
+
+
+@pytest.mark.parametrize("map_name", MAPS)
+def test_a_drive_stalled_as_the_run_ends_is_disabled_once_it_answers(map_name):
+    """Ctrl-C, SIGTERM or a fault end the loop while the drive is not answering: one disable
+    attempt is lost on the wire, so it is retried until the drive says its power stage is off."""
+    machine = machine_for(map_name)
+    fake = fake_for(map_name, machine, out_and_back)
+
+    def stall_at_the_end(t: float) -> None:
+        if t >= 2.0 and not fake.silent_until:
+            fake.silent_until = time.monotonic() + 0.3
+
+    run_set(map_name, fake, machine, seconds=2.0, during=stall_at_the_end)
+    assert fake.enables[-1] is False and not fake.enabled
+
+
+@pytest.mark.parametrize("transport", ["tcp", "rtu"])
+def test_late_replies_are_discarded_not_counted_against_the_next_exchanges(transport):
+    """Two replies in a row come after their timeout (a busy host): two failed exchanges, and the
+    next ones are on time again; never a fault, and never one request answered by another's reply
+    (RTU has no transaction id: the CiA 402 map reads five blocks a cycle, all function 03)."""
+    map_name = "cia402-modbus"
+    machine = machine_for(map_name)
+    fake = fake_for(map_name, machine, out_and_back)
+    loop, frames = run_set(map_name, fake, machine, seconds=3.0, transport=transport, late_at=1.5)
+    assert loop.fault is None, loop.fault
+    assert loop.link is not None and 1 <= loop.link.counters.transient <= 3
+    period = 1.0 / machine.control.rate_hz
+    read = [(f.feedback.time_s, f.position_m) for f in frames if f.feedback is not None]
+    worst = max(
+        min(abs(position - out_and_back(t + k * period)[0]) for k in (-1, 0, 1)) for t, position in read[5:]
+    )
+    assert worst < 0.002, f"a reply to another request was taken for this one: {worst * 1e3:.0f} mm off"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -114,3 +115,79 @@ def test_run_refuses_a_drive_without_a_watchdog_unless_sto_is_wired(tmp_path):
         [*ECCENTRIX, "run", "--machine", str(path)], capture_output=True, text=True, timeout=60
     )
     assert "cannot reach the drive" in done.stderr, "wired: it goes on to the link"
+
+
+def drive_status(port: int) -> int:
+    feedback = load_drive_map("sim").feedback
+    assert feedback is not None
+    client = ModbusTcpClient("127.0.0.1", port=port)
+    client.connect()
+    status = int(client.read_holding_registers(feedback.status.address, count=1).registers[0])
+    client.close()
+    return status
+
+
+def start_sim_drive(port: int) -> subprocess.Popen[str]:
+    server = subprocess.Popen(
+        [*ECCENTRIX, "sim-drive", "--tcp", f"127.0.0.1:{port}", "--reps", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_port(port)
+    return server
+
+
+def wait_for_line(process: subprocess.Popen[str], text: str, seconds: float = 30.0) -> None:
+    assert process.stdout is not None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if text in line:
+            return
+    raise TimeoutError(f"no {text!r} from the process")
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_and_sigterm_mid_set_leave_the_drive_disabled(tmp_path, signal_name):
+    port = free_port()
+    server = start_sim_drive(port)
+    try:
+        machine = str(machine_file(tmp_path, f"tcp://127.0.0.1:{port}"))
+        run_process = subprocess.Popen(
+            [*ECCENTRIX, "run", "--machine", machine, "--reps", "20", "--seconds", "60"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for_line(run_process, "rep  1")
+        assert drive_status(port) == 2, "running mid-set"
+        run_process.send_signal(getattr(signal, signal_name))
+        run_process.communicate(timeout=30)
+        assert drive_status(port) == 0, f"{signal_name} left the drive enabled"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_drive_killed_mid_set_is_one_line_on_stderr_and_a_failed_run(tmp_path):
+    port = free_port()
+    server = start_sim_drive(port)
+    machine = str(machine_file(tmp_path, f"tcp://127.0.0.1:{port}"))
+    run_process = subprocess.Popen(
+        [*ECCENTRIX, "run", "--machine", machine, "--reps", "20", "--seconds", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_line(run_process, "rep  1")
+        server.kill()
+        server.wait(timeout=10)
+        _, stderr = run_process.communicate(timeout=60)
+    finally:
+        run_process.kill()
+    assert run_process.returncode == 1
+    lines = stderr.strip().splitlines()
+    assert 1 <= len(lines) <= 3, stderr
+    assert "drive_" in lines[0] and "0x" not in stderr, stderr

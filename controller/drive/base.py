@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+LATENCY_WINDOW = 10_000  # exchanges whose latency a drive keeps: the latest only, a process runs for months
+
 
 @dataclass(frozen=True, slots=True)
 class DriveFeedback:

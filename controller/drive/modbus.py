@@ -12,6 +12,7 @@ import contextlib
 import logging
 import termios
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,6 +25,7 @@ from pymodbus.framer import FramerType
 from controller.config import DriveMap, MachineConfig
 from controller.config.drive import Register, Write
 from controller.drive.base import (
+    LATENCY_WINDOW,
     DriveAlarm,
     DriveFault,
     DriveFeedback,
@@ -36,6 +38,7 @@ from controller.drive.torque_window import TorqueWindow
 from controller.timing import Clock
 
 _ENABLE_WAIT_S = 1.0
+_READ, _WRITE_ONE, _WRITE_MANY, _READ_WRITE = 0x03, 0x06, 0x10, 0x17
 _DISABLE_TRY_S = 1.0
 _DISABLE_RETRY_S = 0.01
 
@@ -73,7 +76,8 @@ class LinkStats:
     timeouts: int = 0
     garbled: int = 0  # bytes came back but no valid reply could be made of them
     exceptions: int = 0
-    latency_s: list[float] = field(default_factory=list)
+    stale: int = 0  # a late reply to an earlier request, refused
+    latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
 
 
 class ModbusDrive:
@@ -101,6 +105,9 @@ class ModbusDrive:
         self._last_frame_end = 0.0
         self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
         self._bytes_in = 0
+        self._last_byte_s = 0.0
+        self._resync = False
+        self._disable_unconfirmed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @property
@@ -151,31 +158,48 @@ class ModbusDrive:
 
     async def disable(self) -> None:
         """Zero torque and the disable sequence, again until the status word says the power stage
-        is off, or the link is gone (then the drive's own watchdog, or STO, has it)."""
+        is off, or until the link cannot be had back (then the drive's own watchdog, or STO, has
+        it). pymodbus drops a TCP connection after a few silent requests: that is reopened."""
         if self._client is None:
             return
         self._pending_torque = 0.0
-        give_up = time.monotonic() + _DISABLE_TRY_S
+        # Once given up on, a later call (the loop's end, close) tries once more, not for a second.
+        give_up = time.monotonic() + (0.0 if self._disable_unconfirmed else _DISABLE_TRY_S)
         while True:
-            with contextlib.suppress(DriveFault):
-                await self._write_torque(0.0)
             try:
+                await self._reopen()
+                with contextlib.suppress(DriveTimeout, DriveProtocolError):
+                    await self._write_torque(0.0)
                 await self._write_all(self.map.disable)
                 if not await self._reports_running():
+                    self._disable_unconfirmed = False
                     return
-            except DriveLinkLost:
-                log.error("drive at %s: link gone before the disable was acknowledged", self.bus)
-                return
-            except DriveFault:
-                pass
-            if time.monotonic() > give_up:
-                log.error("drive at %s: disable not acknowledged in %.0f s", self.bus, _DISABLE_TRY_S)
-                return
+            except DriveFault as fault:
+                if time.monotonic() >= give_up:
+                    if not self._disable_unconfirmed:
+                        log.error(
+                            "drive at %s: disable not acknowledged (%s): its watchdog or STO must stop it",
+                            self.bus,
+                            fault,
+                        )
+                    self._disable_unconfirmed = True
+                    return
             await asyncio.sleep(_DISABLE_RETRY_S)
+
+    async def _reopen(self) -> None:
+        client = self._client
+        if client is None or client.connected:
+            return
+        try:
+            reopened = await asyncio.wait_for(client.connect(), timeout=_DISABLE_RETRY_S * 10)
+        except (TimeoutError, OSError):
+            reopened = False
+        if not reopened:
+            raise DriveLinkLost(f"no link to the drive at {self.bus}")
 
     async def _reports_running(self) -> bool:
         register = self.feedback_map.status
-        reply = await self._transact(partial(self._read_block, Block(register.address, 1)))
+        reply = await self._transact(partial(self._read_block, Block(register.address, 1)), _READ, 1)
         return (int(reply.registers[0]) & self.status_values.running_mask) in self.status_values.running
 
     async def close(self) -> None:
@@ -202,12 +226,14 @@ class ModbusDrive:
                     write_address=torque.address,
                     values=values,
                     device_id=self.map.link.device_id,
-                )
+                ),
+                _READ_WRITE,
+                block.count,
             )
             words.update(zip(range(block.start, block.start + block.count), reply.registers, strict=False))
         else:
             for block in self._blocks:
-                reply = await self._transact(partial(self._read_block, block))
+                reply = await self._transact(partial(self._read_block, block), _READ, block.count)
                 words.update(
                     zip(range(block.start, block.start + block.count), reply.registers, strict=False)
                 )
@@ -284,9 +310,9 @@ class ModbusDrive:
     async def _write_words(self, address: int, values: list[int]) -> None:
         device = self.map.link.device_id
         if len(values) == 1:
-            await self._transact(lambda c: c.write_register(address, values[0], device_id=device))
+            await self._transact(lambda c: c.write_register(address, values[0], device_id=device), _WRITE_ONE)
         else:
-            await self._transact(lambda c: c.write_registers(address, values, device_id=device))
+            await self._transact(lambda c: c.write_registers(address, values, device_id=device), _WRITE_MANY)
 
     async def _wait_until_running(self) -> None:
         deadline = time.monotonic() + _ENABLE_WAIT_S
@@ -298,15 +324,17 @@ class ModbusDrive:
                 raise DriveFault(f"drive at {self.bus} did not report running after the enable sequence")
             await asyncio.sleep(0.01)
 
-    async def _transact(self, request: Callable[[Any], Awaitable[Any]]) -> Any:
+    async def _transact(
+        self, request: Callable[[Any], Awaitable[Any]], function_code: int, count: int | None = None
+    ) -> Any:
+        """One exchange. A reply must answer this request: the same function and, for a read, as
+        many registers. Over TCP pymodbus already drops a reply by transaction id; RTU has none,
+        so a late reply to the last request would pass for this one's: it is refused, and the line
+        is let go quiet before the next request so the exchanges never run out of step."""
         client = self._client
         if client is None or not client.connected:
             raise DriveLinkLost(f"no link to the drive at {self.bus}")
-        silence = self.map.link.silence_s
-        if silence:
-            wait = self._last_frame_end + silence - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        await self._quiet_line()
         bytes_before = self._bytes_in
         started = time.perf_counter()
         self.stats.transactions += 1
@@ -314,7 +342,8 @@ class ModbusDrive:
             reply = await asyncio.wait_for(request(client), timeout=4 * self.map.link.timeout_s)
         except ConnectionException as exc:
             raise DriveLinkLost(f"link to {self.bus} lost: {exc}") from None
-        except (ModbusException, TimeoutError) as exc:
+        except (ModbusException, TimeoutError):
+            self._resync = True
             if self._bytes_in > bytes_before:
                 self.stats.garbled += 1
                 raise DriveProtocolError(f"garbled reply from {self.bus}") from None
@@ -322,7 +351,7 @@ class ModbusDrive:
             if not client.connected:
                 raise DriveLinkLost(f"link to {self.bus} lost") from None
             raise DriveTimeout(
-                f"no reply from {self.bus} within {self.map.link.timeout_s * 1e3:.0f} ms: {exc}"
+                f"no reply from {self.bus} within {self.map.link.timeout_s * 1e3:.0f} ms"
             ) from None
         finally:
             self._last_frame_end = time.monotonic()
@@ -332,11 +361,30 @@ class ModbusDrive:
             raise DriveProtocolError(
                 f"drive at {self.bus} answered with exception code {reply.exception_code}"
             )
+        answered = getattr(reply, "function_code", function_code)
+        if answered != function_code or (count is not None and len(reply.registers) != count):
+            self.stats.stale += 1
+            self._resync = True
+            raise DriveTimeout(f"a late reply from {self.bus} to an earlier request: discarded")
         return reply
+
+    async def _quiet_line(self) -> None:
+        """Wait out what the drive needs between frames, and after a failed exchange on RTU, the
+        rest of a late reply (the next request must not meet it)."""
+        wait = self._last_frame_end + self.map.link.silence_s - time.monotonic()
+        if self._resync and self.link.kind == "rtu":
+            quiet = self.map.link.timeout_s
+            give_up = time.monotonic() + 2 * quiet
+            while (now := time.monotonic()) < give_up and now - self._last_byte_s < quiet:
+                await asyncio.sleep(quiet - (now - self._last_byte_s))
+        self._resync = False
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         if not sending:
             self._bytes_in += len(data)
+            self._last_byte_s = time.monotonic()
         return data
 
     def _framing(self) -> str:

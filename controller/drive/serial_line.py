@@ -15,11 +15,19 @@ import asyncio
 import contextlib
 import math
 import time
+from collections import deque
 
 import serial_asyncio_fast
 
 from controller.config import DriveMap, MachineConfig
-from controller.drive.base import DriveAlarm, DriveFeedback, DriveLinkLost, DriveProtocolError, DriveTimeout
+from controller.drive.base import (
+    LATENCY_WINDOW,
+    DriveAlarm,
+    DriveFeedback,
+    DriveLinkLost,
+    DriveProtocolError,
+    DriveTimeout,
+)
 from controller.drive.torque_window import TorqueWindow
 from controller.timing import Clock
 
@@ -36,7 +44,7 @@ class SerialLineDrive:
         self.machine = machine
         self.path = path
         self.clock = clock
-        self.latency_s: list[float] = []
+        self.latency_s: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self.timeouts = 0
         self._rad_per_turn = 2.0 * math.pi / self.line.turns_per_rev
         self.torque_window = TorqueWindow.of(machine)

@@ -89,6 +89,7 @@ class TcpServer:
         self.device = device
         self.unit = unit
         self.port = 0
+        self.late_s: list[float] = []  # the next replies go out this late, one each
         self._server: asyncio.Server | None = None
 
     async def start(self) -> str:
@@ -110,7 +111,11 @@ class TcpServer:
                 if protocol != 0 or unit != self.unit or self.device.silent:
                     continue
                 reply = answer(self.device, pdu)
-                writer.write(struct.pack(">HHHB", tid, 0, len(reply) + 1, unit) + reply)
+                frame = struct.pack(">HHHB", tid, 0, len(reply) + 1, unit) + reply
+                if self.late_s:
+                    asyncio.get_running_loop().call_later(self.late_s.pop(0), writer.write, frame)
+                    continue
+                writer.write(frame)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
@@ -123,6 +128,7 @@ class RtuServer:
         self.device = device
         self.unit = unit
         self.bad_crc = 0
+        self.late_s: list[float] = []
         self._master, self._slave = os.openpty()
         tty.setraw(self._master)
         tty.setraw(self._slave)
@@ -149,4 +155,8 @@ class RtuServer:
             if frame[0] != self.unit or self.device.silent:
                 continue
             reply = bytes([self.unit]) + answer(self.device, frame[1:-2])
-            os.write(self._master, reply + crc16(reply))
+            framed = reply + crc16(reply)
+            if self.late_s:
+                asyncio.get_running_loop().call_later(self.late_s.pop(0), os.write, self._master, framed)
+            else:
+                os.write(self._master, framed)

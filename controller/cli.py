@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from controller.commission import CommissionSetup, commission, write_files
 from controller.config import ConfigError, load_athlete, load_drive_map, load_machine, load_profile
 from controller.demo import DemoSetup, run_demo
 from controller.drive import DriveFault
@@ -182,6 +183,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if loop.fault else 0
 
 
+def cmd_commission(args: argparse.Namespace) -> int:
+    machine = load_machine(args.machine)
+    out = Path(args.out) if args.out else Path(f"{machine.name}-commissioned.toml")
+    setup = CommissionSetup(machine, args.machine, out, args.mark_m, args.link, args.simulate)
+    result = commission(setup)
+    print(result.report())
+    for path in write_files(setup, result):
+        print(f"  wrote {path}")
+    return 0 if result.ok else 1
+
+
 def cmd_sim_drive(args: argparse.Namespace) -> int:
     drive_map = load_drive_map(args.drive)
     machine = load_machine(args.machine)
@@ -327,6 +339,20 @@ def build_parser() -> argparse.ArgumentParser:
     real.add_argument("--seconds", type=float, default=3600.0, help="stop after this long at the latest")
     real.add_argument("--mqtt", metavar="URL", help="publish to this broker: mqtt://HOST:PORT")
     real.set_defaults(func=cmd_run)
+    check = sub.add_parser(
+        "commission", help="check direction, scale and word order; identify inertia, friction"
+    )
+    check.add_argument("--machine", required=True, help="name in configs/machines or a path")
+    check.add_argument("--link", help="the drive's address, overriding the machine file's drive.link")
+    check.add_argument("--out", help="the commissioned machine file (default: NAME-commissioned.toml)")
+    check.add_argument("--mark-m", type=float, default=1.0, help="how far out the handle is pulled (m)")
+    check.add_argument(
+        "--simulate",
+        type=int,
+        metavar="SEED",
+        help="commission the simulator, its true figures hidden (seeded)",
+    )
+    check.set_defaults(func=cmd_commission)
     drive = sub.add_parser("sim-drive", help="the simulator as a drive that real tools can talk to")
     drive.add_argument("--drive", default="sim", help="drive map: name in configs/drives or a path")
     where = drive.add_mutually_exclusive_group(required=True)

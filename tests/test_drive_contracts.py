@@ -60,6 +60,7 @@ def run_set(
     transport: str = "tcp",
     during: Callable[[float], None] = lambda _t: None,
     late_at: float | None = None,
+    timeout_s: float | None = None,
 ) -> tuple[ControlLoop, list[Frame]]:
     async def go() -> tuple[ControlLoop, list[Frame]]:
         server = TcpServer(fake) if transport == "tcp" else RtuServer(fake)
@@ -67,7 +68,12 @@ def run_set(
         if transport == "rtu":
             link += "?parity=N"
         clock = SimulatedClock()
-        drive = make_drive(machine, load_drive_map(map_name), link, clock)
+        drive_map = load_drive_map(map_name)
+        if timeout_s is not None:
+            drive_map = drive_map.model_copy(
+                update={"link": drive_map.link.model_copy(update={"timeout_s": timeout_s})}
+            )
+        drive = make_drive(machine, drive_map, link, clock)
         loop = ControlLoop(machine, load_profile("constant"), load_kg=8.0)
         frames: list[Frame] = []
         loop.observers.on_frame.append(frames.append)
@@ -76,7 +82,8 @@ def run_set(
             nonlocal late_at
             during(fake.time_s)
             if late_at is not None and fake.time_s >= late_at:
-                server.late_s = [0.03, 0.03]  # two replies in a row past the 20 ms timeout
+                late = 1.5 * drive_map.link.timeout_s
+                server.late_s = [late, late]  # two replies in a row past their timeout
                 late_at = None
             return fake.time_s >= seconds
 
@@ -206,7 +213,10 @@ def test_late_replies_are_discarded_not_counted_against_the_next_exchanges(trans
     map_name = "cia402-modbus"
     machine = machine_for(map_name)
     fake = fake_for(map_name, machine, out_and_back)
-    loop, frames = run_set(map_name, fake, machine, seconds=3.0, transport=transport, late_at=1.5)
+    # Timeouts far above what a loaded machine's scheduling adds, so only the injected replies are late.
+    loop, frames = run_set(
+        map_name, fake, machine, seconds=3.0, transport=transport, late_at=1.5, timeout_s=0.2
+    )
     assert loop.fault is None, loop.fault
     assert loop.link is not None and 1 <= loop.link.counters.transient <= 3
     period = 1.0 / machine.control.rate_hz
@@ -215,3 +225,40 @@ def test_late_replies_are_discarded_not_counted_against_the_next_exchanges(trans
         min(abs(position - out_and_back(t + k * period)[0]) for k in (-1, 0, 1)) for t, position in read[5:]
     )
     assert worst < 0.002, f"a reply to another request was taken for this one: {worst * 1e3:.0f} mm off"
+
+
+SHIPPED_MACHINES = ["a6-diy", "a6-rs485", "home-gym-2kw"]
+SWEEP_NM = [-1e9, -50.0, -19.1, -3.81, -1.0, -0.01, -0.0, 0.0, 0.01, 1.0, 3.81, 19.1, 50.0, 1e9]
+
+
+@pytest.mark.parametrize("machine_name", SHIPPED_MACHINES)
+@pytest.mark.parametrize("map_name", MAPS)
+@pytest.mark.parametrize("payout", ["positive", "negative"])
+def test_every_torque_word_any_request_makes_is_tension_within_the_limit(machine_name, map_name, payout):
+    """Whatever reaches a drive's write (a bug upstream, a NaN, a huge number), the words the drive
+    receives, decoded as the vendor defines them, pull the cable in and never past max_tension_n."""
+    base = load_machine(machine_name)
+    machine = base.model_copy(update={"spool": base.spool.model_copy(update={"payout": payout})})
+    fake = fake_for(map_name, machine, held_at(0.05), payout=1 if payout == "positive" else -1)
+    requests = [*SWEEP_NM, *(x * machine.max_tension_torque_nm for x in (-1.01, -0.5, 0.5, 1.01))]
+
+    async def go() -> None:
+        server = TcpServer(fake)
+        drive = make_drive(machine, load_drive_map(map_name), await server.start(), SimulatedClock())
+        try:
+            await drive.connect()
+            for torque in [*requests, math.nan, math.inf, -math.inf]:
+                await drive.write(torque)
+        finally:
+            await drive.close()
+            await server.stop()
+
+    asyncio.run(go())
+    # The references as written, before the drive's own limit registers could hide anything.
+    pulled = [-fake.built.payout * t / machine.metres_per_rad for t in fake.torque_writes]
+    assert len(pulled) >= len(requests)
+    limit = machine.limits.max_tension_n
+    quantum = fake.built.rated_torque_nm * 0.01 / machine.metres_per_rad  # the coarsest unit: Delta's 1 %
+    assert min(pulled) >= 0.0, "a torque word would pay the cable out"
+    assert max(pulled) <= limit + quantum, f"{max(pulled):.1f} N over the {limit:.0f} N limit"
+    assert max(pulled) >= limit - quantum, "the sweep should reach the limit"

@@ -375,8 +375,11 @@ class ModbusDrive:
         if self._resync and self.link.kind == "rtu":
             quiet = self.map.link.timeout_s
             give_up = time.monotonic() + 2 * quiet
-            while (now := time.monotonic()) < give_up and now - self._last_byte_s < quiet:
-                await asyncio.sleep(quiet - (now - self._last_byte_s))
+            while (now := time.monotonic()) < give_up:
+                heard = max(self._last_byte_s, self._last_frame_end)  # since the failed exchange
+                if now - heard >= quiet:
+                    break
+                await asyncio.sleep(quiet - (now - heard))
         self._resync = False
         if wait > 0:
             await asyncio.sleep(wait)

@@ -86,11 +86,12 @@ class DriveSupervisor:
         return True
 
     async def _fault(self, now_s: float, kind: str, detail: str) -> None:
+        if not self.armed:
+            return  # one fault per arming, not one per cycle it stands: the drive is off already
         self._on_fault(now_s, kind, detail)
-        if self.armed:  # one line per fault, not one per cycle it stands
-            log.error("%s: %s", kind, detail)
-            self.armed = False
-            await self.drive.disable()
+        log.error("%s: %s", kind, detail)
+        self.armed = False
+        await self.drive.disable()
 
     async def _failed(self, now_s: float, fault: DriveFault) -> None:
         if isinstance(fault, DriveAlarm):

@@ -93,6 +93,8 @@ def commissioned_toml(original: str, result: Commissioning) -> str:
             "viscous_n_s_per_m": _round(done.friction.viscous_n_s_per_m),
         },
     }
+    if done.motor.rotor_inertia_kgm2 != result.machine.motor.rotor_inertia_kgm2:
+        figures["motor"] = {"rotor_inertia_kgm2": _round(done.motor.rotor_inertia_kgm2)}
     for section, values in figures.items():
         table = document.setdefault(section, tomlkit.table())
         for key, value in values.items():

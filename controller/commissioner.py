@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.config import MachineConfig
-from controller.drive import Drive, DriveFeedback
+from controller.drive import Drive, DriveFault, DriveFeedback, DriveProtocolError, DriveTimeout
+from controller.drive.supervisor import MAX_CONSECUTIVE_FAILURES
 from controller.identification import Identified, NotEnoughMotion, identify
 from controller.kinematics import CableSample, Kinematics
 from controller.timing import Clock
@@ -73,17 +74,21 @@ class Commissioning:
         """The machine file's figures with what commissioning measured."""
         assert self.identified is not None
         m = self.machine
-        reflected = self.identified.reflected_mass_kg
-        motor_part = m.motor.rotor_inertia_kgm2 * m.spool.gear_ratio**2
-        spool_inertia = max(0.0, reflected * m.spool.radius_m**2 - motor_part)
+        at_motor = max(0.0, self.identified.reflected_mass_kg) * m.spool.radius_m**2
+        rotor = m.motor.rotor_inertia_kgm2
+        if at_motor < rotor * m.spool.gear_ratio**2:
+            # Lighter than the motor's datasheet rotor alone: the measurement wins over the datasheet.
+            rotor = at_motor / m.spool.gear_ratio**2
+        spool_inertia = at_motor - rotor * m.spool.gear_ratio**2
         spool = m.spool.model_copy(update={"payout": self.payout, "inertia_kgm2": spool_inertia})
+        motor = m.motor.model_copy(update={"rotor_inertia_kgm2": rotor})
         friction = m.friction.model_copy(
             update={
                 "coulomb_n": max(0.0, self.identified.coulomb_n),
                 "viscous_n_s_per_m": max(0.0, self.identified.viscous_n_s_per_m),
             }
         )
-        return m.model_copy(update={"spool": spool, "friction": friction})
+        return m.model_copy(update={"spool": spool, "friction": friction, "motor": motor})
 
     def report(self) -> str:
         lines = [f"commissioning of {self.machine.name}:"]
@@ -126,6 +131,8 @@ class Commissioner:
         self.kinematics = Kinematics.of(machine)
         self._drive: Drive | None = None
         self._deadline = 0.0
+        self._last: DriveFeedback | None = None
+        self._failures = 0
 
     async def run(self) -> Commissioning:
         try:
@@ -137,6 +144,8 @@ class Commissioner:
             if not await self._check_direction():
                 return self.result
             await self._identify()
+        except DriveFault as fault:
+            self.result.findings.append(Finding("drive", False, f"commissioning stopped: {fault}"))
         finally:
             if self._drive is not None:
                 await self._drive.close()
@@ -152,13 +161,22 @@ class Commissioner:
         self._deadline = self.clock.now()
 
     async def _cycle(self, wind_n: float) -> DriveFeedback:
+        """One period. A lone failed exchange repeats the last reading (as the loop rides one out);
+        MAX_CONSECUTIVE_FAILURES in a row end the commissioning."""
         assert self._drive is not None
-        feedback = await self._drive.read()
         force = min(max(wind_n, 0.0), self.take_up_n)
-        await self._drive.write(self.kinematics.torque_nm(force))
+        try:
+            self._last = await self._drive.read()
+            await self._drive.write(self.kinematics.torque_nm(force))
+            self._failures = 0
+        except (DriveTimeout, DriveProtocolError):
+            self._failures += 1
+            if self._failures >= MAX_CONSECUTIVE_FAILURES or self._last is None:
+                raise
         self._deadline += self.period_s
         self.clock.wait_until(self._deadline)
-        return feedback
+        assert self._last is not None
+        return self._last
 
     async def _cycles(self, seconds: float, wind_n: float = 0.0) -> list[DriveFeedback]:
         return [await self._cycle(wind_n) for _ in range(round(seconds / self.period_s))]
@@ -254,9 +272,17 @@ class Commissioner:
             self.operator.ask("let go", self.mark_m)
             coasts += await self._excite()
         try:
-            self.result.identified = identify(coasts, 0.5 * _ring_period_s(self.machine))
+            identified = identify(coasts, 0.5 * _ring_period_s(self.machine))
         except NotEnoughMotion as exc:
             self.result.findings.append(Finding("identification", False, str(exc)))
+            return
+        if identified.reflected_mass_kg <= 0 or identified.coulomb_n < 0:
+            detail = (
+                f"no physical fit (inertia {identified.reflected_mass_kg:.3f} kg): repeat, pulling smoothly"
+            )
+            self.result.findings.append(Finding("identification", False, detail))
+            return
+        self.result.identified = identified
 
     async def _excite(self) -> list[list[CableSample]]:
         """The free handle coming back: pulled in at the take-up until it moves briskly, then let

@@ -28,7 +28,7 @@ def friction_at(machine: MachineConfig, speed_mps: float) -> float:
 
 
 @pytest.mark.parametrize("name", ["a6-diy", "home-gym-2kw"])
-@pytest.mark.parametrize("seed", [11, 12])
+@pytest.mark.parametrize("seed", [4, 11, 12])  # 4: the 2 kW machine lighter than its datasheet rotor
 def test_identifies_hidden_inertia_and_friction(name, seed):
     machine = load_machine(name)
     built = hidden_truth(machine, random.Random(seed))

@@ -104,44 +104,15 @@ def test_the_commissioned_file_keeps_the_original_and_loads_with_the_measured_fi
     assert "vendor datasheet, A6 400 W" in text, "the user's comments are kept"
 
 
+def commission_command(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "controller.cli", "commission", "--machine", "a6-diy", "--simulate", "4"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120)
+
+
 def test_the_command_writes_a_file_only_when_commissioned(tmp_path):
     out = tmp_path / "a6.toml"
-    ok = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "controller.cli",
-            "commission",
-            "--machine",
-            "a6-diy",
-            "--simulate",
-            "4",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    ok = commission_command("--out", str(out))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "result: commissioned" in ok.stdout and out.is_file() and out.with_suffix(".report.txt").is_file()
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "controller.cli",
-            "commission",
-            "--machine",
-            "a6-diy",
-            "--simulate",
-            "4",
-            "--mark-m",
-            "9",
-            "--out",
-            str(tmp_path / "x.toml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = commission_command("--mark-m", "9", "--out", str(tmp_path / "x.toml"))
     assert bad.returncode == 2 and "--mark-m 9.0: allowed 0.2 to 2.3 m" in bad.stderr

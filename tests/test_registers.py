@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from controller.config import ConfigError, load_drive_map
 from controller.config.drive import DataType, Register
 from controller.config.loader import CONFIG_ROOT
-from controller.drive.modbus import Link
+from controller.drive.link import Link
 from controller.drive.registers import decode, encode, plan_reads, raw_to_words, words_to_raw
 
 RANGES = {

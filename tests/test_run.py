@@ -71,13 +71,7 @@ def test_run_drives_a_real_time_drive_in_another_process(tmp_path):
         recording = read_recording(record)
         assert recording.damage is None and recording.frames > 1000
         assert regression_replay(recording).identical, "a real-time set over a real link replays exactly"
-        feedback = load_drive_map("sim").feedback
-        assert feedback is not None
-        client = ModbusTcpClient("127.0.0.1", port=port)
-        client.connect()
-        status = client.read_holding_registers(feedback.status.address, count=1).registers[0]
-        client.close()
-        assert status == 0, "the drive was left enabled"
+        assert drive_status(port) == 0, "the drive was left enabled"
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -138,6 +132,17 @@ def start_sim_drive(port: int) -> subprocess.Popen[str]:
     return server
 
 
+def start_run(tmp_path: Path, port: int) -> subprocess.Popen[str]:
+    """`eccentrix run` against the simulated drive on `port`: 20 reps, a minute at most."""
+    machine = str(machine_file(tmp_path, f"tcp://127.0.0.1:{port}"))
+    return subprocess.Popen(
+        [*ECCENTRIX, "run", "--machine", machine, "--reps", "20", "--seconds", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def wait_for_line(process: subprocess.Popen[str], text: str, seconds: float = 30.0) -> None:
     assert process.stdout is not None
     deadline = time.monotonic() + seconds
@@ -153,13 +158,7 @@ def test_ctrl_c_and_sigterm_mid_set_leave_the_drive_disabled(tmp_path, signal_na
     port = free_port()
     server = start_sim_drive(port)
     try:
-        machine = str(machine_file(tmp_path, f"tcp://127.0.0.1:{port}"))
-        run_process = subprocess.Popen(
-            [*ECCENTRIX, "run", "--machine", machine, "--reps", "20", "--seconds", "60"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        run_process = start_run(tmp_path, port)
         wait_for_line(run_process, "rep  1")
         assert drive_status(port) == 2, "running mid-set"
         run_process.send_signal(getattr(signal, signal_name))
@@ -173,13 +172,7 @@ def test_ctrl_c_and_sigterm_mid_set_leave_the_drive_disabled(tmp_path, signal_na
 def test_a_drive_killed_mid_set_is_one_line_on_stderr_and_a_failed_run(tmp_path):
     port = free_port()
     server = start_sim_drive(port)
-    machine = str(machine_file(tmp_path, f"tcp://127.0.0.1:{port}"))
-    run_process = subprocess.Popen(
-        [*ECCENTRIX, "run", "--machine", machine, "--reps", "20", "--seconds", "60"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run_process = start_run(tmp_path, port)
     try:
         wait_for_line(run_process, "rep  1")
         server.kill()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from controller.config import DriveMap, MachineConfig
 from controller.drive.base import Drive
-from controller.drive.modbus import Link, ModbusDrive
+from controller.drive.link import Link
+from controller.drive.modbus import ModbusDrive
 from controller.drive.serial_line import SerialLineDrive
 from controller.timing import Clock
 

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, cast
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
@@ -33,6 +33,7 @@ from controller.drive.base import (
     DriveProtocolError,
     DriveTimeout,
 )
+from controller.drive.link import Link
 from controller.drive.registers import Block, decode, encode, plan_reads, with_rated_torque
 from controller.drive.torque_window import TorqueWindow
 from controller.timing import Clock
@@ -43,31 +44,6 @@ _DISABLE_TRY_S = 1.0
 _DISABLE_RETRY_S = 0.01
 
 log = logging.getLogger("eccentrix.drive")
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    kind: Literal["tcp", "rtu"]
-    address: str  # host for TCP, device path for RTU
-    port: int = 502
-    parity: Literal["N", "E", "O"] | None = None  # overrides the map (a pty cannot do parity)
-
-    @classmethod
-    def parse(cls, text: str) -> Link:
-        """`tcp://HOST:PORT`, or a serial device: `rtu:///dev/ttyUSB0[?parity=N]` or a plain path."""
-        if text.startswith("tcp://"):
-            host, _, port = text.removeprefix("tcp://").rpartition(":")
-            if not host or not port.isdigit():
-                raise ValueError(f"link {text!r}: expected tcp://HOST:PORT")
-            return cls("tcp", host, int(port))
-        path, _, query = text.removeprefix("rtu://").partition("?")
-        parity = None
-        if query:
-            key, _, value = query.partition("=")
-            if key != "parity" or value not in ("N", "E", "O"):
-                raise ValueError(f"link {text!r}: the only option is ?parity=N|E|O")
-            parity = value
-        return cls("rtu", path, parity=parity)  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from controller.config import MachineConfig, load_drive_map, load_machine, load_profile
+from controller.drive import DriveFault
 from controller.drive.factory import make_drive
 from controller.loop import ControlLoop, Frame
 from controller.timing import SimulatedClock
@@ -262,3 +263,45 @@ def test_every_torque_word_any_request_makes_is_tension_within_the_limit(machine
     assert min(pulled) >= 0.0, "a torque word would pay the cable out"
     assert max(pulled) <= limit + quantum, f"{max(pulled):.1f} N over the {limit:.0f} N limit"
     assert max(pulled) >= limit - quantum, "the sweep should reach the limit"
+
+
+def test_a_drive_that_refuses_a_setup_write_is_never_enabled():
+    """An A6 whose control mode is locked (another master, a firmware that differs) would ignore
+    every torque word in position mode: refused at connect, by address."""
+
+    class LockedA6(A6):
+        def _write_one(self, address: int, value: int) -> None:
+            if address != 0x0000:
+                super()._write_one(address, value)
+
+    machine = machine_for("stepperonline-a6-rs")
+    fake = LockedA6(Built(machine.metres_per_rad, machine.motor.rated_torque_nm), held_at(0.05), 0.01)
+
+    async def go() -> None:
+        server = TcpServer(fake)
+        drive = make_drive(
+            machine, load_drive_map("stepperonline-a6-rs"), await server.start(), SimulatedClock()
+        )
+        try:
+            with pytest.raises(DriveFault, match=r"0x0000 = 0 after set-up wrote 2"):
+                await drive.connect()
+        finally:
+            await drive.close()
+            await server.stop()
+
+    asyncio.run(go())
+    assert not fake.enables, "never enabled"
+
+
+@pytest.mark.parametrize("map_name", MAPS)
+def test_an_exception_in_the_loop_leaves_the_drive_disabled(map_name):
+    machine = machine_for(map_name)
+    fake = fake_for(map_name, machine, out_and_back)
+
+    def bug(t: float) -> None:
+        if t >= 2.0:
+            raise RuntimeError("a bug in the loop's thread")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        run_set(map_name, fake, machine, seconds=3.0, during=bug)
+    assert fake.enables[-1] is False and not fake.enabled

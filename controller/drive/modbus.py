@@ -120,6 +120,7 @@ class ModbusDrive:
             self._release()
             raise DriveLinkLost(f"cannot reach the drive at {self.bus}: {reason}")
         await self._write_all(self.map.setup)
+        await self._check_setup()
         await self._write_limits()
         if self.map.watchdog is not None:
             await self._write_all(self.map.watchdog.writes)
@@ -172,6 +173,18 @@ class ModbusDrive:
             reopened = False
         if not reopened:
             raise DriveLinkLost(f"no link to the drive at {self.bus}")
+
+    async def _check_setup(self) -> None:
+        """A drive that silently refuses a set-up write (wrong address, a locked parameter, a
+        firmware that differs) would run on its own defaults: read every one back."""
+        for write in self.map.setup:
+            reply = await self._transact(partial(self._read_block, Block(write.address, 1)), _READ, 1)
+            kept = int(reply.registers[0])
+            if kept != write.value & 0xFFFF:
+                raise DriveFault(
+                    f"drive at {self.bus} reads {write.address:#06x} = {kept} after set-up wrote "
+                    f"{write.value} (drive map {self.map.name!r}): check the parameter and the map"
+                )
 
     async def _reports_running(self) -> bool:
         register = self.feedback_map.status

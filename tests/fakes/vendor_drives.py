@@ -112,7 +112,9 @@ RPM = 60.0 / (2.0 * math.pi)
 
 
 class A6(FakeServo):
-    """StepperOnline A6-RS: parameter CXX.YY at 0xXXYY. Torque reference C03.41 in 0.1 % of rated;
+    """StepperOnline A6-RS: parameter CXX.YY at 0xXXYY. Control mode C00.00 (2: torque) and torque
+    reference source C03.40 (0: the internal digital reference) must be set, or the torque
+    reference C03.41 (0.1 % of rated) moves nothing;
     limits C03.43/44; torque-mode speed limits C03.47/48 (rpm); servo on through virtual DI 0x0411;
     0x0A05 = 1 saves writes to EEPROM. Monitors: speed 0x4001 (rpm), torque 0x4003 (0.1 %),
     position 0x4016 (32 bit: as the drive is delivered, low word first, 10000 units per turn by its
@@ -122,7 +124,16 @@ class A6(FakeServo):
 
     def __init__(self, built: Built, path: Path, period_s: float) -> None:
         super().__init__(built, path, period_s)
-        self.params: dict[int, int] = {0x0A05: 0, 0x0343: 3000, 0x0344: 3000, 0x0347: 3000, 0x0348: 3000}
+        # As delivered: position control (C00.00 = 0), torque reference from the analogue input.
+        self.params: dict[int, int] = {
+            0x0000: 0,
+            0x0340: 1,
+            0x0A05: 0,
+            0x0343: 3000,
+            0x0344: 3000,
+            0x0347: 3000,
+            0x0348: 3000,
+        }
         self.eeprom_writes = 0
 
     def read(self, address: int, count: int) -> list[int] | int:
@@ -158,7 +169,8 @@ class A6(FakeServo):
         self.params[address] = value
         rated = self.built.rated_torque_nm
         if address == 0x0341:
-            self.command(from_words([value], True) / 1000 * rated)
+            torque_mode = self.params[0x0000] == 2 and self.params[0x0340] == 0
+            self.command(from_words([value], True) / 1000 * rated if torque_mode else 0.0)
         elif address in (0x0343, 0x0344):
             forward, reverse = self.limit_nm
             limit = value / 1000 * rated

@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from controller.bridge.process import start_bridge
 from controller.config import load_athlete, load_machine, load_profile
-from controller.service import ControlService, ServiceSetup
+from controller.runtime.service import ControlService, ServiceSetup
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
 from simulator.simulated_drive import SimulatedDrive

@@ -14,8 +14,8 @@ import asyncio
 import time
 
 from controller.config import load_athlete, load_machine, load_profile
-from controller.loop import ControlLoop
-from controller.stats import LoopStats
+from controller.core.loop import ControlLoop
+from controller.core.stats import LoopStats
 from controller.timing import MonotonicClock
 from simulator.lift import Rig
 from simulator.simulated_drive import SimulatedDrive

@@ -13,10 +13,10 @@ import numpy as np
 
 from controller.config import ProfileConfig, ProfileKind, load_athlete, load_machine
 from controller.config.profile import FeelConfig, FeelMode, IsokineticConfig
-from controller.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct
-from controller.simulate import SimulationResult, SimulationSetup, simulate
+from controller.core.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct
 from simulator.calibration import Device, fit_strength
 from simulator.felt import felt_deviation_n, inertia_misconfigured, ringing_n
+from simulator.simulate import SimulationResult, SimulationSetup, simulate
 from simulator.trials import honest_adaptive_set
 
 MACHINE = load_machine("home-gym-2kw")

@@ -19,10 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from controller.config import load_athlete, load_machine, load_profile
-from controller.loop import ControlLoop, Frame
-from controller.recorder import COLUMNS, RecordingWriter, encode_chunk, read_recording, recording_header
-from controller.regression import regression_replay
-from controller.stats import LoopStats
+from controller.core.loop import ControlLoop, Frame
+from controller.core.stats import LoopStats
+from controller.runtime.recorder import (
+    COLUMNS,
+    RecordingWriter,
+    encode_chunk,
+    read_recording,
+    recording_header,
+)
+from controller.runtime.regression import regression_replay
 from controller.timing import MonotonicClock
 from simulator.lift import Rig
 from simulator.simulated_drive import SimulatedDrive

@@ -24,11 +24,11 @@ from controller.config import (
     load_machine,
     load_profile,
 )
+from controller.core.loop import ControlLoop
 from controller.drive.factory import make_drive
 from controller.drive.modbus import ModbusDrive
 from controller.drive.registers import plan_reads
 from controller.drive.serial_line import SerialLineDrive
-from controller.loop import ControlLoop
 from controller.timing import SimulatedClock
 from simulator.host import SimDriveHost, Transport
 from simulator.lift import Rig

@@ -12,22 +12,23 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from controller.app.accounts import hash_password
+from controller.app.store import ROLES, SqliteSessionStore, export_csv, export_json
 from controller.commission import CommissionSetup, commission, write_files
 from controller.config import ConfigError, load_athlete, load_drive_map, load_machine, load_profile
+from controller.core.reps import RepMetrics
 from controller.demo import DemoSetup, run_demo
 from controller.drive import DriveFault
-from controller.recorder import read_recording
-from controller.regression import regression_replay
-from controller.reps import RepMetrics
 from controller.run import RunSetup, drive_link, run
-from controller.simulate import SimulationResult, SimulationSetup, simulate
-from controller.store import ROLES, SqliteSessionStore, export_csv, export_json
+from controller.runtime.recorder import read_recording
+from controller.runtime.regression import regression_replay
 from simulator.drive_server import ModbusDriveServer
 from simulator.lift import Rig
 from simulator.line_server import LineDriveServer
 from simulator.replay import what_if
 from simulator.scenarios import SCENARIOS, scenario_by_name
 from simulator.servo import Servo
+from simulator.simulate import SimulationResult, SimulationSetup, simulate
 
 DEFAULT_MACHINE = "home-gym-2kw"
 DEFAULT_DATA = Path.home() / ".local" / "share" / "eccentrix"
@@ -244,7 +245,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_accounts(args: argparse.Namespace) -> int:
-    from dashboard.auth import hash_password
 
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
     if len(password) < 8:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import tomlkit
 
-from controller.commissioner import Commissioner, Commissioning
 from controller.config import MachineConfig, load_drive_map, resolve
 from controller.drive import Drive
 from controller.drive.factory import make_drive
+from controller.runtime.commissioner import Commissioner, Commissioning
 from controller.timing import MonotonicClock
 from simulator.commissioning import commission_simulated, hidden_truth
 

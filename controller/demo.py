@@ -13,11 +13,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller.app.accounts import hash_password
+from controller.app.store import SqliteSessionStore
 from controller.bridge.process import mqtt_config, start_bridge
 from controller.config import load_athlete, load_machine
-from controller.priority import other_cpus
-from controller.service import ControlService, ServiceSetup
-from controller.store import SqliteSessionStore
+from controller.runtime.priority import other_cpus
+from controller.runtime.service import ControlService, ServiceSetup
 from controller.timing import MonotonicClock
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
@@ -55,7 +56,6 @@ def demo_password(setup: DemoSetup) -> str:
 
 
 def ensure_accounts(store_path: Path, password: str) -> None:
-    from dashboard.auth import hash_password  # the dashboard owns password hashing
 
     store = SqliteSessionStore(store_path)
     try:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from controller.bridge.process import mqtt_config, start_bridge
 from controller.config import DriveMap, MachineConfig, ProfileConfig, load_drive_map
+from controller.core.reps import RepMetrics
 from controller.drive.factory import make_drive
-from controller.reps import RepMetrics
-from controller.service import ControlService, ServiceSetup
+from controller.runtime.service import ControlService, ServiceSetup
 from controller.timing import MonotonicClock
 
 

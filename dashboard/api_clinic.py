@@ -10,14 +10,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.clinic import Clinic
+from controller.app.clinic import Clinic
+from controller.app.progression import stage_profile
+from controller.app.report import render_report
+from controller.app.set_request import Name
+from controller.app.store import SqliteSessionStore, StoreError
 from controller.config import CapsConfig, ConfigError
 from controller.config.loader import CONFIG_ROOT
 from controller.config.protocol import load_protocol
-from controller.progression import stage_profile
-from controller.report import render_report
-from controller.set_request import Name
-from controller.store import SqliteSessionStore, StoreError
 from dashboard.api_machine import Ok, ask_control
 from dashboard.auth import SUPERVISE, TRAIN, User, current_user, require
 from dashboard.state import hub_of, open_store

@@ -13,9 +13,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.app.store import SqliteSessionStore, StoreError, write_csv
 from controller.config import ConfigError, load_profile
-from controller.recorder import RecordingError, read_recording
-from controller.store import SqliteSessionStore, StoreError, write_csv
+from controller.runtime.recorder import RecordingError, read_recording
 from dashboard.auth import SUPERVISE, User, current_user
 from dashboard.state import open_store, settings_of
 from simulator.replay import TRACE_EVERY, what_if

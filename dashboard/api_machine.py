@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.app.accounts import hash_password, verify_password
+from controller.app.set_request import Name, SetRequestError, SetStart, start_fields
+from controller.app.store import SqliteSessionStore
 from controller.config import load_profile
 from controller.config.loader import CONFIG_ROOT
-from controller.ipc import ControlUnavailable
-from controller.set_request import Name, SetRequestError, SetStart, start_fields
-from controller.store import SqliteSessionStore
+from controller.runtime.ipc import ControlUnavailable
 from dashboard.auth import (
     ADMINISTER,
     COOKIE,
@@ -21,9 +22,7 @@ from dashboard.auth import (
     Role,
     User,
     current_user,
-    hash_password,
     require,
-    verify_password,
 )
 from dashboard.hub import Hub
 from dashboard.state import hub_of, open_store

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
+from controller.app.set_request import SetRequestError
+from controller.app.workout import WorkoutStart, build_workout
 from controller.config import load_profile
 from controller.config.loader import CONFIG_ROOT
 from controller.config.workout import load_workout
-from controller.set_request import SetRequestError
-from controller.workout import WorkoutStart, build_workout
 from dashboard.api_machine import Ok, ask_control
 from dashboard.auth import SUPERVISE, TRAIN, User, current_user, require
 from dashboard.state import hub_of

@@ -7,9 +7,6 @@ restart of the dashboard logs everyone out, which is fine for a machine's consol
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -19,7 +16,6 @@ from fastapi import HTTPException, Request, WebSocket, status
 
 COOKIE = "ecx_session"
 SESSION_IDLE_S = 12 * 3600.0
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
 class Role(StrEnum):
@@ -33,22 +29,6 @@ class Role(StrEnum):
 TRAIN = (Role.ATHLETE, Role.PATIENT, Role.CLINICIAN, Role.ADMIN)
 SUPERVISE = (Role.CLINICIAN, Role.ADMIN)
 ADMINISTER = (Role.ADMIN,)
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
-    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, salt, digest = stored.split("$")
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), **_SCRYPT)
-    except ValueError:
-        return False
-    return scheme == "scrypt" and hmac.compare_digest(actual, expected)
 
 
 @dataclass(slots=True)

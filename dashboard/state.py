@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import Request
 
-from controller.store import SqliteSessionStore
+from controller.app.store import SqliteSessionStore
 from dashboard.hub import Hub
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from controller.commissioner import Commissioner, Commissioning
 from controller.config import DriveMap, MachineConfig
 from controller.drive import Drive
 from controller.drive.factory import make_drive
+from controller.runtime.commissioner import Commissioner, Commissioning
 from controller.timing import SimulatedClock
 from simulator.host import SimDriveHost, Transport
 from simulator.lift import Rig

@@ -10,7 +10,7 @@ import numpy as np
 from controller.config import MachineConfig
 
 if TYPE_CHECKING:
-    from controller.simulate import SimulationResult
+    from simulator.simulate import SimulationResult
 
 ACCELERATING_MPS2 = 1.0
 RINGING_BAND_HZ = (4.0, 60.0)  # above how fast a person moves, below the cable's resonance

@@ -3,8 +3,8 @@ stops when the machine ends the set, rests between sets, and lets go at the end.
 
 from __future__ import annotations
 
-from controller.loop import ControlLoop
-from controller.session import SetState
+from controller.core.loop import ControlLoop
+from controller.core.session import SetState
 from simulator.lift import Rig
 
 SET_OVER = (SetState.FINISHING, SetState.DELOADING, SetState.RESTING, SetState.DONE, SetState.STOPPED)

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from controller.config import MachineConfig, ProfileConfig
-from controller.loop import ControlLoop, Frame
-from controller.recorder import Recording
-from controller.regression import configs_of, regression_replay
-from controller.reps import RepMetrics
-from controller.session import SetState
+from controller.core.loop import ControlLoop, Frame
+from controller.core.reps import RepMetrics
+from controller.core.session import SetState
+from controller.runtime.recorder import Recording
+from controller.runtime.regression import configs_of, regression_replay
 from controller.timing import SimulatedClock
 from simulator.calibration import Device
 from simulator.lift import Rig

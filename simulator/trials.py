@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from controller.config import ProfileConfig, ProfileKind, load_athlete, load_machine
 from controller.config.profile import AdaptiveConfig
-from controller.simulate import SimulationResult, SimulationSetup, simulate
+from simulator.simulate import SimulationResult, SimulationSetup, simulate
 
 
 def honest_adaptive_set(

@@ -19,7 +19,7 @@ from typing import Any
 import aiomqtt
 
 from controller.bridge.signing import sign
-from controller.priority import helper_priority
+from controller.runtime.priority import helper_priority
 from tests.live_dashboard import free_port
 from tests.machines import home_gym_file
 

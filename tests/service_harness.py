@@ -14,7 +14,7 @@ from pathlib import Path
 
 from controller.config import load_athlete, load_machine
 from controller.demo import ensure_accounts
-from controller.service import ControlService, ServiceSetup
+from controller.runtime.service import ControlService, ServiceSetup
 from controller.timing import Clock, SimulatedClock
 from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter

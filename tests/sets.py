@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from controller.config import load_athlete, load_machine, load_profile
-from controller.simulate import SimulationResult, SimulationSetup, simulate
 from simulator.scenarios import scenario_by_name
+from simulator.simulate import SimulationResult, SimulationSetup, simulate
 
 
 @lru_cache(maxsize=16)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from controller.adaptive import EccentricAdapter
 from controller.config import ProfileConfig, ProfileKind
 from controller.config.profile import AdaptiveConfig, CapsConfig
-from controller.profiles import Profile
+from controller.core.adaptive import EccentricAdapter
+from controller.core.profiles import Profile
 from controller.units import STANDARD_GRAVITY_MPS2, kg_to_newtons
 from simulator.trials import honest_adaptive_set
 

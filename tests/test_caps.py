@@ -13,15 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.clinic import Clinic
+from controller.app.clinic import Clinic
+from controller.app.set_request import SetRequestError, SetStart, start_fields, with_person_caps
+from controller.app.store import SqliteSessionStore
 from controller.config import CapsConfig, ConfigError, load_athlete, load_machine, load_profile
 from controller.config.loader import CONFIG_ROOT
-from controller.curves import curve_peak
-from controller.safety import GateInput, GateLimits, GateState, apply
-from controller.set_request import SetRequestError, SetStart, start_fields, with_person_caps
-from controller.simulate import SimulationSetup, simulate
-from controller.store import SqliteSessionStore
+from controller.core.curves import curve_peak
+from controller.core.safety import GateInput, GateLimits, GateState, apply
 from controller.units import kg_to_newtons
+from simulator.simulate import SimulationSetup, simulate
 from tests.service_harness import running_service
 from tests.test_service import Listener, profile, with_client
 

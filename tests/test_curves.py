@@ -13,8 +13,8 @@ import pytest
 
 from controller.config import load_athlete, load_machine, load_profile
 from controller.config.profile import CurveConfig, CurveKind
-from controller.curves import curve_multiplier
-from controller.loop import ControlLoop, Frame
+from controller.core.curves import curve_multiplier
+from controller.core.loop import ControlLoop, Frame
 from controller.timing import SimulatedClock
 from controller.units import kg_to_newtons
 from simulator.lift import Rig

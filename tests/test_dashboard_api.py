@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from controller.safety import Flag
+from controller.core.safety import Flag
 from dashboard.app import create_app
 from dashboard.state import Settings
 from tests.service_harness import PASSWORD, running_service

@@ -13,9 +13,9 @@ from collections.abc import Callable
 import pytest
 
 from controller.config import DriveMap, MachineConfig, load_drive_map, load_machine, load_profile
+from controller.core.loop import ControlLoop, Frame
 from controller.drive import DriveFault
 from controller.drive.factory import make_drive
-from controller.loop import ControlLoop, Frame
 from controller.timing import SimulatedClock
 from tests.fakes.modbus_wire import RtuServer, TcpServer
 from tests.fakes.vendor_drives import A6, Built, Cia402, DeltaB2, FakeServo, Path, held_at

@@ -11,8 +11,8 @@ import pytest
 
 from controller.config import ProfileConfig, ProfileKind, load_athlete, load_machine
 from controller.config.profile import IsokineticConfig
-from controller.simulate import SimulationResult, SimulationSetup, simulate
 from controller.units import kg_to_newtons
+from simulator.simulate import SimulationResult, SimulationSetup, simulate
 
 CEILING_KG = 25.0
 

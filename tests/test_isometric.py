@@ -9,9 +9,9 @@ import io
 import pytest
 
 from controller.config import AthleteConfig, ProfileConfig, ProfileKind, load_athlete, load_machine
-from controller.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct, write_trace_csv
-from controller.simulate import SimulationSetup, simulate
+from controller.core.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct, write_trace_csv
 from simulator.calibration import Device, fit_strength
+from simulator.simulate import SimulationSetup, simulate
 
 MACHINE = load_machine("home-gym-2kw")
 TEST = ProfileConfig(name="isometric", kind=ProfileKind.ISOMETRIC, load_kg=40.0, reps=1)

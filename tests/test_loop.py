@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from controller.config import load_athlete, load_machine, load_profile
+from controller.core.loop import ControlLoop, lag_cause
 from controller.drive import DriveFeedback, DriveTimeout
-from controller.loop import ControlLoop, lag_cause
 from controller.timing import MonotonicClock, SimulatedClock
 from simulator.lift import Rig
 from simulator.simulated_drive import SimulatedDrive

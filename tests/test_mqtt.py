@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from controller.app.store import SqliteSessionStore
 from controller.bridge.process import start_bridge
 from controller.bridge.signing import sign
-from controller.priority import helper_priority
-from controller.service import ControlService
-from controller.store import SqliteSessionStore
+from controller.runtime.priority import helper_priority
+from controller.runtime.service import ControlService
 from controller.timing import Clock, MonotonicClock
 from tests.mqtt_harness import KEY, Broker, Subscriber, broker, machine_file
 from tests.service_harness import running_service

@@ -10,7 +10,7 @@ import pytest
 from controller.config import load_athlete, load_machine, load_profile
 from controller.drive import DriveFeedback
 from controller.drive.plausibility import AGREEMENT_WINDOW_S, FeedbackCheck
-from controller.simulate import SimulationSetup, simulate
+from simulator.simulate import SimulationSetup, simulate
 
 MACHINE = load_machine("a6-diy")
 K = MACHINE.metres_per_rad

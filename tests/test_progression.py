@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from controller.clinic import Clinic
+from controller.app.clinic import Clinic
+from controller.app.progression import Action, SessionOutcome, decide, stage_profile
+from controller.app.report import render_report
+from controller.app.store import SqliteSessionStore, StoreError
 from controller.config import load_athlete, load_machine
 from controller.config.loader import CONFIG_ROOT
 from controller.config.protocol import load_protocol
-from controller.progression import Action, SessionOutcome, decide, stage_profile
-from controller.report import render_report
-from controller.reps import RepMetrics
-from controller.simulate import SimulationSetup, simulate
-from controller.store import SqliteSessionStore, StoreError
+from controller.core.reps import RepMetrics
 from controller.units import round_half_kg
+from simulator.simulate import SimulationSetup, simulate
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PROTOCOL = load_protocol("older-adult-eccentric")

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from controller import profiles
 from controller.config import load_athlete, load_machine, load_profile
-from controller.loop import Frame
-from controller.recorder import RecordingError, read_recording
-from controller.regression import regression_replay
-from controller.simulate import SimulationSetup, simulate
+from controller.core import profiles
+from controller.core.loop import Frame
+from controller.runtime.recorder import RecordingError, read_recording
+from controller.runtime.regression import regression_replay
 from controller.units import kg_to_newtons
 from simulator.replay import what_if
+from simulator.simulate import SimulationSetup, simulate
 
 
 @pytest.fixture(scope="module")
@@ -134,13 +134,13 @@ KILLED_WRITER = """
 import sys
 from pathlib import Path
 from controller.config import load_athlete, load_machine, load_profile
-from controller.simulate import SimulationSetup, simulate
+from simulator.simulate import SimulationSetup, simulate
 counter = [0]
 def progress(frame):
     counter[0] += 1
     if counter[0] % 100 == 0:
         print(counter[0], flush=True)
-import controller.loop as loop
+import controller.core.loop as loop
 original = loop.ControlLoop.__init__
 def init(self, *a, **k):
     original(self, *a, **k)
@@ -220,7 +220,7 @@ def test_a_recording_whose_configs_do_not_validate_is_a_clear_error(recorded, tm
 
 
 def test_a_disk_that_cannot_keep_up_drops_chunks_visibly_and_never_blocks_the_loop(tmp_path, monkeypatch):
-    from controller import recorder
+    from controller.runtime import recorder
 
     real_encode = recorder.encode_chunk
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.recorder import read_recording
-from controller.regression import regression_replay
+from controller.runtime.recorder import read_recording
+from controller.runtime.regression import regression_replay
 
 REFS = sorted((Path(__file__).parent / "replay_refs").glob("*.ecxr"))
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from controller.estimator import Motion
-from controller.reps import SPEED_ON_MPS, Phase, RepMetrics, RepTracker
+from controller.core.estimator import Motion
+from controller.core.reps import SPEED_ON_MPS, Phase, RepMetrics, RepTracker
 
 DT = 0.002
 

@@ -13,8 +13,8 @@ import pytest
 from pymodbus.client import ModbusTcpClient
 
 from controller.config import ConfigError, load_drive_map, load_machine
-from controller.recorder import read_recording
-from controller.regression import regression_replay
+from controller.runtime.recorder import read_recording
+from controller.runtime.regression import regression_replay
 from tests.live_dashboard import free_port
 from tests.machines import home_gym_text
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.config import CapsConfig, load_machine
-from controller.safety import Flag, GateInput, GateLimits, GateOutput, GateState, apply
+from controller.core.safety import Flag, GateInput, GateLimits, GateOutput, GateState, apply
 
 MACHINE = load_machine("home-gym-2kw")
 CAPS = CapsConfig(max_concentric_force_n=600.0, max_eccentric_force_n=800.0)

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from controller.app.store import SqliteSessionStore
 from controller.config import load_profile
-from controller.ipc import PortClient
-from controller.recorder import read_recording
-from controller.regression import regression_replay
-from controller.store import SqliteSessionStore
+from controller.runtime.ipc import PortClient
+from controller.runtime.recorder import read_recording
+from controller.runtime.regression import regression_replay
 from tests.service_harness import running_service
 
 

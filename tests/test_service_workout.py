@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from controller.app.store import SqliteSessionStore
+from controller.app.workout import WorkoutStart, expand
 from controller.config.loader import validate
 from controller.config.workout import WorkoutConfig
 from controller.drive import DriveFeedback
 from controller.drive.base import DriveAlarm
-from controller.store import SqliteSessionStore
-from controller.workout import WorkoutStart, expand
 from tests.service_harness import PacedClock, running_service
 from tests.test_service import Listener, with_client
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from controller.safety import Flag
+from controller.core.safety import Flag
 from controller.units import kg_to_newtons
 from tests.sets import run_set
 
@@ -157,7 +157,7 @@ def test_every_command_went_through_the_gate_caps():
 
 def test_rest_timer_between_sets_and_the_next_set_starts_through_load_in():
     from controller.config import load_athlete, load_machine, load_profile
-    from controller.simulate import SimulationSetup, simulate
+    from simulator.simulate import SimulationSetup, simulate
 
     profile = load_profile("constant").model_copy(update={"sets": 2, "rest_s": 30.0, "reps": 4})
     setup = SimulationSetup(load_machine("home-gym-2kw"), profile, load_athlete("trained"))

@@ -8,7 +8,14 @@ import sqlite3
 
 import pytest
 
-from controller.store import MIGRATIONS, SessionStore, SqliteSessionStore, StoreError, export_csv, export_json
+from controller.app.store import (
+    MIGRATIONS,
+    SessionStore,
+    SqliteSessionStore,
+    StoreError,
+    export_csv,
+    export_json,
+)
 from tests.sets import run_set
 
 

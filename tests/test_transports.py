@@ -9,10 +9,10 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
 from controller.config import load_athlete, load_drive_map, load_machine, load_profile
+from controller.core.loop import ControlLoop, Frame
 from controller.drive.factory import make_drive
 from controller.drive.modbus import ModbusDrive
 from controller.drive.registers import decode
-from controller.loop import ControlLoop, Frame
 from controller.timing import SimulatedClock
 from simulator.host import SimDriveHost, Transport
 from simulator.lift import Rig

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from controller.app.vbt import VbtError, estimate_one_rm, fit_profile
 from controller.config import load_athlete
-from controller.vbt import VbtError, estimate_one_rm, fit_profile
 from tests.sets import run_set
 
 

@@ -10,14 +10,9 @@ from typing import Any
 
 import pytest
 
-from controller.config import ConfigError, ProfileKind, load_profile
-from controller.config.loader import CONFIG_ROOT, validate
-from controller.config.workout import WorkoutConfig, load_workout
-from controller.ipc import StartWorkout
-from controller.reps import RepMetrics
-from controller.set_request import SetRequestError
-from controller.store import SqliteSessionStore
-from controller.workout import (
+from controller.app.set_request import SetRequestError
+from controller.app.store import SqliteSessionStore
+from controller.app.workout import (
     WARMUP_RAMP,
     WorkoutRun,
     WorkoutStart,
@@ -27,6 +22,11 @@ from controller.workout import (
     overloads_eccentric,
     warmup_profiles,
 )
+from controller.config import ConfigError, ProfileKind, load_profile
+from controller.config.loader import CONFIG_ROOT, validate
+from controller.config.workout import WorkoutConfig, load_workout
+from controller.core.reps import RepMetrics
+from controller.runtime.ipc import StartWorkout
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 

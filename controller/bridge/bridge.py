@@ -20,13 +20,13 @@ from typing import Any, Literal
 import aiomqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from controller.app.set_request import SetRequestError, SetStart, start_fields
+from controller.app.workout import WorkoutStart, build_workout
 from controller.bridge.signing import Verifier
 from controller.bridge.topics import SCHEMA_VERSION, Topics
 from controller.config.loader import describe
 from controller.config.mqtt import MqttConfig
-from controller.ipc import ControlUnavailable, PortClient
-from controller.set_request import SetRequestError, SetStart, start_fields
-from controller.workout import WorkoutStart, build_workout
+from controller.runtime.ipc import ControlUnavailable, PortClient
 
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0

@@ -11,7 +11,7 @@ from pathlib import Path
 from controller.config import MachineConfig
 from controller.config.loader import validate
 from controller.config.mqtt import MqttConfig
-from controller.ipc import ControlPort
+from controller.runtime.ipc import ControlPort
 
 
 def mqtt_config(machine: MachineConfig, url: str | None) -> MqttConfig | None:

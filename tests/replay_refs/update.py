@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from controller.config import load_athlete, load_machine, load_profile
-from controller.simulate import SimulationSetup, simulate
 from simulator.scenarios import scenario_by_name
+from simulator.simulate import SimulationSetup, simulate
 
 HERE = Path(__file__).resolve().parent
 

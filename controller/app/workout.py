@@ -17,10 +17,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from controller.app.set_request import Name, SetRequestError, SetStart, start_fields
 from controller.config import ConfigError, ProfileConfig, ProfileKind
 from controller.config.loader import describe, validate
 from controller.config.workout import WorkoutConfig, WorkoutStepConfig, load_workout
-from controller.set_request import Name, SetRequestError, SetStart, start_fields
 from controller.units import POUND_KG, round_half_kg
 
 WARMUP_RAMP = ((40, 8), (60, 5), (80, 3))  # (% of the working load, reps)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from controller.app.progression import Action, Decision, SessionOutcome, decide
+from controller.app.store import SqliteSessionStore, StoreError, utc_now
 from controller.config import CapsConfig
 from controller.config.protocol import ProtocolConfig, load_protocol
-from controller.progression import Action, Decision, SessionOutcome, decide
-from controller.store import SqliteSessionStore, StoreError, utc_now
 
 
 @dataclass(frozen=True, slots=True)

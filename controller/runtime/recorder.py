@@ -32,11 +32,11 @@ import numpy as np
 
 from controller import __version__
 from controller.config import AthleteConfig, MachineConfig, ProfileConfig
+from controller.core.loop import ControlLoop, Frame, SafetyEvent
+from controller.core.reps import Phase
+from controller.core.session import SetState
 from controller.drive import DriveFeedback
-from controller.loop import ControlLoop, Frame, SafetyEvent
-from controller.priority import helper_priority
-from controller.reps import Phase
-from controller.session import SetState
+from controller.runtime.priority import helper_priority
 
 # 2: drive feedback in the drive's own frame (positive torque toward positive counts). Version 1
 # recorded torque as "positive winds the cable in" on machines whose positive counts paid out, so

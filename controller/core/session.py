@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from controller.estimator import Motion
-from controller.profiles import Profile, ProfileInput
-from controller.reps import Phase, RepMetrics, RepTracker
-from controller.shaping import Ramp
+from controller.core.estimator import Motion
+from controller.core.profile_input import ProfileInput
+from controller.core.profiles import Profile
+from controller.core.reps import Phase, RepMetrics, RepTracker
+from controller.core.shaping import Ramp
 
 ENGAGE_MIN_POSITION_M = 0.05
 STILL_MPS = 0.05

@@ -20,24 +20,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from controller.clinic import Clinic
+from controller.app.clinic import Clinic
+from controller.app.set_request import at_load, with_person_caps
+from controller.app.store import SqliteSessionStore
+from controller.app.workout import WorkoutRun, overload_warning, overloads_eccentric
 from controller.config import CapsConfig, ConfigError, MachineConfig, ProfileConfig, ProfileKind
 from controller.config.loader import validate
 from controller.config.workout import OVERLOAD_SPACING_DAYS
+from controller.core.loop import ControlLoop
+from controller.core.profiles import check_fits_machine
+from controller.core.reps import RepMetrics
+from controller.core.session import LOADED, SetState
+from controller.core.stats import PeriodStats
 from controller.drive import Drive
-from controller.ipc import ControlPort, PendingRequest, StartSet, StartWorkout
-from controller.loop import ControlLoop
-from controller.priority import helper_priority, prefer_control_thread
-from controller.profiles import check_fits_machine
-from controller.publisher import LoopPublisher
-from controller.recorder import RecordingWriter, recording_header
-from controller.reps import RepMetrics
-from controller.session import LOADED, SetState
-from controller.set_request import at_load, with_person_caps
-from controller.stats import PeriodStats
-from controller.store import SqliteSessionStore
+from controller.runtime.ipc import ControlPort, PendingRequest, StartSet, StartWorkout
+from controller.runtime.priority import helper_priority, prefer_control_thread
+from controller.runtime.publisher import LoopPublisher
+from controller.runtime.recorder import RecordingWriter, recording_header
 from controller.timing import Clock
-from controller.workout import WorkoutRun, overload_warning, overloads_eccentric
 
 STATUS_EVERY_S = 0.5
 REQUESTS_PER_CYCLE = 8

@@ -8,10 +8,10 @@ from dataclasses import asdict
 from typing import Any
 
 from controller.config.profile import TempoConfig
-from controller.ipc import ControlPort
-from controller.loop import ControlLoop, Frame
-from controller.reps import RepMetrics
-from controller.tempo import tempo_feedback
+from controller.core.loop import ControlLoop, Frame
+from controller.core.reps import RepMetrics
+from controller.core.tempo import tempo_feedback
+from controller.runtime.ipc import ControlPort
 
 TELEMETRY_HZ = 100.0
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from controller.reps import RepMetrics
+from controller.core.reps import RepMetrics
 
 REP_COLUMNS = [f.name for f in fields(RepMetrics)]
 # The rep columns of the first schema; later metrics come in by migration.

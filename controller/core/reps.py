@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from controller.estimator import Motion
+from controller.core.estimator import Motion
 
 SPEED_ON_MPS = 0.05
 SPEED_OFF_MPS = 0.015

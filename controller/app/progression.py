@@ -15,8 +15,8 @@ from enum import StrEnum
 
 from controller.config import ProfileConfig
 from controller.config.protocol import ProtocolConfig, StageConfig
-from controller.reps import RepMetrics
-from controller.tempo import tempo_feedback
+from controller.core.reps import RepMetrics
+from controller.core.tempo import tempo_feedback
 from controller.units import round_half_kg
 
 

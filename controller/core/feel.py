@@ -25,7 +25,7 @@ from collections import deque
 
 from controller.config import MachineConfig
 from controller.config.profile import FeelConfig, FeelMode
-from controller.estimator import Motion
+from controller.core.estimator import Motion
 from controller.units import STANDARD_GRAVITY_MPS2
 
 LET_GO_SPEED_MPS = -0.5

@@ -11,9 +11,9 @@ import numpy as np
 
 from controller.config import ConfigError, MachineConfig, ProfileConfig
 from controller.config.loader import validate
-from controller.loop import Command, ControlLoop, Frame
-from controller.recorder import ROW_DTYPE, Recording, RecordingError, frame_row
-from controller.reps import RepMetrics
+from controller.core.loop import Command, ControlLoop, Frame
+from controller.core.reps import RepMetrics
+from controller.runtime.recorder import ROW_DTYPE, Recording, RecordingError, frame_row
 
 COMPARED = (
     "command_n",

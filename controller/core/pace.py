@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from controller.config.profile import AdaptiveConfig, IsokineticConfig
-
-if TYPE_CHECKING:
-    from controller.profiles import ProfileInput
+from controller.core.profile_input import ProfileInput
 
 # Relative units: a 10 % speed error moves the factor by KP * 0.1 at once and KI * 0.1 per second.
 # Tuned on the simulated rehab patient (2 kW machine, 0.1-0.3 m/s, tests/test_isokinetic.py): the

@@ -16,17 +16,17 @@ from dataclasses import dataclass, field
 from enum import IntFlag
 
 from controller.config import MachineConfig, ProfileConfig
+from controller.core.estimator import Estimator, Motion, friction_force_n
+from controller.core.feel import FeelCorrection
+from controller.core.kinematics import Kinematics
+from controller.core.profiles import Profile
+from controller.core.reps import RepMetrics
+from controller.core.safety import Flag, GateInput, GateLimits, GateState, apply
+from controller.core.session import LOADED, Session, SetState
+from controller.core.stats import LoopStats, PeriodStats
 from controller.drive import Drive, DriveFault, DriveFeedback
 from controller.drive.supervisor import DriveSupervisor
 from controller.drive.torque_window import TorqueWindow
-from controller.estimator import Estimator, Motion, friction_force_n
-from controller.feel import FeelCorrection
-from controller.kinematics import Kinematics
-from controller.profiles import Profile
-from controller.reps import RepMetrics
-from controller.safety import Flag, GateInput, GateLimits, GateState, apply
-from controller.session import LOADED, Session, SetState
-from controller.stats import LoopStats, PeriodStats
 from controller.timing import Clock
 
 UNDER_LOAD = (*LOADED, SetState.DELOADING)

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.config import MachineConfig
+from controller.core.identification import Identified, NotEnoughMotion, identify
+from controller.core.kinematics import CableSample, Kinematics
 from controller.drive import Drive, DriveFault, DriveFeedback, DriveProtocolError, DriveTimeout
 from controller.drive.supervisor import MAX_CONSECUTIVE_FAILURES
-from controller.identification import Identified, NotEnoughMotion, identify
-from controller.kinematics import CableSample, Kinematics
 from controller.timing import Clock
 
 SCALE_TOLERANCE = 0.1

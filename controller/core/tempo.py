@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.config.profile import TempoConfig
-from controller.reps import RepMetrics
+from controller.core.reps import RepMetrics
 
 
 @dataclass(frozen=True, slots=True)

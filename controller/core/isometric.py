@@ -11,16 +11,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 import numpy as np
 
 from controller.config import MachineConfig
 from controller.config.profile import IsometricConfig
-from controller.estimator import friction_force_n
-
-if TYPE_CHECKING:
-    from controller.profiles import ProfileInput
+from controller.core.estimator import friction_force_n
+from controller.core.profile_input import ProfileInput
 
 HOLD_STIFFNESS_N_PER_M = 8_000.0
 HOLD_DAMPING_N_PER_MPS = 400.0

@@ -13,15 +13,15 @@ from typing import Any
 
 from controller.bridge.process import mqtt_config, start_bridge, wait_for_bridge
 from controller.config import AthleteConfig, DriveMap, MachineConfig, ProfileConfig, load_drive_map
+from controller.core.loop import ControlLoop, Frame, SafetyEvent
+from controller.core.profiles import check_fits_machine
+from controller.core.reps import RepMetrics
+from controller.core.stats import LoopStats
 from controller.drive import Drive
 from controller.drive.factory import make_drive
-from controller.ipc import ControlPort
-from controller.loop import ControlLoop, Frame, SafetyEvent
-from controller.profiles import check_fits_machine
-from controller.publisher import LoopPublisher
-from controller.recorder import finish_recording, record_loop, recording_header
-from controller.reps import RepMetrics
-from controller.stats import LoopStats
+from controller.runtime.ipc import ControlPort
+from controller.runtime.publisher import LoopPublisher
+from controller.runtime.recorder import finish_recording, record_loop, recording_header
 from controller.timing import Clock, MonotonicClock, SimulatedClock
 from simulator.host import SimDriveHost
 from simulator.lift import Rig

@@ -29,8 +29,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.config.loader import describe
-from controller.loop import Frame
-from controller.priority import helper_priority
+from controller.core.loop import Frame
+from controller.runtime.priority import helper_priority
 
 PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 64 * 1024

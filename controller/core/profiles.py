@@ -4,32 +4,15 @@ turns level changes into ramps, and the SafetyGate has the last word."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from controller.adaptive import EccentricAdapter
 from controller.config import MachineConfig, ProfileConfig, ProfileKind
-from controller.curves import curve_multiplier, curve_peak
-from controller.isometric import IsometricHold
-from controller.pace import Pacing
-from controller.reps import RepMetrics
+from controller.core.adaptive import EccentricAdapter
+from controller.core.curves import curve_multiplier, curve_peak
+from controller.core.isometric import IsometricHold
+from controller.core.pace import Pacing
+from controller.core.profile_input import ProfileInput
+from controller.core.reps import RepMetrics
 from controller.units import kg_to_newtons, newtons_to_kg
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileInput:
-    now_s: float
-    lowering: bool  # past the top of the rep: eccentric load applies
-    at_bottom: bool  # between reps
-    stalled_s: float  # how long the concentric has been stuck
-    failed_reps: int
-    completed_reps: int
-    last_velocity_loss_pct: float = 0.0
-    range_fraction: float | None = None  # where the handle is in the learned range (None: not learned)
-    velocity_mps: float = 0.0
-    rom_m: float | None = None  # the learned range (None: not learned)
-    height_m: float | None = None  # above the bottom of the range (reps.RepTracker.height_m)
-    position_m: float = 0.0
-
 
 # Near the lifter's limit, lowering speed changes steeply with load: a gentle exponent, with the
 # per-rep step bound doing the rest.

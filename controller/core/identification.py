@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from controller.kinematics import CableSample
+from controller.core.kinematics import CableSample
 
 TRIM_ROUNDS = 3
 TRIM_SPREADS = 4.0  # median absolute misfits

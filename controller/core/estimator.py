@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from controller.config import MachineConfig
-from controller.kinematics import CableSample
+from controller.core.kinematics import CableSample
 
 # Below this speed friction is treated as rising smoothly from zero, not as a sign flip.
 FRICTION_SMOOTHING_MPS = 0.02

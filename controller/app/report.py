@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from controller.clinic import Clinic, DecisionRecord, Plan
-from controller.store import SessionRecord
+from controller.app.clinic import Clinic, DecisionRecord, Plan
+from controller.app.store import SessionRecord
 
 WIDTH, HEIGHT, MARGIN = 720, 260, 44
 

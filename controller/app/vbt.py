@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from controller.reps import RepMetrics
+from controller.core.reps import RepMetrics
 
 MIN_VELOCITY_SD_MPS = 0.02  # a rep-to-rep spread any real lifter shows
 

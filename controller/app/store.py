@@ -153,12 +153,12 @@ def utc_now() -> str:
 
 
 class SqliteSessionStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, lock_wait_s: float = 5.0) -> None:
         self.path = str(path)
         # The control process writes sessions while the dashboard reads them: WAL lets both go on.
         # A store is used by one thread at a time, but not always the one that opened it (a web
         # request is opened and closed on different pool threads): hence check_same_thread off.
-        self._db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
+        self._db = sqlite3.connect(self.path, timeout=lock_wait_s, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._migrate()

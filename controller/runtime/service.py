@@ -15,25 +15,22 @@ import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from controller.app.clinic import Clinic
-from controller.app.set_request import at_load, with_person_caps
 from controller.app.store import SqliteSessionStore
-from controller.app.workout import WorkoutRun, overload_warning, overloads_eccentric
-from controller.config import CapsConfig, ConfigError, MachineConfig, ProfileConfig, ProfileKind
-from controller.config.loader import validate
-from controller.config.workout import OVERLOAD_SPACING_DAYS
+from controller.app.workout import WorkoutRun, overloads_eccentric
+from controller.config import MachineConfig, ProfileConfig, ProfileKind
 from controller.core.loop import ControlLoop
 from controller.core.profiles import check_fits_machine
 from controller.core.reps import RepMetrics
 from controller.core.session import LOADED, SetState
 from controller.core.stats import PeriodStats
 from controller.drive import Drive
-from controller.runtime.ipc import ControlPort, PendingRequest, StartSet, StartWorkout
+from controller.runtime.admission import Admission, Block, Plan, Refusal
+from controller.runtime.ipc import ControlPort, PendingRequest
 from controller.runtime.priority import helper_priority, prefer_control_thread
 from controller.runtime.publisher import LoopPublisher
 from controller.runtime.recorder import RecordingWriter, recording_header
@@ -64,20 +61,6 @@ class ServiceSetup:
     raise_priority: bool = True  # False: many simulated machines in one process (bench/fleet.py)
 
 
-@dataclass(slots=True)
-class Block:
-    profile: ProfileConfig
-    load_kg: float | None
-    person: str
-    exercise: str
-    by: str
-    writer: RecordingWriter | None
-    record: Path | None = None  # where to record; default: a new file in the recordings folder
-    finished: bool = False
-    set_reps: list[list[RepMetrics]] = field(default_factory=list)
-    converged_eccentric_kg: float | None = None  # adaptive eccentric: the load the lowerings settled at
-
-
 class ControlService:
     def __init__(self, setup: ServiceSetup, drive: Drive, clock: Clock, lifter: Lifter | None = None) -> None:
         self.setup = setup
@@ -96,6 +79,7 @@ class ControlService:
         self._workout_blocks: list[Block] = []
         self._stop = threading.Event()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io", initializer=helper_priority)
+        self.admission = Admission(self.machine, setup.store, self._worker)
         self.publisher = LoopPublisher(self.port, rate)
         self.loop = self._new_loop(STANDBY, None)
         self._next_status_s = 0.0
@@ -212,6 +196,7 @@ class ControlService:
             if self.port.requests.empty():
                 break
             self._handle(loop, self.port.requests.get_nowait())
+        self._admitted(loop)
         self.publisher.publish_events()
         now = self.clock.now()
         if self.block is not None and loop.session.state in (SetState.DONE, SetState.STOPPED):
@@ -249,76 +234,51 @@ class ControlService:
             case "status":
                 self.port.reply(pending, True, status=self.status())
             case "start" | "workout":
-                try:
-                    warning = self._accept(loop, request.start, request.workout, request.by)
-                except ValueError as exc:
-                    self.port.reply(pending, False, str(exc))
+                refusal = self._refusal(loop) or (
+                    "another start is being checked" if self.admission.busy else ""
+                )
+                if refusal:
+                    self.port.reply(pending, False, refusal)
                 else:
-                    if warning:
-                        self.port.publish({"type": "warning", "kind": "overload_spacing", "detail": warning})
-                    self.port.reply(pending, True, warning=warning)
+                    self.admission.submit(pending, request.start, request.workout)
 
-    def _accept(
-        self, loop: ControlLoop, start: StartSet | None, workout: StartWorkout | None, by: str
-    ) -> str:
-        """Take a set or a workout to start at the next cycle (ValueError: why not, and nothing
-        changes). Returns a warning for the person, if any."""
-        if start is None and workout is None:
-            raise ValueError("start: give the set to start (start.profile, optional start.load_kg)")
+    def _refusal(self, loop: ControlLoop) -> str:
+        """Why no start can be taken now, or ""; checked when a start is asked for and again when
+        its admission comes back (the machine may have been stopped meanwhile)."""
         if loop.gate.estop or loop.fault:
-            raise ValueError(f"the machine is stopped ({loop.fault or 'e-stop'}): reset at rest first")
+            return f"the machine is stopped ({loop.fault or 'e-stop'}): reset at rest first"
         if loop.session.state in _BUSY or loop.session.armed or self._next is not None:
-            raise ValueError(f"a set is running ({loop.session.state.value}): stop it first")
+            return f"a set is running ({loop.session.state.value}): stop it first"
         if self.workout is not None:
-            raise ValueError(f"workout {self.workout.name!r} is on: stop it first")
-        if workout is None:
-            assert start is not None
-            blocks = [self._block(start, by, "start")]
-            spacing = OVERLOAD_SPACING_DAYS
-        else:
-            blocks = [
-                self._block(b.start, by, f"workout.blocks.{i} ({b.label})")
-                for i, b in enumerate(workout.blocks)
-            ]
-            spacing = workout.overload_spacing_days
-        warning = self._spacing_warning(blocks, spacing)
-        self._next = blocks[0]
-        if workout is not None:
+            return f"workout {self.workout.name!r} is on: stop it first"
+        if self.admission.busy:
+            return "another start is being checked: wait for its answer"
+        return ""
+
+    def _admitted(self, loop: ControlLoop) -> None:
+        """The admission's decision, once it is back from the worker thread."""
+        decided = self.admission.take()
+        if decided is None:
+            return
+        refusal = decided.reason if isinstance(decided, Refusal) else self._refusal(loop)
+        if refusal or isinstance(decided, Refusal):
+            self.port.reply(decided.pending, False, refusal)
+            return
+        self._start(decided)
+
+    def _start(self, plan: Plan) -> None:
+        self._next = plan.blocks[0]
+        if plan.workout is not None:
+            workout = plan.workout
             labels = [b.label for b in workout.blocks]
             self.workout = WorkoutRun(workout.name, labels, [b.rest_after_s for b in workout.blocks])
-            self._workout_blocks = blocks
+            self._workout_blocks = list(plan.blocks)
             self.port.publish(
                 {"type": "workout", "event": "started", **self.workout.status(self.clock.now())}
             )
-        return warning
-
-    def _block(self, start: StartSet, by: str, where: str) -> Block:
-        person = start.person or "lifter"
-        try:
-            profile = validate(start.profile, ProfileConfig, f"{where}.profile")
-            if start.load_kg is not None:
-                profile = at_load(profile, start.load_kg)
-            # Here, in the one process that owns the drive, whoever asked: no API can skip the caps.
-            profile = with_person_caps(profile, self._caps_for(person))
-            check_fits_machine(self.machine, profile, None)
-        except (ConfigError, ValueError) as exc:
-            raise ValueError(str(exc) if where == "start" else f"{where}: {exc}") from None
-        return Block(profile, None, person, start.exercise, by, None)
-
-    def _spacing_warning(self, blocks: list[Block], spacing_days: float) -> str:
-        """Eccentric overload closer to the last than the spacing (read at rest, before the set).
-        A person on a clinician's protocol follows its schedule instead."""
-        overloading = [b for b in blocks if overloads_eccentric(b.profile)]
-        if not overloading or self.setup.store is None:
-            return ""
-        store = SqliteSessionStore(self.setup.store)
-        try:
-            person = overloading[0].person
-            if Clinic(store).plan_for(person) is not None:
-                return ""
-            return overload_warning(store.overload_sessions(person), spacing_days, datetime.now(UTC))
-        finally:
-            store.close()
+        if plan.warning:
+            self.port.publish({"type": "warning", "kind": "overload_spacing", "detail": plan.warning})
+        self.port.reply(plan.pending, True, warning=plan.warning)
 
     def _skip_rest(self, loop: ControlLoop) -> bool:
         """Between the sets of a block, or between a workout's blocks."""
@@ -356,16 +316,6 @@ class ControlService:
         self.port.publish({"type": "workout", "event": "ended", **status})
         self.workout = None
         self._workout_blocks = []
-
-    def _caps_for(self, person: str) -> CapsConfig | None:
-        """The person's caps from the store (read at rest, before a set: never mid-set)."""
-        if self.setup.store is None:
-            return None
-        store = SqliteSessionStore(self.setup.store)
-        try:
-            return Clinic(store).caps_for(person)
-        finally:
-            store.close()
 
     def status(self) -> dict[str, Any]:
         loop, session = self.loop, self.loop.session

@@ -1,0 +1,145 @@
+"""Admission: may a set or a workout start, and as what? Everything slow or fallible about a start
+-- validating the profile, the person's caps and overload history from the store (SQLite, which
+another process may hold locked) -- runs here, on the service's worker thread, never on the loop's.
+The loop hands a request over and later picks up a frozen decision; it only checks, with no I/O,
+that the machine is still free to start it.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from controller.app.clinic import Clinic
+from controller.app.set_request import at_load, with_person_caps
+from controller.app.store import SqliteSessionStore
+from controller.app.workout import overload_warning, overloads_eccentric
+from controller.config import CapsConfig, ConfigError, MachineConfig, ProfileConfig
+from controller.config.loader import validate
+from controller.config.workout import OVERLOAD_SPACING_DAYS
+from controller.core.profiles import check_fits_machine
+from controller.core.reps import RepMetrics
+from controller.runtime.ipc import PendingRequest, StartSet, StartWorkout
+from controller.runtime.recorder import RecordingWriter
+
+# A start waits no longer than this for a store another process holds: the answer must reach the
+# dashboard within its request timeout (2 s), as a reason, not as "control process unavailable".
+STORE_WAIT_S = 1.0
+
+
+@dataclass(slots=True)
+class Block:
+    profile: ProfileConfig
+    load_kg: float | None
+    person: str
+    exercise: str
+    by: str
+    writer: RecordingWriter | None
+    record: Path | None = None  # where to record; default: a new file in the recordings folder
+    finished: bool = False
+    set_reps: list[list[RepMetrics]] = field(default_factory=list)
+    converged_eccentric_kg: float | None = None  # adaptive eccentric: the load the lowerings settled at
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the loop starts: the blocks in order (one for a set), and a warning for the person."""
+
+    pending: PendingRequest
+    blocks: tuple[Block, ...]
+    workout: StartWorkout | None
+    warning: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    pending: PendingRequest
+    reason: str
+
+
+class Admission:
+    def __init__(self, machine: MachineConfig, store: Path | None, worker: Executor) -> None:
+        self.machine = machine
+        self.store = store
+        self._worker = worker
+        self._decided: queue.SimpleQueue[Plan | Refusal] = queue.SimpleQueue()
+        self.busy = False  # one start at a time is being admitted
+
+    def submit(self, pending: PendingRequest, start: StartSet | None, workout: StartWorkout | None) -> None:
+        """From the loop thread: returns at once; the decision comes back through `take`."""
+        self.busy = True
+        self._worker.submit(self._decide, pending, start, workout)
+
+    def take(self) -> Plan | Refusal | None:
+        """From the loop thread, each cycle: the decision, once there is one."""
+        try:
+            decided = self._decided.get_nowait()
+        except queue.Empty:
+            return None
+        self.busy = False
+        return decided
+
+    # -- on the worker thread ----------------------------------------------------------------------
+    def _decide(self, pending: PendingRequest, start: StartSet | None, workout: StartWorkout | None) -> None:
+        by = pending.request.by
+        try:
+            if workout is None:
+                if start is None:
+                    raise ValueError("start: give the set to start (start.profile, optional start.load_kg)")
+                blocks = [self._block(start, by, "start")]
+                spacing = OVERLOAD_SPACING_DAYS
+            else:
+                blocks = [
+                    self._block(b.start, by, f"workout.blocks.{i} ({b.label})")
+                    for i, b in enumerate(workout.blocks)
+                ]
+                spacing = workout.overload_spacing_days
+            warning = self._spacing_warning(blocks, spacing)
+        except ValueError as exc:
+            self._decided.put(Refusal(pending, str(exc)))
+        except (sqlite3.Error, OSError) as exc:
+            # Without the person's caps nobody can say what is safe for them: no start.
+            self._decided.put(Refusal(pending, f"the session store cannot be read ({exc}): try again"))
+        else:
+            self._decided.put(Plan(pending, tuple(blocks), workout, warning))
+
+    def _block(self, start: StartSet, by: str, where: str) -> Block:
+        person = start.person or "lifter"
+        try:
+            profile = validate(start.profile, ProfileConfig, f"{where}.profile")
+            if start.load_kg is not None:
+                profile = at_load(profile, start.load_kg)
+            # Here, in the one process that owns the drive, whoever asked: no API can skip the caps.
+            profile = with_person_caps(profile, self._caps_for(person))
+            check_fits_machine(self.machine, profile, None)
+        except (ConfigError, ValueError) as exc:
+            raise ValueError(str(exc) if where == "start" else f"{where}: {exc}") from None
+        return Block(profile, None, person, start.exercise, by, None)
+
+    def _caps_for(self, person: str) -> CapsConfig | None:
+        if self.store is None:
+            return None
+        store = SqliteSessionStore(self.store, STORE_WAIT_S)
+        try:
+            return Clinic(store).caps_for(person)
+        finally:
+            store.close()
+
+    def _spacing_warning(self, blocks: list[Block], spacing_days: float) -> str:
+        """Eccentric overload closer to the last than the spacing. A person on a clinician's
+        protocol follows its schedule instead."""
+        overloading = [b for b in blocks if overloads_eccentric(b.profile)]
+        if not overloading or self.store is None:
+            return ""
+        store = SqliteSessionStore(self.store, STORE_WAIT_S)
+        try:
+            person = overloading[0].person
+            if Clinic(store).plan_for(person) is not None:
+                return ""
+            return overload_warning(store.overload_sessions(person), spacing_days, datetime.now(UTC))
+        finally:
+            store.close()

@@ -12,10 +12,6 @@ def newtons_to_kg(newtons: float) -> float:
     return newtons / STANDARD_GRAVITY_MPS2
 
 
-def lb_to_newtons(lb: float) -> float:
-    return lb * POUND_KG * STANDARD_GRAVITY_MPS2
-
-
 def newtons_to_lb(newtons: float) -> float:
     return newtons / (POUND_KG * STANDARD_GRAVITY_MPS2)
 

@@ -67,11 +67,6 @@ class Profile:
     def kind(self) -> ProfileKind:
         return self.config.kind
 
-    @property
-    def negatives_from_rep(self) -> int | None:
-        """The first rep done as a negative (finishing negatives), once failure has happened."""
-        return None if self._negatives_from is None else self._negatives_from + 1
-
     def concentric_level(self, inp: ProfileInput) -> float:
         match self.kind:
             case ProfileKind.ECCENTRIC_ONLY:

@@ -34,7 +34,7 @@ from controller.drive.base import (
     DriveTimeout,
 )
 from controller.drive.link import Link
-from controller.drive.registers import Block, decode, encode, plan_reads, with_rated_torque
+from controller.drive.registers import ReadSpan, decode, encode, plan_reads, with_rated_torque
 from controller.drive.torque_window import TorqueWindow
 from controller.timing import Clock
 
@@ -75,7 +75,7 @@ class ModbusDrive:
         self.clock = clock
         self.stats = LinkStats()
         self.torque_window = TorqueWindow.of(machine)
-        self._blocks: list[Block] = plan_reads(self._feedback_registers())
+        self._blocks: list[ReadSpan] = plan_reads(self._feedback_registers())
         self._fc23 = drive_map.link.fc23 and len(self._blocks) == 1
         self._pending_torque = 0.0
         self._last_frame_end = 0.0
@@ -178,7 +178,7 @@ class ModbusDrive:
         """A drive that silently refuses a set-up write (wrong address, a locked parameter, a
         firmware that differs) would run on its own defaults: read every one back."""
         for write in self.map.setup:
-            reply = await self._transact(partial(self._read_block, Block(write.address, 1)), _READ, 1)
+            reply = await self._transact(partial(self._read_block, ReadSpan(write.address, 1)), _READ, 1)
             kept = int(reply.registers[0])
             if kept != write.value & 0xFFFF:
                 raise DriveFault(
@@ -188,7 +188,7 @@ class ModbusDrive:
 
     async def _reports_running(self) -> bool:
         register = self.feedback_map.status
-        reply = await self._transact(partial(self._read_block, Block(register.address, 1)), _READ, 1)
+        reply = await self._transact(partial(self._read_block, ReadSpan(register.address, 1)), _READ, 1)
         return (int(reply.registers[0]) & self.status_values.running_mask) in self.status_values.running
 
     async def close(self) -> None:
@@ -236,7 +236,7 @@ class ModbusDrive:
         await self._write_torque(torque)
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _read_block(self, block: Block, client: Any) -> Awaitable[Any]:
+    def _read_block(self, block: ReadSpan, client: Any) -> Awaitable[Any]:
         request = client.read_holding_registers(
             block.start, count=block.count, device_id=self.map.link.device_id
         )

@@ -67,15 +67,11 @@ def decode(words: Sequence[int], register: Register, word_order: str = "big") ->
 
 
 @dataclass(frozen=True, slots=True)
-class Block:
+class ReadSpan:
     """A run of registers read in one request."""
 
     start: int
     count: int
-
-    def slice(self, words: Sequence[int], register: Register) -> Sequence[int]:
-        offset = register.address - self.start
-        return words[offset : offset + register.type.words]
 
 
 MAX_BLOCK = 125  # registers per read request (Modbus limit)
@@ -84,7 +80,7 @@ MAX_BLOCK = 125  # registers per read request (Modbus limit)
 MAX_GAP = 16
 
 
-def plan_reads(registers: Iterable[Register]) -> list[Block]:
+def plan_reads(registers: Iterable[Register]) -> list[ReadSpan]:
     """Group registers into as few contiguous read requests as sensible."""
     spans = sorted((r.address, r.address + r.type.words) for r in registers)
     blocks: list[list[int]] = []
@@ -93,4 +89,4 @@ def plan_reads(registers: Iterable[Register]) -> list[Block]:
             blocks[-1][1] = max(blocks[-1][1], end)
         else:
             blocks.append([start, end])
-    return [Block(start, end - start) for start, end in blocks]
+    return [ReadSpan(start, end - start) for start, end in blocks]

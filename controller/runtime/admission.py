@@ -32,7 +32,9 @@ STORE_WAIT_S = 1.0
 
 
 @dataclass(slots=True)
-class Block:
+class BlockOfSets:
+    """What a person starts: one profile at one load, its sets; a workout is several in a row."""
+
     profile: ProfileConfig
     load_kg: float | None
     person: str
@@ -50,7 +52,7 @@ class Plan:
     """What the loop starts: the blocks in order (one for a set), and a warning for the person."""
 
     pending: PendingRequest
-    blocks: tuple[Block, ...]
+    blocks: tuple[BlockOfSets, ...]
     workout: StartWorkout | None
     warning: str
 
@@ -107,7 +109,7 @@ class Admission:
         else:
             self._decided.put(Plan(pending, tuple(blocks), workout, warning))
 
-    def _block(self, start: StartSet, by: str, where: str) -> Block:
+    def _block(self, start: StartSet, by: str, where: str) -> BlockOfSets:
         person = start.person or "lifter"
         try:
             profile = validate(start.profile, ProfileConfig, f"{where}.profile")
@@ -118,7 +120,7 @@ class Admission:
             check_fits_machine(self.machine, profile, None)
         except (ConfigError, ValueError) as exc:
             raise ValueError(str(exc) if where == "start" else f"{where}: {exc}") from None
-        return Block(profile, None, person, start.exercise, by, None)
+        return BlockOfSets(profile, None, person, start.exercise, by, None)
 
     def _caps_for(self, person: str) -> CapsConfig | None:
         if self.store is None:
@@ -129,7 +131,7 @@ class Admission:
         finally:
             store.close()
 
-    def _spacing_warning(self, blocks: list[Block], spacing_days: float) -> str:
+    def _spacing_warning(self, blocks: list[BlockOfSets], spacing_days: float) -> str:
         """Eccentric overload closer to the last than the spacing. A person on a clinician's
         protocol follows its schedule instead."""
         overloading = [b for b in blocks if overloads_eccentric(b.profile)]

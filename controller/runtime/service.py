@@ -29,7 +29,7 @@ from controller.core.reps import RepMetrics
 from controller.core.session import LOADED, SetState
 from controller.core.stats import PeriodStats
 from controller.drive import Drive
-from controller.runtime.admission import Admission, Block, Plan, Refusal
+from controller.runtime.admission import Admission, BlockOfSets, Plan, Refusal
 from controller.runtime.ipc import ControlPort, PendingRequest
 from controller.runtime.priority import helper_priority, prefer_control_thread
 from controller.runtime.publisher import LoopPublisher
@@ -71,12 +71,12 @@ class ControlService:
         self.port = ControlPort(setup.port_path)
         rate = self.machine.control.rate_hz
         self.stats = PeriodStats(1.0 / rate, window=round(STATS_WINDOW_S * rate))
-        self.block: Block | None = None
+        self.block: BlockOfSets | None = None
         self.rep_listeners: list[Callable[[RepMetrics], None]] = []
         self.stop_after_block = False  # `eccentrix run`: one block, then stop
-        self._next: Block | None = None
+        self._next: BlockOfSets | None = None
         self.workout: WorkoutRun | None = None
-        self._workout_blocks: list[Block] = []
+        self._workout_blocks: list[BlockOfSets] = []
         self._stop = threading.Event()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io", initializer=helper_priority)
         self.admission = Admission(self.machine, setup.store, self._worker)
@@ -90,7 +90,7 @@ class ControlService:
     ) -> None:
         """Start a block at the next cycle, from this process (what `eccentrix run` asks for)."""
         check_fits_machine(self.machine, profile, load_kg)
-        self._next = Block(profile, load_kg, person, "", "operator", None, record)
+        self._next = BlockOfSets(profile, load_kg, person, "", "operator", None, record)
 
     def stop(self) -> None:
         """Thread-safe: the loop ends at its next cycle and leaves the drive torque-off."""
@@ -122,7 +122,7 @@ class ControlService:
         loop.observers.on_rep.extend(self.rep_listeners)
         return loop
 
-    def _begin(self, block: Block) -> None:
+    def _begin(self, block: BlockOfSets) -> None:
         self._end_block()
         self.loop = self._new_loop(block.profile, block.load_kg)
         path = block.record
@@ -153,7 +153,7 @@ class ControlService:
             self.loop.observers.on_frame.remove(block.writer.append)
         self._worker.submit(self._file_block, block)
 
-    def _file_block(self, block: Block) -> None:
+    def _file_block(self, block: BlockOfSets) -> None:
         """On the worker thread: close the recording, then the session store."""
         recording = None
         if block.writer is not None:

@@ -255,7 +255,7 @@ class ControlLoop:
                 stats.record_step(time.perf_counter() - started)
                 await link.write(deadline, torque)
                 if not link.armed and self.fault is None and not self.gate.estop:
-                    await link.rearm()  # the stop was reset at rest: the drive may carry load again
+                    await link.rearm(deadline)  # the stop was reset at rest: load may come again
                 deadline += self.period_s
                 missed = stats.skip_missed(clock.now(), deadline)
                 deadline += missed * self.period_s

@@ -69,11 +69,13 @@ class DriveSupervisor:
         except DriveFault as fault:
             await self._failed(now_s, fault)
 
-    async def rearm(self) -> bool:
+    async def rearm(self, now_s: float) -> bool:
         """After the stop was reset at rest: enable the drive again (a fresh connect, which writes
-        zero torque before the enable sequence). False while the drive cannot be reached."""
-        if self.armed or not self.link_up:
+        zero torque before the enable sequence). False while the drive cannot be enabled; tried
+        again every RECONNECT_EVERY_S, not every cycle (each try may take a second)."""
+        if self.armed or not self.link_up or now_s < self._next_reconnect_s:
             return self.armed
+        self._next_reconnect_s = now_s + RECONNECT_EVERY_S
         with contextlib.suppress(DriveFault):
             await self.drive.close()
         try:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -222,14 +223,22 @@ def test_a_recording_whose_configs_do_not_validate_is_a_clear_error(recorded, tm
 def test_a_disk_that_cannot_keep_up_drops_chunks_visibly_and_never_blocks_the_loop(tmp_path, monkeypatch):
     from controller.runtime import recorder
 
-    real_encode = recorder.encode_chunk
+    real_encode, real_close = recorder.encode_chunk, recorder.RecordingWriter.close
+    closing = threading.Event()
 
-    def slow_disk(rows):
-        time.sleep(0.05)
+    def stuck_disk(rows):
+        # A disk that takes the whole set to write its first chunk: not a race against the
+        # simulation's speed, so a loaded machine gives the same outcome as an idle one.
+        assert closing.wait(timeout=120), "the recording was never closed"
         return real_encode(rows)
 
+    def close(writer):
+        closing.set()
+        real_close(writer)
+
     monkeypatch.setattr(recorder, "_QUEUE_CHUNKS", 1)
-    monkeypatch.setattr(recorder, "encode_chunk", slow_disk)
+    monkeypatch.setattr(recorder, "encode_chunk", stuck_disk)
+    monkeypatch.setattr(recorder.RecordingWriter, "close", close)
     path = tmp_path / "slow.ecxr"
     setup = SimulationSetup(
         load_machine("home-gym-2kw"), load_profile("constant"), load_athlete("trained"), reps=2, record=path

@@ -68,9 +68,7 @@ async def commission_simulated(
         address = host.start()
         # Lockstep on a simulated clock: a wall-clock timeout can only measure how loaded this
         # computer is, so it is set far above a starved thread's wait.
-        claimed = link.claimed.model_copy(
-            update={"link": link.claimed.link.model_copy(update={"timeout_s": LOCKSTEP_TIMEOUT_S})}
-        )
+        claimed = link.claimed.with_timeout(LOCKSTEP_TIMEOUT_S)
 
         def connect(believed: MachineConfig) -> Drive:
             return make_drive(believed, claimed, address, clock)

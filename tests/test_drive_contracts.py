@@ -51,10 +51,9 @@ def contract_map(map_name: str, timeout_s: float | None = None) -> DriveMap:
     """The shipped map, less the silence a real bus needs between frames (the Delta's 10 ms): the
     fakes answer at once, and these tests are about what the words mean, not bus timing."""
     drive_map = load_drive_map(map_name)
-    link = drive_map.link.model_copy(update={"silence_s": 0.0})
     if timeout_s is not None:
-        link = link.model_copy(update={"timeout_s": timeout_s})
-    return drive_map.model_copy(update={"link": link})
+        drive_map = drive_map.with_timeout(timeout_s)
+    return drive_map.model_copy(update={"link": drive_map.link.model_copy(update={"silence_s": 0.0})})
 
 
 def fake_for(map_name: str, machine: MachineConfig, path: Path, payout: int = 1) -> FakeServo:

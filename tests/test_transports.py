@@ -47,11 +47,7 @@ def patient(drive_map: DriveMap) -> DriveMap:
     """Lockstep runs on the simulated clock, so only wall-clock timeouts can see a loaded machine:
     100 ms instead of the map's tens, far above what a starved thread waits. These tests are about
     what faults do, not about timing."""
-    if drive_map.protocol == "modbus":
-        return drive_map.model_copy(update={"link": drive_map.link.model_copy(update={"timeout_s": 0.1})})
-    assert drive_map.serial_line is not None
-    line = drive_map.serial_line.model_copy(update={"timeout_s": 0.1})
-    return drive_map.model_copy(update={"serial_line": line})
+    return drive_map.with_timeout(0.1)
 
 
 class Timeline:

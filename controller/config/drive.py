@@ -123,6 +123,13 @@ class DriveMap(Section):
                 raise ValueError(f'faults: key {code!r} is not a number (write e.g. "0x0101")') from None
         return self
 
+    def with_timeout(self, seconds: float) -> DriveMap:
+        """The same map with another reply timeout, whichever link it speaks."""
+        if self.serial_line is not None:
+            line = self.serial_line.model_copy(update={"timeout_s": seconds})
+            return self.model_copy(update={"serial_line": line})
+        return self.model_copy(update={"link": self.link.model_copy(update={"timeout_s": seconds})})
+
     def fault_text(self, code: int) -> str:
         for key, text in self.faults.items():
             if int(key, 0) == code:

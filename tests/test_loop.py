@@ -143,7 +143,7 @@ def test_step_is_deterministic_replay_of_recorded_feedback_gives_the_same_comman
     again: list[float] = []
     period = 1.0 / MACHINE.control.rate_hz
     for i, fb in enumerate(feedback):
-        again.append(replayed.step(i * period, fb) / replayed.kinematics.torque_nm(1.0))
+        again.append(replayed.step(i * period, fb).torque_nm / replayed.kinematics.torque_nm(1.0))
     assert len(again) == len(commands)
     assert again == pytest.approx(commands, abs=1e-9)
     assert [r.index for r in replayed.reps] == [r.index for r in loop.reps]

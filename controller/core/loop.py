@@ -69,6 +69,16 @@ class SafetyEvent:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one step decided: the torque for the drive, and what observers are told of it."""
+
+    torque_nm: float
+    frame: Frame | None  # None: no reading yet, nothing to decide on
+    rep: RepMetrics | None = None  # a rep completed in this cycle
+    events: tuple[SafetyEvent, ...] = ()  # safety events raised in this cycle
+
+
 @dataclass(slots=True)
 class _Observers:
     on_frame: list[Callable[[Frame], None]] = field(default_factory=list)
@@ -135,39 +145,21 @@ class ControlLoop:
         return done + self.session.tracker.completed
 
     # -- the pure step -----------------------------------------------------------------------------
-    def step(self, now_s: float, feedback: DriveFeedback | None, lag_s: float = 0.0) -> float:
-        """One cycle's decision: the torque to write (N*m). `feedback` is None when the read failed;
-        `lag_s` is only recorded, never decided on."""
+    def step(self, now_s: float, feedback: DriveFeedback | None, lag_s: float = 0.0) -> Decision:
+        """One cycle's decision. `feedback` is None when the read failed; `lag_s` is only recorded,
+        never decided on. Nothing is told to observers here: `run` (or a replay) does that."""
+        events_before = len(self.safety_events)
+        rep = None
         if feedback is not None:
             self._motion = self.estimator.update(self.kinematics.cable(feedback))
             rep = self.session.track(self._motion)
-            if rep is not None:
-                for on_rep in self.observers.on_rep:
-                    on_rep(rep)
         m = self._motion
         if m is None:
-            return 0.0
+            return Decision(0.0, None, rep)
         commands, self._pending = self._pending, Command.NONE
         self._apply_commands(now_s, commands)
         request = self.session.update(now_s, m)
-        friction = friction_force_n(self.machine, m.velocity_mps)
-        feel = 0.0
-        if self.session.state in (SetState.ACTIVE, SetState.FINISHING):
-            feel = self._feel_correction_n(now_s, request, m)
-        gate_in = GateInput(
-            now_s=now_s,
-            request_n=max(0.0, request - friction + feel),
-            position_m=m.position_m,
-            velocity_mps=m.velocity_mps,
-            acceleration_mps2=m.acceleration_mps2,
-            feedback_age_s=max(0.0, now_s - m.time_s),
-            felt_extra_n=max(0.0, friction),
-            felt_tension_n=m.felt_tension_n,
-            estop=bool(commands & Command.ESTOP),
-            reset=bool(commands & Command.RESET),
-            rearm=self.session.state not in LOADED,
-        )
-        out = apply(self.limits, self.gate, gate_in)
+        out = apply(self.limits, self.gate, self._gate_input(now_s, m, request, commands))
         if self.gate.estop and not out.state.estop:
             self.fault = None  # the stop was reset at rest: the cause has been seen
         self.gate = out.state
@@ -190,9 +182,38 @@ class ControlLoop:
             lag_s=lag_s,
             feedback=feedback,
         )
-        for on_frame in self.observers.on_frame:
-            on_frame(frame)
-        return self.torque_window.clamp(self.kinematics.torque_nm(out.force_n))
+        torque = self.torque_window.clamp(self.kinematics.torque_nm(out.force_n))
+        return Decision(torque, frame, rep, tuple(self.safety_events[events_before:]))
+
+    def tell(self, decision: Decision) -> None:
+        """Hand one decision to the observers (the recorder, telemetry, the rep listeners)."""
+        if decision.rep is not None:
+            for on_rep in self.observers.on_rep:
+                on_rep(decision.rep)
+        if decision.frame is not None:
+            for on_frame in self.observers.on_frame:
+                on_frame(decision.frame)
+
+    def _gate_input(self, now_s: float, m: Motion, request_n: float, commands: Command) -> GateInput:
+        """The session's request, less what friction already gives the person (the gate hears of
+        it as felt extra) and plus the weight-feel correction while a set runs."""
+        friction = friction_force_n(self.machine, m.velocity_mps)
+        feel = 0.0
+        if self.session.state in (SetState.ACTIVE, SetState.FINISHING):
+            feel = self._feel_correction_n(now_s, request_n, m)
+        return GateInput(
+            now_s=now_s,
+            request_n=max(0.0, request_n - friction + feel),
+            position_m=m.position_m,
+            velocity_mps=m.velocity_mps,
+            acceleration_mps2=m.acceleration_mps2,
+            feedback_age_s=max(0.0, now_s - m.time_s),
+            felt_extra_n=max(0.0, friction),
+            felt_tension_n=m.felt_tension_n,
+            estop=bool(commands & Command.ESTOP),
+            reset=bool(commands & Command.RESET),
+            rearm=self.session.state not in LOADED,
+        )
 
     def _feel_correction_n(self, now_s: float, request_n: float, m: Motion) -> float:
         was_ringing = self.feel.ringing
@@ -251,9 +272,10 @@ class ControlLoop:
                     self._fell_behind(deadline, lateness, woke_late)
                 started = time.perf_counter()
                 feedback = await link.read(deadline)
-                torque = self.step(deadline, feedback, max(0.0, lateness))
+                decision = self.step(deadline, feedback, max(0.0, lateness))
                 stats.record_step(time.perf_counter() - started)
-                await link.write(deadline, torque)
+                await link.write(deadline, decision.torque_nm)
+                self.tell(decision)
                 if not link.armed and self.fault is None and not self.gate.estop:
                     await link.rearm(deadline)  # the stop was reset at rest: load may come again
                 deadline += self.period_s

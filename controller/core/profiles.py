@@ -4,6 +4,7 @@ turns level changes into ramps, and the SafetyGate has the last word."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from controller.config import MachineConfig, ProfileConfig, ProfileKind
 from controller.core.adaptive import EccentricAdapter
@@ -29,6 +30,15 @@ def check_fits_machine(machine: MachineConfig, profile: ProfileConfig, load_kg: 
             f"{field} = {load}: more than machine {machine.name!r} can pull "
             f"(limits.max_tension_n = {limit} N, {newtons_to_kg(limit):.1f} kg)"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a profile asks for in one cycle: a level, which the ramp shapes, and a factor (the range
+    curve, the pace) applied on the ramped level so that it follows the handle with no ramp lag."""
+
+    level_n: float
+    factor: float = 1.0
 
 
 class Profile:
@@ -81,8 +91,17 @@ class Profile:
             case _:
                 return self.base_n
 
-    def level(self, inp: ProfileInput) -> float:
-        """The phase's level; the range curve is applied on top of it (see curve_factor)."""
+    def load_in_target(self, inp: ProfileInput) -> Target:
+        """While the load comes in: the first rep's level; an isokinetic pace already holds, but the
+        range curve waits for the set to start."""
+        return Target(self.concentric_level(inp), self._pace_factor(inp))
+
+    def target(self, inp: ProfileInput) -> Target:
+        """During the set: the phase's level, with the range curve and the pace on top."""
+        level = self._level(inp)
+        return Target(level, self._curve_factor(inp) * self._pace_factor(inp))
+
+    def _level(self, inp: ProfileInput) -> float:
         concentric = self.concentric_level(inp)
         if not inp.lowering:
             return concentric
@@ -103,7 +122,7 @@ class Profile:
         converged = None if self.adapter is None else self.adapter.converged_n
         return None if converged is None else newtons_to_kg(converged)
 
-    def pace_factor(self, inp: ProfileInput) -> float:
+    def _pace_factor(self, inp: ProfileInput) -> float:
         """Isokinetic and adaptive eccentric: the factor on the level that holds the speed."""
         if self.isometric is not None:
             return self.isometric.factor(inp)
@@ -114,7 +133,7 @@ class Profile:
             factor = min(factor, self.adapter.ceiling_n / self.eccentric_n)  # the trim obeys the ceiling too
         return factor
 
-    def curve_factor(self, inp: ProfileInput) -> float:
+    def _curve_factor(self, inp: ProfileInput) -> float:
         return curve_multiplier(self.config.curve, inp.range_fraction)
 
     def assisting(self) -> bool:

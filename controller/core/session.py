@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from controller.core.estimator import Motion
 from controller.core.profile_input import ProfileInput
-from controller.core.profiles import Profile
+from controller.core.profiles import Profile, Target
 from controller.core.reps import Phase, RepMetrics, RepTracker
 from controller.core.shaping import Ramp
 
@@ -108,29 +108,41 @@ class Session:
         return rep
 
     def update(self, now_s: float, m: Motion) -> float:
-        """The tension to ask the SafetyGate for."""
+        """The tension to ask the SafetyGate for: the profile's target, its level through the ramp,
+        its factor on the ramped level."""
         inp = self.profile_input(now_s, m.position_m, m.velocity_mps)
+        target = self._advance(now_s, inp, m)
+        return self.ramp.at(now_s) * (1.0 if target is None else target.factor)
+
+    def _advance(self, now_s: float, inp: ProfileInput, m: Motion) -> Target | None:
+        """One cycle of the lifecycle. The profile is asked once, and only while the load is on
+        (None: it has no say, and the ramp goes on to where the lifecycle sent it)."""
         held_still = self._held_still(now_s, m)
         match self.state:
             case SetState.IDLE:
                 if self.armed and m.position_m >= ENGAGE_MIN_POSITION_M and held_still >= ENGAGE_HOLD_S:
                     self.state = SetState.LOADING
-                    self.ramp.go_to(self.profile.concentric_level(inp), now_s, self.profile.config.load_in_s)
+                    return self._aim(now_s, self.profile.load_in_target(inp), self.profile.config.load_in_s)
             case SetState.LOADING:
-                if self.ramp.settled(now_s):
-                    self.state = SetState.ACTIVE
+                if not self.ramp.settled(now_s):
+                    return self._aim(now_s, self.profile.load_in_target(inp), self.profile.config.load_in_s)
+                self.state = SetState.ACTIVE
+                return self._aim(now_s, self.profile.target(inp), self.profile.config.ramp_s)
             case SetState.ACTIVE:
-                self.ramp.go_to(self.profile.level(inp), now_s, self.profile.config.ramp_s)
+                target = self._aim(now_s, self.profile.target(inp), self.profile.config.ramp_s)
                 if self.profile.assisting():
                     self.tracker.mark_assisted()
                 if self.profile.set_complete(inp):
                     self.state = SetState.FINISHING
+                return target
             case SetState.FINISHING:
-                self.ramp.go_to(self.profile.level(inp), now_s, self.profile.config.ramp_s)
+                target = self._aim(now_s, self.profile.target(inp), self.profile.config.ramp_s)
                 # Where the handle is decides, not the phase: a twitch at the bottom must not keep
                 # the load on.
                 if self.tracker.at_bottom(m.position_m) and held_still >= AT_REST_HOLD_S:
                     self._deload(now_s)
+                    return None
+                return target
             case SetState.DELOADING:
                 if self.ramp.settled(now_s):
                     self._after_set(now_s)
@@ -139,13 +151,11 @@ class Session:
                     self._next_set()
             case SetState.DONE | SetState.STOPPED:
                 pass
-        # The curve and the pace ride on the ramped level: they follow the handle with no ramp lag.
-        # An isokinetic load-in comes in at the start force: the pace already holds.
-        if self.state is SetState.LOADING:
-            return self.ramp.at(now_s) * self.profile.pace_factor(inp)
-        if self.state in (SetState.ACTIVE, SetState.FINISHING):
-            return self.ramp.at(now_s) * self.profile.curve_factor(inp) * self.profile.pace_factor(inp)
-        return self.ramp.at(now_s)
+        return None
+
+    def _aim(self, now_s: float, target: Target, ramp_s: float) -> Target:
+        self.ramp.go_to(target.level_n, now_s, ramp_s)
+        return target
 
     def _held_still(self, now_s: float, m: Motion) -> float:
         if abs(m.velocity_mps) >= STILL_MPS:

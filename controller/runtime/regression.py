@@ -86,12 +86,14 @@ def loop_for(recording: Recording) -> ControlLoop:
 
 def replay_frames(recording: Recording, loop: ControlLoop) -> list[Frame]:
     frames: list[Frame] = []
-    loop.observers.on_frame.append(frames.append)
     commands = recording.columns["commands"]
     lag = recording.columns["lag_us"]
     for i, now in enumerate(recording.time_s):
         loop.command(Command(int(commands[i])))
-        loop.step(float(now), recording.feedback(i), float(lag[i]) / 1e6)
+        decision = loop.step(float(now), recording.feedback(i), float(lag[i]) / 1e6)
+        loop.tell(decision)
+        if decision.frame is not None:
+            frames.append(decision.frame)
     return frames
 
 

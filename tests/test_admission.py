@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 import threading
 import time
 from typing import Any
 
-from controller.app.store import SqliteSessionStore
 from tests.service_harness import running_service
 from tests.test_service import Listener, profile, with_client
 
@@ -49,15 +49,23 @@ def test_a_locked_store_refuses_the_start_and_the_loop_keeps_time(tmp_path):
         assert service.loop.fault is None and service.loop.session.state.value == "idle"
 
 
-def test_nothing_on_the_loop_thread_opens_the_store(tmp_path, monkeypatch):
-    opened_by: list[str] = []
-    real_init = SqliteSessionStore.__init__
+# Audit hooks cannot be removed: one, installed once, records only while a test asks it to.
+_watched: list[tuple[str, str, str]] | None = None
 
-    def spy(self: SqliteSessionStore, *args: object, **kwargs: object) -> None:
-        opened_by.append(threading.current_thread().name)
-        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(SqliteSessionStore, "__init__", spy)
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _watched is not None and event in ("open", "sqlite3.connect", "os.remove", "os.rename"):
+        _watched.append((threading.current_thread().name, event, str(args[0]) if args else ""))
+
+
+sys.addaudithook(_audit)
+
+
+def test_nothing_on_the_loop_thread_touches_a_file_or_the_store(tmp_path):
+    """The loop's thread only picks up frozen plans: admission (profile files, caps, history) and
+    the recorder's file work happen on other threads, so a slow disk or a locked store never holds
+    a control cycle (Python's audit hooks see every open, whoever calls it)."""
+    global _watched
     with running_service(tmp_path) as service:
 
         async def body(listener: Listener) -> None:
@@ -66,6 +74,26 @@ def test_nothing_on_the_loop_thread_opens_the_store(tmp_path, monkeypatch):
             assert reply["ok"], reply
             await listener.wait_for("block_done", timeout_s=120)
 
+        _watched = []
+        try:
+            asyncio.run(with_client(service.port.path, body))
+        finally:
+            seen, _watched = _watched, None
+    assert any(event == "sqlite3.connect" for _, event, _ in seen), "the set used the store"
+    assert any(path.endswith(".ecxr") for _, event, path in seen if event == "open"), "the set was recorded"
+    on_loop = [(event, path) for thread, event, path in seen if thread == "control"]
+    assert not on_loop, on_loop
+
+
+def test_a_start_that_could_not_be_recorded_is_refused_with_the_folder_named(tmp_path):
+    with running_service(tmp_path) as service:
+        (tmp_path / "recordings").rmdir()
+
+        async def body(listener: Listener) -> None:
+            start = {"profile": profile(reps=2), "person": "ada", "exercise": "row"}
+            reply = await listener.client.request("start", start=start, by="test")
+            assert not reply["ok"], reply
+            assert str(tmp_path / "recordings") in reply["error"] and "cannot be written" in reply["error"]
+
         asyncio.run(with_client(service.port.path, body))
-    assert opened_by, "the store was used (caps, overload history, the finished set)"
-    assert "control" not in opened_by, opened_by
+        assert service.loop.session.state.value == "idle" and not service.loop.session.armed

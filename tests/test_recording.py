@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -57,13 +58,13 @@ def test_regression_replay_of_an_unchanged_controller_has_zero_differences(recor
 
 
 def test_regression_replay_reports_a_changed_profile(recorded, monkeypatch):
-    original = profiles.Profile.level
+    original = profiles.Profile.target
 
     def one_percent_heavier_down(self, inp):
-        level = original(self, inp)
-        return level * 1.01 if inp.lowering else level
+        target = original(self, inp)
+        return profiles.Target(target.level_n * 1.01, target.factor) if inp.lowering else target
 
-    monkeypatch.setattr(profiles.Profile, "level", one_percent_heavier_down)
+    monkeypatch.setattr(profiles.Profile, "target", one_percent_heavier_down)
     report = regression_replay(read_recording(recorded[0]))
     assert not report.identical
     changed = {d.column: d for d in report.differences}
@@ -249,3 +250,39 @@ def test_a_disk_that_cannot_keep_up_drops_chunks_visibly_and_never_blocks_the_lo
     assert overruns and "chunks dropped" in overruns[0].detail
     recording = read_recording(path)
     assert recording.damage is None and 0 < recording.frames < result.loop.cycles
+
+
+def test_a_disk_that_fills_up_mid_set_keeps_what_it_wrote_and_says_so(tmp_path, monkeypatch):
+    from controller.runtime import recorder
+
+    real_encode = recorder.encode_chunk
+    chunks = [0]
+
+    def filling_disk(rows):
+        chunks[0] += 1
+        if chunks[0] > 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_encode(rows)
+
+    monkeypatch.setattr(recorder, "encode_chunk", filling_disk)
+    path = tmp_path / "full.ecxr"
+    setup = SimulationSetup(
+        load_machine("home-gym-2kw"), load_profile("constant"), load_athlete("trained"), reps=2, record=path
+    )
+    result = simulate(setup)
+    failed = [e for e in result.safety_events if e.kind == "recording_failed"]
+    assert len(result.reps) == 2, "the set went on"
+    assert failed and "No space left on device" in failed[0].detail, result.safety_events
+    recording = read_recording(path)
+    assert recording.damage is None and recording.frames == 3 * setup.machine.control.rate_hz
+
+
+def test_a_recordings_folder_that_cannot_be_written_is_said_and_the_set_goes_on(tmp_path):
+    path = tmp_path / "gone" / "set.ecxr"
+    setup = SimulationSetup(
+        load_machine("home-gym-2kw"), load_profile("constant"), load_athlete("trained"), reps=2, record=path
+    )
+    result = simulate(setup)
+    failed = [e for e in result.safety_events if e.kind == "recording_failed"]
+    assert len(result.reps) == 2
+    assert failed and "No such file or directory" in failed[0].detail

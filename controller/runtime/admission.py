@@ -7,6 +7,7 @@ that the machine is still free to start it.
 
 from __future__ import annotations
 
+import os
 import queue
 import sqlite3
 from concurrent.futures import Executor
@@ -64,9 +65,12 @@ class Refusal:
 
 
 class Admission:
-    def __init__(self, machine: MachineConfig, store: Path | None, worker: Executor) -> None:
+    def __init__(
+        self, machine: MachineConfig, store: Path | None, recordings: Path | None, worker: Executor
+    ) -> None:
         self.machine = machine
         self.store = store
+        self.recordings = recordings
         self._worker = worker
         self._decided: queue.SimpleQueue[Plan | Refusal] = queue.SimpleQueue()
         self.busy = False  # one start at a time is being admitted
@@ -100,6 +104,7 @@ class Admission:
                     for i, b in enumerate(workout.blocks)
                 ]
                 spacing = workout.overload_spacing_days
+            self._check_recordings()
             warning = self._spacing_warning(blocks, spacing)
         except ValueError as exc:
             self._decided.put(Refusal(pending, str(exc)))
@@ -121,6 +126,12 @@ class Admission:
         except (ConfigError, ValueError) as exc:
             raise ValueError(str(exc) if where == "start" else f"{where}: {exc}") from None
         return BlockOfSets(profile, None, person, start.exercise, by, None)
+
+    def _check_recordings(self) -> None:
+        """Every set is recorded: one that could not be is not started."""
+        folder = self.recordings
+        if folder is not None and not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+            raise ValueError(f"recordings folder {folder} cannot be written: no set starts until it can")
 
     def _caps_for(self, person: str) -> CapsConfig | None:
         if self.store is None:

@@ -17,6 +17,7 @@ replay reproduces every decision exactly; display columns are float32.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import struct
@@ -156,14 +157,15 @@ def encode_chunk(rows: Sequence[tuple[Any, ...]]) -> bytes:
 
 
 class RecordingWriter:
-    """Append frames from the control loop; a background thread encodes and writes each chunk, so
-    the loop only pays for a list append."""
+    """Append frames from the control loop; a background thread opens the file, encodes and writes
+    each chunk, so the loop only pays for a list append and never waits on a disk."""
 
     def __init__(self, path: str | Path, header: dict[str, Any], rate_hz: float) -> None:
         self.path = Path(path)
         self.rows_per_chunk = max(1, round(rate_hz * ROWS_PER_CHUNK_S))
         self.dropped_chunks = 0
         self.frames_written = 0
+        self.error: str | None = None  # the disk refused: what it said
         self._rows: list[tuple[Any, ...]] = []
         self._queue: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(_QUEUE_CHUNKS)
         full_header = {
@@ -175,9 +177,7 @@ class RecordingWriter:
             **header,
         }
         blob = json.dumps(full_header, sort_keys=True).encode()
-        self._file = self.path.open("wb")
-        self._file.write(MAGIC + _U32.pack(len(blob)) + blob + _U32.pack(zlib.crc32(blob)))
-        self._file.flush()
+        self._head = MAGIC + _U32.pack(len(blob)) + blob + _U32.pack(zlib.crc32(blob))
         self._thread = threading.Thread(target=self._drain, name="recorder", daemon=True)
         self._thread.start()
 
@@ -185,6 +185,15 @@ class RecordingWriter:
         self._rows.append(frame_row(frame))
         if len(self._rows) >= self.rows_per_chunk:
             self._hand_over()
+
+    def trouble(self) -> tuple[str, str] | None:
+        """What went wrong with this recording, as a safety event's kind and detail (None: nothing)."""
+        if self.error is not None:
+            return "recording_failed", f"recording {self.path.name} stopped: {self.error}"
+        if self.dropped_chunks:
+            dropped = f"{self.dropped_chunks} one-second chunks dropped"
+            return "recording_overrun", f"{dropped}: the disk did not keep up"
+        return None
 
     def _hand_over(self) -> None:
         rows, self._rows = self._rows, []
@@ -195,17 +204,31 @@ class RecordingWriter:
 
     def _drain(self) -> None:
         helper_priority()
-        while (rows := self._queue.get()) is not None:
-            self._file.write(encode_chunk(rows))
-            self._file.flush()
-            self.frames_written += len(rows)
+        file = None
+        try:
+            file = self.path.open("wb")
+            file.write(self._head)
+            file.flush()
+            while (rows := self._queue.get()) is not None:
+                file.write(encode_chunk(rows))
+                file.flush()
+                self.frames_written += len(rows)
+        except OSError as exc:
+            # A full or vanished disk: what was written stays readable up to its last whole chunk;
+            # the rest is counted as dropped, and the queue is still emptied so nobody waits on it.
+            self.error = exc.strerror or str(exc)
+            while (rows := self._queue.get()) is not None:
+                self.dropped_chunks += 1
+        finally:
+            if file is not None:
+                with contextlib.suppress(OSError):
+                    file.close()
 
     def close(self) -> None:
         if self._rows:
             self._hand_over()
         self._queue.put(None)
         self._thread.join()
-        self._file.close()
 
 
 def record_loop(loop: ControlLoop, path: Path, header: dict[str, Any]) -> RecordingWriter:
@@ -216,11 +239,12 @@ def record_loop(loop: ControlLoop, path: Path, header: dict[str, Any]) -> Record
 
 
 def finish_recording(writer: RecordingWriter, loop: ControlLoop, now_s: float) -> None:
-    """Close the file; chunks dropped on the way become a safety event the user sees."""
+    """Close the file; a recording that lost frames on the way becomes a safety event the user sees."""
     writer.close()
-    if writer.dropped_chunks:
-        detail = f"{writer.dropped_chunks} one-second chunks dropped: the disk did not keep up"
-        loop.safety_events.append(SafetyEvent(now_s, "recording_overrun", len(loop.reps), detail))
+    trouble = writer.trouble()
+    if trouble is not None:
+        kind, detail = trouble
+        loop.safety_events.append(SafetyEvent(now_s, kind, len(loop.reps), detail))
 
 
 @dataclass

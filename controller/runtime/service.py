@@ -79,7 +79,7 @@ class ControlService:
         self._workout_blocks: list[BlockOfSets] = []
         self._stop = threading.Event()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io", initializer=helper_priority)
-        self.admission = Admission(self.machine, setup.store, self._worker)
+        self.admission = Admission(self.machine, setup.store, setup.recordings, self._worker)
         self.publisher = LoopPublisher(self.port, rate)
         self.loop = self._new_loop(STANDBY, None)
         self._next_status_s = 0.0
@@ -158,10 +158,11 @@ class ControlService:
         recording = None
         if block.writer is not None:
             block.writer.close()
-            recording = str(block.writer.path)
-            if block.writer.dropped_chunks:
-                detail = f"{block.writer.dropped_chunks} one-second chunks dropped: the disk did not keep up"
-                self.port.publish({"type": "safety", "kind": "recording_overrun", "detail": detail})
+            recording = str(block.writer.path) if block.writer.frames_written else None
+            trouble = block.writer.trouble()
+            if trouble is not None:
+                kind, detail = trouble
+                self.port.publish({"type": "safety", "kind": kind, "detail": detail})
         session_id = None
         if self.setup.store is not None and any(block.set_reps):
             store = SqliteSessionStore(self.setup.store)

@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from controller.app.clinic import Clinic
 from controller.app.progression import stage_profile
 from controller.app.report import render_report
-from controller.app.set_request import Name
 from controller.app.store import SqliteSessionStore, StoreError
 from controller.config import CapsConfig, ConfigError
 from controller.config.loader import CONFIG_ROOT
 from controller.config.protocol import load_protocol
+from controller.wire import Name
 from dashboard.api_machine import Ok, ask_control
 from dashboard.auth import SUPERVISE, TRAIN, User, current_user, require
 from dashboard.state import hub_of, open_store

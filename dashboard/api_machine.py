@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.app.accounts import hash_password, verify_password
-from controller.app.set_request import Name, SetRequestError, SetStart, start_fields
+from controller.app.set_request import SetRequestError, authorize
 from controller.app.store import SqliteSessionStore
 from controller.config import load_profile
 from controller.config.loader import CONFIG_ROOT
-from controller.runtime.ipc import ControlUnavailable
+from controller.wire import ControlUnavailable, Name, StartSet
 from dashboard.auth import (
     ADMINISTER,
     COOKIE,
@@ -58,10 +58,9 @@ async def ask_control(hub: Hub, cmd: str, **fields: Any) -> dict[str, Any]:
     except ControlUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     if not reply.get("ok"):
-        error = str(reply.get("error", "refused"))
-        invalid = error.startswith(("start.", "workout.", "the person's caps"))
-        code = status.HTTP_422_UNPROCESSABLE_CONTENT if invalid else status.HTTP_409_CONFLICT
-        raise HTTPException(code, error)
+        code = reply.get("status")  # the control process says which: 404, 422, 409
+        code = code if isinstance(code, int) else status.HTTP_409_CONFLICT
+        raise HTTPException(code, str(reply.get("error", "refused")))
     return reply
 
 
@@ -133,9 +132,9 @@ async def skip_rest(request: Request, user: Annotated[User, Depends(require(*TRA
 
 
 @router.post("/set/start", response_model=Ok)
-async def start_set(body: SetStart, request: Request, user: Annotated[User, Depends(require(*TRAIN))]) -> Ok:
+async def start_set(body: StartSet, request: Request, user: Annotated[User, Depends(require(*TRAIN))]) -> Ok:
     try:
-        start = start_fields(body, user.name, supervising=user.role in SUPERVISE)
+        start = authorize(body, user.name, supervising=user.role in SUPERVISE)
     except SetRequestError as exc:
         raise HTTPException(exc.status, str(exc)) from None
     reply = await ask_control(hub_of(request), "start", start=start, by=user.name)

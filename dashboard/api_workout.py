@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from controller.app.set_request import SetRequestError
-from controller.app.workout import WorkoutStart, build_workout
+from controller.app.set_request import SetRequestError, authorize_workout
 from controller.config import load_profile
 from controller.config.loader import CONFIG_ROOT
 from controller.config.workout import load_workout
+from controller.wire import StartWorkout
 from dashboard.api_machine import Ok, ask_control
 from dashboard.auth import SUPERVISE, TRAIN, User, current_user, require
 from dashboard.state import hub_of
@@ -35,10 +35,10 @@ def workouts(_: Annotated[User, Depends(current_user)]) -> list[dict[str, Any]]:
 
 @router.post("/workout/start", response_model=Ok)
 async def start_workout(
-    body: WorkoutStart, request: Request, user: Annotated[User, Depends(require(*TRAIN))]
+    body: StartWorkout, request: Request, user: Annotated[User, Depends(require(*TRAIN))]
 ) -> Ok:
     try:
-        workout = build_workout(body, user.name, supervising=user.role in SUPERVISE)
+        workout = authorize_workout(body, user.name, supervising=user.role in SUPERVISE)
     except SetRequestError as exc:
         raise HTTPException(exc.status, str(exc)) from None
     reply = await ask_control(hub_of(request), "workout", workout=workout, by=user.name)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from controller.runtime.ipc import PortClient
+from controller.wire import PortClient
 
 CLIENT_QUEUE = 256
 RECENT_EVENTS = 50

@@ -14,13 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.app.clinic import Clinic
-from controller.app.set_request import SetRequestError, SetStart, start_fields, with_person_caps
+from controller.app.set_request import SetRequestError, authorize, requested_profile, with_person_caps
 from controller.app.store import SqliteSessionStore
 from controller.config import CapsConfig, ConfigError, load_athlete, load_machine, load_profile
 from controller.config.loader import CONFIG_ROOT
 from controller.core.curves import curve_peak
 from controller.core.safety import GateInput, GateLimits, GateState, apply
 from controller.units import kg_to_newtons
+from controller.wire import StartSet
 from simulator.simulate import SimulationSetup, simulate
 from tests.service_harness import running_service
 from tests.test_service import Listener, profile, with_client
@@ -85,19 +86,19 @@ def test_no_request_from_an_athlete_exceeds_the_clinicians_caps(name, load_unit,
     """Any shipped mode, any load and overload the request allows, with the strong trained athlete
     pulling: refused by name, or run within every cap."""
     load, unit = load_unit
-    body = SetStart(profile=name, load=load, unit=unit, eccentric_pct=eccentric_pct, reps=reps, sets=1)
+    body = StartSet(profile=name, load=load, unit=unit, eccentric_pct=eccentric_pct, reps=reps, sets=1)
     with pytest.raises(SetRequestError, match="caps are set by a clinician"):
-        start_fields(
-            body.model_copy(update={"caps": CapsConfig(max_concentric_force_n=5000.0)}), "ann", False
-        )
+        authorize(body.model_copy(update={"caps": CapsConfig(max_concentric_force_n=5000.0)}), "ann", False)
+    with pytest.raises(SetRequestError, match="whole profiles come from a clinician"):
+        authorize(body.model_copy(update={"profile": load_profile(name).model_dump()}), "ann", False)
+    forwarded = StartSet.model_validate(authorize(body, "ann", supervising=False))
     try:
-        fields = start_fields(body, "ann", supervising=False)
+        requested = requested_profile(forwarded)  # as the control process's admission resolves it
     except SetRequestError as exc:
         assert exc.status == 422 and "caps" in str(exc)  # the profile's own caps refuse it, by name
         return
     try:
-        requested = load_profile(name).model_validate(fields["profile"])
-        config = with_person_caps(requested.model_copy(update={"load_kg": fields["load_kg"]}), CLINICIAN)
+        config = with_person_caps(requested, CLINICIAN)
     except ConfigError as exc:
         assert "caps" in str(exc)  # refused, naming the cap
         return
@@ -154,7 +155,7 @@ def test_the_control_process_applies_the_persons_caps_whoever_asks(tmp_path):
 )
 def test_loads_go_in_half_kilogram_or_one_pound_steps(load, unit, ok):
     if ok:
-        assert SetStart(profile="constant", load=load, unit=unit).load == load
+        assert StartSet(profile="constant", load=load, unit=unit).load == load
     else:
         with pytest.raises(ValueError, match=f"load = {load}: in {unit}, loads go in steps of"):
-            SetStart(profile="constant", load=load, unit=unit)
+            StartSet(profile="constant", load=load, unit=unit)

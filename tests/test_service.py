@@ -14,9 +14,9 @@ import pytest
 
 from controller.app.store import SqliteSessionStore
 from controller.config import load_profile
-from controller.runtime.ipc import PortClient
 from controller.runtime.recorder import read_recording
 from controller.runtime.regression import regression_replay
+from controller.wire import PortClient
 from tests.service_harness import running_service
 
 
@@ -122,8 +122,12 @@ def test_estop_mid_set_zeroes_the_command_and_blocks_a_start_until_reset(tmp_pat
             "reps: Input should be less than or equal to 100",
         ),
         ({"profile": {"name": "x", "kind": "constant", "load_kg": 20, "wobble": 1}}, "wobble: unknown key"),
-        ({"profile": {"name": "x", "kind": "constant", "load_kg": 20}, "load_kg": 400}, "more than machine"),
-        ({"profile": {"name": "x", "kind": "constant", "load_kg": 20}, "load_kg": -3}, "start.load_kg"),
+        ({"profile": {"name": "x", "kind": "constant", "load_kg": 20}, "load": 400}, "more than machine"),
+        (
+            {"profile": {"name": "x", "kind": "constant", "load_kg": 20}, "load": -3},
+            "start.load: Input should be greater than 0",
+        ),
+        ({"profile": "no-such-profile"}, "no-such-profile"),
     ],
 )
 def test_a_bad_start_is_refused_with_the_field_and_changes_nothing(tmp_path, start, expected):

@@ -9,9 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from controller.app.store import SqliteSessionStore
-from controller.app.workout import WorkoutStart, expand
-from controller.config.loader import validate
-from controller.config.workout import WorkoutConfig
 from controller.drive import DriveFeedback
 from controller.drive.base import DriveAlarm
 from tests.service_harness import PacedClock, running_service
@@ -19,8 +16,8 @@ from tests.test_service import Listener, with_client
 
 
 def workout_fields(*steps: dict[str, Any]) -> dict[str, Any]:
-    config = validate({"name": "test-workout", "steps": list(steps)}, WorkoutConfig, "test workout")
-    return expand(config, WorkoutStart(workout="test-workout", person="ada"), "ada", supervising=False)
+    """A whole workout, as a clinician's dashboard sends one; the control process expands it."""
+    return {"workout": {"name": "test-workout", "steps": list(steps)}, "person": "ada"}
 
 
 def seed_overload(folder: Path, days_ago: float) -> None:
@@ -84,9 +81,7 @@ def test_a_stop_in_the_rest_ends_the_workout_and_nothing_starts_on_its_own(tmp_p
     async def body(listener: Listener) -> None:
         assert (await listener.client.request("workout", workout=fields))["ok"]
         await listener.wait_for("block_done", timeout_s=120)
-        refused = await listener.client.request(
-            "start", start={"profile": fields["blocks"][1]["start"]["profile"]}
-        )
+        refused = await listener.client.request("start", start={"profile": "constant"})
         assert not refused["ok"] and "workout 'test-workout' is on" in refused["error"]
         assert (await listener.client.request("stop"))["ok"]
         ended = [m for m in await listener.wait_for("workout", 2) if m["event"] == "ended"]

@@ -14,8 +14,8 @@ from controller.app.set_request import SetRequestError
 from controller.app.store import SqliteSessionStore
 from controller.app.workout import (
     WARMUP_RAMP,
+    PlannedBlock,
     WorkoutRun,
-    WorkoutStart,
     build_workout,
     expand,
     overload_warning,
@@ -26,7 +26,7 @@ from controller.config import ConfigError, ProfileKind, load_profile
 from controller.config.loader import CONFIG_ROOT, validate
 from controller.config.workout import WorkoutConfig, load_workout
 from controller.core.reps import RepMetrics
-from controller.runtime.ipc import StartWorkout
+from controller.wire import StartWorkout
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
@@ -42,18 +42,14 @@ def workout(*steps: dict[str, object], **fields: object) -> WorkoutConfig:
     return validate({"name": "w", "steps": list(steps), **fields}, WorkoutConfig, "test workout")
 
 
-def blocks_of(config: WorkoutConfig, **request: Any) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = expand(config, WorkoutStart(workout="w", **request), "ada", False)[
-        "blocks"
-    ]
-    return blocks
+def blocks_of(config: WorkoutConfig, **request: Any) -> list[PlannedBlock]:
+    return expand(config, StartWorkout(workout="w", **request)).blocks
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (CONFIG_ROOT / "workouts").glob("*.toml")))
-def test_shipped_workouts_expand_into_blocks_the_control_process_accepts(name):
-    doc = build_workout(WorkoutStart(workout=name), "ada", supervising=False)
-    StartWorkout.model_validate(doc)  # what the control port will parse
-    assert len(doc["blocks"]) > len(load_workout(name).steps)  # each ships with a warm-up
+def test_shipped_workouts_expand_into_blocks(name):
+    planned = build_workout(StartWorkout(workout=name))
+    assert len(planned.blocks) > len(load_workout(name).steps)  # each ships with a warm-up
 
 
 def test_warmups_climb_to_80_percent_of_the_working_load_without_overload():
@@ -68,16 +64,14 @@ def test_warmups_climb_to_80_percent_of_the_working_load_without_overload():
     )
     blocks = blocks_of(config)
     warmups, working = blocks[:-1], blocks[-1]
-    assert [b["label"] for b in warmups] == ["press: warm-up 1/3", "press: warm-up 2/3", "press: warm-up 3/3"]
-    loads = [b["start"]["profile"]["load_kg"] for b in warmups]
-    assert loads == [16.5, 24.5, 33.0]  # 40, 60, 80 % of 41 kg on 0.5 kg steps
-    assert [b["start"]["profile"]["reps"] for b in warmups] == [reps for _, reps in WARMUP_RAMP]
+    assert [b.label for b in warmups] == ["press: warm-up 1/3", "press: warm-up 2/3", "press: warm-up 3/3"]
+    assert [b.profile.load_kg for b in warmups] == [16.5, 24.5, 33.0]  # 40, 60, 80 % of 41 kg, 0.5 kg steps
+    assert [b.profile.reps for b in warmups] == [reps for _, reps in WARMUP_RAMP]
     for block in warmups:
-        profile = validate(block["start"]["profile"], type(load_profile("constant")), "warm-up")
-        assert profile.kind is ProfileKind.CONSTANT and not overloads_eccentric(profile)
-        assert block["start"]["load_kg"] is None and block["rest_after_s"] == 60.0
-    assert working["start"]["load_kg"] == 41.0 and working["rest_after_s"] == 200
-    assert working["start"]["profile"]["eccentric_pct"] == 30.0  # the working set keeps its overload
+        assert block.profile.kind is ProfileKind.CONSTANT and not overloads_eccentric(block.profile)
+        assert block.rest_after_s == 60.0
+    assert working.profile.load_kg == 41.0 and working.rest_after_s == 200
+    assert working.profile.eccentric_pct == 30.0  # the working set keeps its overload
 
 
 def test_an_eccentric_only_step_warms_up_eccentric_only_and_light_loads_skip_warmups():
@@ -102,8 +96,8 @@ def test_todays_loads_replace_the_workouts_in_the_units_asked():
         {"exercise": "curl", "profile": "constant"},
     )
     blocks = blocks_of(config, loads=[100, None], unit="lb")
-    assert blocks[0]["start"]["load_kg"] == pytest.approx(45.359, abs=1e-3)
-    assert blocks[1]["start"]["load_kg"] is None  # the profile's own
+    assert blocks[0].profile.load_kg == pytest.approx(45.359, abs=1e-3)
+    assert blocks[1].profile.load_kg == load_profile("constant").load_kg  # the profile's own
     with pytest.raises(SetRequestError, match="loads: give 2"):
         blocks_of(config, loads=[100])
     with pytest.raises(
@@ -111,7 +105,7 @@ def test_todays_loads_replace_the_workouts_in_the_units_asked():
     ):
         blocks_of(config, loads=[100.5, None], unit="lb")
     with pytest.raises(SetRequestError) as unknown:
-        build_workout(WorkoutStart(workout="no-such-workout"), "ada", supervising=False)
+        build_workout(StartWorkout(workout="no-such-workout"))
     assert unknown.value.status == 404 and "upper-negatives" in str(unknown.value)
 
 

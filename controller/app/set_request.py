@@ -1,19 +1,15 @@
-"""A set as a person or a central system asks for it: a shipped profile, plus what may be changed
-for today's set. The dashboard and the MQTT bridge both turn requests into profiles here, so both
-are validated against the same rules and the same caps."""
+"""A set as a person or a central system asks for it (controller/wire.py's StartSet), turned into
+the profile to run. The edge (dashboard, MQTT bridge) only decides who may ask for what; everything
+else is resolved and validated here, once, in the control process's admission."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Any
 
 from controller.config import CapsConfig, ConfigError, load_profile
 from controller.config.loader import validate
-from controller.config.profile import ProfileConfig, TempoConfig
-from controller.units import POUND_KG
-
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@ -]+$")]
+from controller.config.profile import ProfileConfig
+from controller.wire import StartSet, StartWorkout
 
 
 class SetRequestError(ValueError):
@@ -22,46 +18,53 @@ class SetRequestError(ValueError):
         self.status = status  # the HTTP status that says it: 403, 404 or 422
 
 
-class SetStart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    profile: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
-    load: float | None = Field(None, gt=0, le=1100, description="in `unit`; default: the profile's")
-    unit: Literal["kg", "lb"] = "kg"
-    eccentric_pct: float | None = Field(None, ge=0, le=100)
-    reps: int | None = Field(None, ge=1, le=100)
-    sets: int | None = Field(None, ge=1, le=20)
-    rest_s: float | None = Field(None, ge=0, le=1800)
-    tempo: TempoConfig | None = None
-    exercise: str = Field("", max_length=64)
-    person: Name | None = Field(None, description="whose set (clinicians); default: who asks")
-    caps: CapsConfig | None = Field(None, description="clinicians and admins only")
-
-    @model_validator(mode="after")
-    def _load_step(self) -> SetStart:
-        """Loads go in 0.5 kg or 1 lb steps, as on the plates a clinic counts in."""
-        step = 1.0 if self.unit == "lb" else 0.5
-        if self.load is not None and abs(self.load / step - round(self.load / step)) > 1e-6:
-            raise ValueError(f"load = {self.load}: in {self.unit}, loads go in steps of {step:g}")
-        return self
-
-    @property
-    def load_kg(self) -> float | None:
-        return None if self.load is None else self.load * (POUND_KG if self.unit == "lb" else 1.0)
-
-
-def start_fields(body: SetStart, asker: str, supervising: bool) -> dict[str, Any]:
+def authorize(body: StartSet, asker: str, supervising: bool) -> dict[str, Any]:
     """The control port's `start` for this request, or SetRequestError. Only a supervisor
-    (clinician, admin) sets caps or starts a set for someone else."""
+    (clinician, admin) sets caps, writes a whole profile or starts a set for someone else."""
     if body.caps is not None and not supervising:
         raise SetRequestError(403, "caps are set by a clinician or an admin")
-    if body.person not in (None, asker) and not supervising:
+    if not isinstance(body.profile, str) and not supervising:
+        raise SetRequestError(403, "profile: name a shipped profile; whole profiles come from a clinician")
+    _check_person(body.person, asker, supervising)
+    return body.model_dump(mode="json", exclude_none=True) | {"person": body.person or asker}
+
+
+def authorize_workout(body: StartWorkout, asker: str, supervising: bool) -> dict[str, Any]:
+    if not isinstance(body.workout, str) and not supervising:
+        raise SetRequestError(403, "workout: name a shipped workout; whole workouts come from a clinician")
+    _check_person(body.person, asker, supervising)
+    return body.model_dump(mode="json", exclude_none=True) | {"person": body.person or asker}
+
+
+def _check_person(person: str | None, asker: str, supervising: bool) -> None:
+    if person not in (None, asker) and not supervising:
         raise SetRequestError(403, "only a clinician or an admin starts a set for someone else")
-    return {
-        "profile": build_profile(body),
-        "load_kg": body.load_kg,
-        "person": body.person or asker,
-        "exercise": body.exercise,
+
+
+def requested_profile(start: StartSet) -> ProfileConfig:
+    """The profile with today's changes and load; SetRequestError 404 for a profile nobody shipped,
+    422 naming the field for anything out of range."""
+    if isinstance(start.profile, str):
+        try:
+            data = load_profile(start.profile).model_dump(mode="json", exclude_none=True)
+        except ConfigError as exc:
+            raise SetRequestError(404, str(exc)) from None
+    else:
+        data = dict(start.profile)
+    changes = {
+        "eccentric_pct": start.eccentric_pct,
+        "reps": start.reps,
+        "sets": start.sets,
+        "rest_s": start.rest_s,
+        "tempo": start.tempo.model_dump(mode="json") if start.tempo else None,
+        "caps": start.caps.model_dump(mode="json", exclude_none=True) if start.caps else None,
     }
+    data.update({key: value for key, value in changes.items() if value is not None})
+    try:
+        profile = validate(data, ProfileConfig, "profile")
+        return profile if start.load_kg is None else at_load(profile, start.load_kg)
+    except ConfigError as exc:
+        raise SetRequestError(422, str(exc)) from None
 
 
 def with_person_caps(profile: ProfileConfig, caps: CapsConfig | None) -> ProfileConfig:
@@ -81,28 +84,3 @@ def at_load(profile: ProfileConfig, load_kg: float) -> ProfileConfig:
     if data.pop("eccentric_load_kg", None) is not None:
         data["eccentric_pct"] = profile.effective_eccentric_pct
     return validate(data | {"load_kg": load_kg}, ProfileConfig, "start.load_kg")
-
-
-def build_profile(body: SetStart) -> dict[str, Any]:
-    """The shipped profile with the set's changes, validated here for a precise error."""
-    try:
-        base = load_profile(body.profile)
-    except ConfigError as exc:
-        raise SetRequestError(404, str(exc)) from None
-    data = base.model_dump(mode="json", exclude_none=True)
-    changes = {
-        "eccentric_pct": body.eccentric_pct,
-        "reps": body.reps,
-        "sets": body.sets,
-        "rest_s": body.rest_s,
-    }
-    data.update({key: value for key, value in changes.items() if value is not None})
-    if body.tempo is not None:
-        data["tempo"] = body.tempo.model_dump(mode="json")
-    if body.caps is not None:
-        data["caps"] = body.caps.model_dump(mode="json", exclude_none=True)
-    try:
-        validate(data, ProfileConfig, "profile")
-    except ConfigError as exc:
-        raise SetRequestError(422, str(exc)) from None
-    return data

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from controller.app.set_request import Name, SetRequestError, SetStart, start_fields
+from controller.app.set_request import SetRequestError, requested_profile
 from controller.config import ConfigError, ProfileConfig, ProfileKind
 from controller.config.loader import describe, validate
 from controller.config.workout import WorkoutConfig, WorkoutStepConfig, load_workout
 from controller.units import POUND_KG, round_half_kg
+from controller.wire import StartSet, StartWorkout
 
 WARMUP_RAMP = ((40, 8), (60, 5), (80, 3))  # (% of the working load, reps)
 MIN_WARMUP_KG = 2.0
@@ -30,17 +31,22 @@ SAME_SESSION = timedelta(hours=3)
 _NO_WARMUP = (ProfileKind.ISOKINETIC, ProfileKind.ISOMETRIC)
 _OVERLOADING = (ProfileKind.ECCENTRIC_ONLY, ProfileKind.FINISHING_NEGATIVES, ProfileKind.ADAPTIVE_ECCENTRIC)
 
-Load = Annotated[float, Field(gt=0, le=1100)]
+
+@dataclass(frozen=True, slots=True)
+class PlannedBlock:
+    """One block of a workout, its profile resolved (today's load in it; the person's caps not yet)."""
+
+    profile: ProfileConfig
+    exercise: str
+    label: str
+    rest_after_s: float  # before the next block
 
 
-class WorkoutStart(BaseModel):
-    """A shipped workout, with today's working load per step if it differs from the workout's."""
-
-    model_config = ConfigDict(extra="forbid")
-    workout: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
-    loads: list[Load | None] | None = Field(None, max_length=20, description="per step, in `unit`")
-    unit: Literal["kg", "lb"] = "kg"
-    person: Name | None = None
+@dataclass(frozen=True, slots=True)
+class PlannedWorkout:
+    name: str
+    overload_spacing_days: float
+    blocks: list[PlannedBlock]
 
 
 def overloads_eccentric(profile: ProfileConfig) -> bool:
@@ -69,52 +75,50 @@ def warmup_profiles(working: ProfileConfig) -> list[ProfileConfig]:
     return warmups
 
 
-def build_workout(body: WorkoutStart, asker: str, supervising: bool) -> dict[str, Any]:
-    """The control port's `workout` for this request, or SetRequestError naming the step."""
+def build_workout(body: StartWorkout) -> PlannedWorkout:
+    """The blocks of the workout asked for, or SetRequestError naming the step."""
     try:
-        workout = load_workout(body.workout)
+        if isinstance(body.workout, str):
+            workout = load_workout(body.workout)
+        else:
+            workout = validate(body.workout, WorkoutConfig, "workout")
     except ConfigError as exc:
-        raise SetRequestError(404, str(exc)) from None
-    return expand(workout, body, asker, supervising)
+        raise SetRequestError(404 if isinstance(body.workout, str) else 422, str(exc)) from None
+    return expand(workout, body)
 
 
-def expand(workout: WorkoutConfig, body: WorkoutStart, asker: str, supervising: bool) -> dict[str, Any]:
+def expand(workout: WorkoutConfig, body: StartWorkout) -> PlannedWorkout:
     loads = body.loads if body.loads is not None else [None] * len(workout.steps)
     if len(loads) != len(workout.steps):
         raise SetRequestError(422, f"loads: give {len(workout.steps)} (one per step, null for the workout's)")
-    blocks: list[dict[str, Any]] = []
+    blocks: list[PlannedBlock] = []
     for index, (step, load) in enumerate(zip(workout.steps, loads, strict=True)):
         try:
-            blocks += _step_blocks(step, load, body, asker, supervising)
+            blocks += _step_blocks(step, load, body.unit)
         except (SetRequestError, ValueError) as exc:
             status = exc.status if isinstance(exc, SetRequestError) else 422
             raise SetRequestError(status, f"steps.{index} ({step.exercise}): {exc}") from None
-    return {"name": workout.name, "overload_spacing_days": workout.overload_spacing_days, "blocks": blocks}
+    return PlannedWorkout(workout.name, workout.overload_spacing_days, blocks)
 
 
 def _step_blocks(
-    step: WorkoutStepConfig, load: float | None, body: WorkoutStart, asker: str, supervising: bool
-) -> list[dict[str, Any]]:
+    step: WorkoutStepConfig, load: float | None, unit: Literal["kg", "lb"]
+) -> list[PlannedBlock]:
     if load is None and step.load_kg is not None:
-        load = step.load_kg if body.unit == "kg" else round(step.load_kg / POUND_KG)
-    fields = {"profile": step.profile, "load": load, "unit": body.unit, "sets": step.sets, "reps": step.reps}
-    fields |= {"rest_s": step.rest_s, "exercise": step.exercise, "person": body.person}
+        load = step.load_kg if unit == "kg" else round(step.load_kg / POUND_KG)
+    fields = {"profile": step.profile, "load": load, "unit": unit, "sets": step.sets, "reps": step.reps}
     try:
-        request = SetStart.model_validate(fields)
+        request = StartSet.model_validate(fields | {"rest_s": step.rest_s})
     except ValidationError as exc:
-        raise ValueError(describe(exc, SetStart, "set")) from None
-    start = start_fields(request, asker, supervising)
-    working = validate(start["profile"], ProfileConfig, "profile")
-    if start["load_kg"] is not None:
-        working = working.model_copy(update={"load_kg": start["load_kg"]})
+        raise ValueError(describe(exc, StartSet, "set")) from None
+    working = requested_profile(request)
     blocks = []
     if step.warmup:
         warmups = warmup_profiles(working)
         for number, warmup in enumerate(warmups, start=1):
-            fields = start | {"profile": warmup.model_dump(mode="json", exclude_none=True), "load_kg": None}
             label = f"{step.exercise}: warm-up {number}/{len(warmups)}"
-            blocks.append({"start": fields, "label": label, "rest_after_s": step.warmup_rest_s})
-    blocks.append({"start": start, "label": step.exercise, "rest_after_s": step.rest_after_s})
+            blocks.append(PlannedBlock(warmup, step.exercise, label, step.warmup_rest_s))
+    blocks.append(PlannedBlock(working, step.exercise, step.exercise, step.rest_after_s))
     return blocks
 
 

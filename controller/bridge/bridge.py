@@ -20,13 +20,12 @@ from typing import Any, Literal
 import aiomqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from controller.app.set_request import SetRequestError, SetStart, start_fields
-from controller.app.workout import WorkoutStart, build_workout
+from controller.app.set_request import SetRequestError, authorize, authorize_workout
 from controller.bridge.signing import Verifier
 from controller.bridge.topics import SCHEMA_VERSION, Topics
 from controller.config.loader import describe
 from controller.config.mqtt import MqttConfig
-from controller.runtime.ipc import ControlUnavailable, PortClient
+from controller.wire import ControlUnavailable, PortClient, StartSet, StartWorkout
 
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
@@ -62,8 +61,8 @@ class MqttCommand(BaseModel):
     model_config = ConfigDict(extra="forbid")
     v: Literal[1]
     cmd: Literal["start", "workout", "stop", "estop", "reset"]
-    set: SetStart | None = None
-    workout: WorkoutStart | None = None
+    set: StartSet | None = None
+    workout: StartWorkout | None = None
     ts: float
     nonce: str = Field(min_length=8, max_length=64)
     sig: str = Field(min_length=64, max_length=64)
@@ -274,13 +273,13 @@ class MqttBridge:
             if command.workout is None:
                 raise SetRequestError(422, "workout: a workout command names it (workout.workout, ...)")
             asker = command.workout.person or FLEET
-            return {"workout": build_workout(command.workout, asker, supervising=False)}
+            return {"workout": authorize_workout(command.workout, asker, supervising=False)}
         if command.cmd != "start":
             return {}
         if command.set is None:
             raise SetRequestError(422, "set: a start names the set (set.profile, ...)")
         # The central system may train anyone, but caps stay with a clinician at the machine.
-        start = start_fields(command.set, command.set.person or FLEET, supervising=False)
+        start = authorize(command.set, command.set.person or FLEET, supervising=False)
         return {"start": start}
 
 

@@ -16,16 +16,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from controller.app.clinic import Clinic
-from controller.app.set_request import at_load, with_person_caps
+from controller.app.set_request import SetRequestError, requested_profile, with_person_caps
 from controller.app.store import SqliteSessionStore
-from controller.app.workout import overload_warning, overloads_eccentric
+from controller.app.workout import (
+    PlannedBlock,
+    PlannedWorkout,
+    build_workout,
+    overload_warning,
+    overloads_eccentric,
+)
 from controller.config import CapsConfig, ConfigError, MachineConfig, ProfileConfig
-from controller.config.loader import validate
 from controller.config.workout import OVERLOAD_SPACING_DAYS
 from controller.core.profiles import check_fits_machine
 from controller.core.reps import RepMetrics
-from controller.runtime.ipc import PendingRequest, StartSet, StartWorkout
+from controller.runtime.ipc import PendingRequest
 from controller.runtime.recorder import RecordingWriter
+from controller.wire import StartSet, StartWorkout
 
 # A start waits no longer than this for a store another process holds: the answer must reach the
 # dashboard within its request timeout (2 s), as a reason, not as "control process unavailable".
@@ -54,7 +60,7 @@ class Plan:
 
     pending: PendingRequest
     blocks: tuple[BlockOfSets, ...]
-    workout: StartWorkout | None
+    workout: PlannedWorkout | None
     warning: str
 
 
@@ -62,6 +68,7 @@ class Plan:
 class Refusal:
     pending: PendingRequest
     reason: str
+    status: int  # as HTTP says it: 404 nothing of that name, 422 out of range, 409 not now
 
 
 class Admission:
@@ -92,46 +99,51 @@ class Admission:
     # -- on the worker thread ----------------------------------------------------------------------
     def _decide(self, pending: PendingRequest, start: StartSet | None, workout: StartWorkout | None) -> None:
         by = pending.request.by
+        planned = None
         try:
-            if workout is None:
-                if start is None:
-                    raise ValueError("start: give the set to start (start.profile, optional start.load_kg)")
-                blocks = [self._block(start, by, "start")]
+            if workout is not None:
+                planned = build_workout(workout)
+                blocks = [self._workout_block(i, b, workout.person, by) for i, b in enumerate(planned.blocks)]
+                spacing = planned.overload_spacing_days
+            elif start is not None:
+                profile = requested_profile(start)
+                blocks = [self._block(profile, start.person, start.exercise, by)]
                 spacing = OVERLOAD_SPACING_DAYS
             else:
-                blocks = [
-                    self._block(b.start, by, f"workout.blocks.{i} ({b.label})")
-                    for i, b in enumerate(workout.blocks)
-                ]
-                spacing = workout.overload_spacing_days
+                raise SetRequestError(422, "start: give the set to start (start.profile, ...)")
             self._check_recordings()
             warning = self._spacing_warning(blocks, spacing)
-        except ValueError as exc:
-            self._decided.put(Refusal(pending, str(exc)))
+        except SetRequestError as exc:
+            self._decided.put(Refusal(pending, str(exc), exc.status))
         except (sqlite3.Error, OSError) as exc:
             # Without the person's caps nobody can say what is safe for them: no start.
-            self._decided.put(Refusal(pending, f"the session store cannot be read ({exc}): try again"))
+            reason = f"the session store cannot be read ({exc}): try again"
+            self._decided.put(Refusal(pending, reason, 409))
         else:
-            self._decided.put(Plan(pending, tuple(blocks), workout, warning))
+            self._decided.put(Plan(pending, tuple(blocks), planned, warning))
 
-    def _block(self, start: StartSet, by: str, where: str) -> BlockOfSets:
-        person = start.person or "lifter"
+    def _block(self, profile: ProfileConfig, person: str | None, exercise: str, by: str) -> BlockOfSets:
+        """Here, in the one process that owns the drive, whoever asked: no API can skip the caps."""
+        person = person or "lifter"  # a request straight to the port may name nobody
         try:
-            profile = validate(start.profile, ProfileConfig, f"{where}.profile")
-            if start.load_kg is not None:
-                profile = at_load(profile, start.load_kg)
-            # Here, in the one process that owns the drive, whoever asked: no API can skip the caps.
             profile = with_person_caps(profile, self._caps_for(person))
             check_fits_machine(self.machine, profile, None)
         except (ConfigError, ValueError) as exc:
-            raise ValueError(str(exc) if where == "start" else f"{where}: {exc}") from None
-        return BlockOfSets(profile, None, person, start.exercise, by, None)
+            raise SetRequestError(422, str(exc)) from None
+        return BlockOfSets(profile, None, person, exercise, by, None)
+
+    def _workout_block(self, index: int, planned: PlannedBlock, person: str | None, by: str) -> BlockOfSets:
+        try:
+            return self._block(planned.profile, person, planned.exercise, by)
+        except SetRequestError as exc:
+            raise SetRequestError(exc.status, f"workout.blocks.{index} ({planned.label}): {exc}") from None
 
     def _check_recordings(self) -> None:
         """Every set is recorded: one that could not be is not started."""
         folder = self.recordings
         if folder is not None and not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
-            raise ValueError(f"recordings folder {folder} cannot be written: no set starts until it can")
+            reason = f"recordings folder {folder} cannot be written: no set starts until it can"
+            raise SetRequestError(409, reason)
 
     def _caps_for(self, person: str) -> CapsConfig | None:
         if self.store is None:

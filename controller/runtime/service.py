@@ -239,7 +239,7 @@ class ControlService:
                     "another start is being checked" if self.admission.busy else ""
                 )
                 if refusal:
-                    self.port.reply(pending, False, refusal)
+                    self.port.reply(pending, False, refusal, status=409)
                 else:
                     self.admission.submit(pending, request.start, request.workout)
 
@@ -261,11 +261,12 @@ class ControlService:
         decided = self.admission.take()
         if decided is None:
             return
-        refusal = decided.reason if isinstance(decided, Refusal) else self._refusal(loop)
-        if refusal or isinstance(decided, Refusal):
-            self.port.reply(decided.pending, False, refusal)
-            return
-        self._start(decided)
+        if isinstance(decided, Refusal):
+            self.port.reply(decided.pending, False, decided.reason, status=decided.status)
+        elif refusal := self._refusal(loop):
+            self.port.reply(decided.pending, False, refusal, status=409)
+        else:
+            self._start(decided)
 
     def _start(self, plan: Plan) -> None:
         self._next = plan.blocks[0]

@@ -9,6 +9,8 @@ import pytest
 from controller.config import ConfigError, load_athlete, load_machine
 from controller.config.loader import CONFIG_ROOT
 
+pytestmark = pytest.mark.fast
+
 
 def test_every_shipped_config_loads():
     for path in (CONFIG_ROOT / "machines").glob("*.toml"):

@@ -7,6 +7,8 @@ import pytest
 from controller.config import MachineConfig
 from simulator.plant import Plant, PlantParams
 
+pytestmark = pytest.mark.fast
+
 
 def frictionless(machine: MachineConfig, **cable: float) -> PlantParams:
     friction = machine.friction.model_copy(update={"coulomb_n": 0.0, "viscous_n_s_per_m": 0.0})

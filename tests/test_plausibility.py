@@ -12,6 +12,8 @@ from controller.drive import DriveFeedback
 from controller.drive.plausibility import AGREEMENT_WINDOW_S, FeedbackCheck
 from simulator.simulate import SimulationSetup, simulate
 
+pytestmark = pytest.mark.fast
+
 MACHINE = load_machine("a6-diy")
 K = MACHINE.metres_per_rad
 SOURCES = {"position": "register 0x4016 of drive map 'x'", "velocity": "register 0x4001 of drive map 'x'"}

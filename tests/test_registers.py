@@ -12,6 +12,8 @@ from controller.config.loader import CONFIG_ROOT
 from controller.drive.link import Link
 from controller.drive.registers import decode, encode, plan_reads, raw_to_words, words_to_raw
 
+pytestmark = pytest.mark.fast
+
 RANGES = {
     DataType.I16: (-0x8000, 0x7FFF),
     DataType.U16: (0, 0xFFFF),

@@ -10,6 +10,8 @@ import pytest
 from controller.core.estimator import Motion
 from controller.core.reps import SPEED_ON_MPS, Phase, RepMetrics, RepTracker
 
+pytestmark = pytest.mark.fast
+
 DT = 0.002
 
 

@@ -18,6 +18,8 @@ from controller.app.store import (
 )
 from tests.sets import run_set
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.fixture
 def store(tmp_path):

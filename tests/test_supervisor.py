@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from controller.config import load_machine
 from controller.drive import DriveFault, DriveFeedback
 from controller.drive.supervisor import RECONNECT_EVERY_S, DriveSupervisor
+
+pytestmark = pytest.mark.fast
 
 
 class StubbornDrive:

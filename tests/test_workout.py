@@ -28,6 +28,8 @@ from controller.config.workout import WorkoutConfig, load_workout
 from controller.core.reps import RepMetrics
 from controller.wire import StartWorkout
 
+pytestmark = pytest.mark.fast
+
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
 

@@ -9,15 +9,19 @@ inertia the person still feels, with the machine's inertia figure right and off.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the measures are shared with tests/
 from controller.config import ProfileConfig, ProfileKind, load_athlete, load_machine
 from controller.config.profile import FeelConfig, FeelMode, IsokineticConfig
 from controller.core.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct
 from simulator.calibration import Device, fit_strength
-from simulator.felt import felt_deviation_n, inertia_misconfigured, ringing_n
 from simulator.simulate import SimulationResult, SimulationSetup, simulate
-from simulator.trials import honest_adaptive_set
+from tests.felt import felt_deviation_n, inertia_misconfigured, ringing_n
+from tests.trials import honest_adaptive_set
 
 MACHINE = load_machine("home-gym-2kw")
 

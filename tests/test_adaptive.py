@@ -10,7 +10,7 @@ from controller.config.profile import AdaptiveConfig, CapsConfig
 from controller.core.adaptive import EccentricAdapter
 from controller.core.profiles import Profile
 from controller.units import STANDARD_GRAVITY_MPS2, kg_to_newtons
-from simulator.trials import honest_adaptive_set
+from tests.trials import honest_adaptive_set
 
 
 def adapter(**changes: float) -> EccentricAdapter:

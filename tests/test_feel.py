@@ -14,8 +14,8 @@ from controller.config.profile import FeelConfig, FeelMode
 from controller.core.estimator import Motion
 from controller.core.feel import FULL_PURE_RATE_HZ, LOWEST_PURE_RATE_HZ, PURE_GAIN, FeelCorrection, pure_gain
 from controller.units import STANDARD_GRAVITY_MPS2
-from simulator.felt import accelerating, felt_deviation_n, inertia_misconfigured, ringing_n
 from simulator.simulate import SimulationResult, SimulationSetup, simulate
+from tests.felt import accelerating, felt_deviation_n, inertia_misconfigured, ringing_n
 
 MACHINE = load_machine("home-gym-2kw")
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from controller.bridge.process import start_bridge
 from controller.config import load_athlete, load_machine, load_profile
 from controller.runtime.service import ControlService, ServiceSetup
-from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
+from simulator.rig import Rig
 from simulator.simulated_drive import SimulatedDrive
 from tests.mqtt_harness import Broker
 from tests.service_harness import PacedClock

@@ -17,7 +17,7 @@ from controller.config import load_athlete, load_machine, load_profile
 from controller.core.loop import ControlLoop
 from controller.core.stats import LoopStats
 from controller.timing import MonotonicClock
-from simulator.lift import Rig
+from simulator.rig import Rig
 from simulator.simulated_drive import SimulatedDrive
 
 GOAL_P99_US = 200.0

@@ -30,7 +30,7 @@ from controller.runtime.recorder import (
 )
 from controller.runtime.regression import regression_replay
 from controller.timing import MonotonicClock
-from simulator.lift import Rig
+from simulator.rig import Rig
 from simulator.simulated_drive import SimulatedDrive
 
 HOUR_FRAMES = 1_800_000

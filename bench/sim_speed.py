@@ -11,7 +11,7 @@ import time
 from controller.config import load_athlete, load_machine
 from controller.units import kg_to_newtons
 from simulator.calibration import Device, fit_strength
-from simulator.lift import Rig
+from simulator.rig import Rig
 
 GOAL = 200.0
 

@@ -31,7 +31,7 @@ from controller.drive.registers import plan_reads
 from controller.drive.serial_line import SerialLineDrive
 from controller.timing import SimulatedClock
 from simulator.host import SimDriveHost, Transport
-from simulator.lift import Rig
+from simulator.rig import Rig
 
 CASES: list[tuple[Transport, str]] = [
     ("modbus-tcp", "sim"),

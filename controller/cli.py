@@ -23,9 +23,9 @@ from controller.run import RunSetup, drive_link, run
 from controller.runtime.recorder import read_recording
 from controller.runtime.regression import regression_replay
 from simulator.drive_server import ModbusDriveServer
-from simulator.lift import Rig
 from simulator.line_server import LineDriveServer
 from simulator.replay import what_if
+from simulator.rig import Rig
 from simulator.scenarios import SCENARIOS, scenario_by_name
 from simulator.servo import Servo
 from simulator.simulate import SimulationResult, SimulationSetup, simulate

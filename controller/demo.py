@@ -20,8 +20,8 @@ from controller.config import load_athlete, load_machine
 from controller.runtime.priority import other_cpus
 from controller.runtime.service import ControlService, ServiceSetup
 from controller.timing import MonotonicClock
-from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
+from simulator.rig import Rig
 from simulator.simulated_drive import SimulatedDrive
 
 DEMO_ACCOUNTS = (

@@ -16,7 +16,7 @@ from controller.wire import ControlUnavailable, Name, StartSet
 from dashboard.auth import (
     ADMINISTER,
     COOKIE,
-    SESSION_IDLE_S,
+    LOGIN_IDLE_S,
     SUPERVISE,
     TRAIN,
     Role,
@@ -70,14 +70,14 @@ def login(body: Login, request: Request, response: Response, store: Store) -> Me
     if account is None or not verify_password(body.password, account[1]):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or password")
     role = Role(account[0])
-    token = request.app.state.sessions.open(body.name, role)
-    response.set_cookie(COOKIE, token, max_age=int(SESSION_IDLE_S), httponly=True, samesite="strict")
+    token = request.app.state.logins.open(body.name, role)
+    response.set_cookie(COOKIE, token, max_age=int(LOGIN_IDLE_S), httponly=True, samesite="strict")
     return Me(name=body.name, role=role)
 
 
 @router.post("/logout", response_model=Ok)
 def logout(request: Request, response: Response) -> Ok:
-    request.app.state.sessions.close(request.cookies.get(COOKIE))
+    request.app.state.logins.close(request.cookies.get(COOKIE))
     response.delete_cookie(COOKIE)
     return Ok()
 

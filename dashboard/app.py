@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from dashboard import api_clinic, api_history, api_machine, api_workout
-from dashboard.auth import Sessions, websocket_user
+from dashboard.auth import Logins, websocket_user
 from dashboard.hub import Hub, Subscriber
 from dashboard.state import Settings
 
@@ -33,7 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="eccentrix dashboard", version="1", lifespan=lifespan)
     app.state.settings = settings
     app.state.hub = hub
-    app.state.sessions = Sessions()
+    app.state.logins = Logins()
     app.state.replay_lock = asyncio.Lock()
     app.include_router(api_machine.router)
     app.include_router(api_history.router)

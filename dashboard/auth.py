@@ -1,4 +1,4 @@
-"""Accounts, login sessions and roles.
+"""Accounts, logins and roles.
 
 Passwords are stored as scrypt hashes (hashlib: no extra dependency, memory-hard). A login gives an
 opaque random token in an HttpOnly, SameSite=Strict cookie; tokens live in this process only, so a
@@ -15,7 +15,7 @@ from enum import StrEnum
 from fastapi import HTTPException, Request, WebSocket, status
 
 COOKIE = "ecx_session"
-SESSION_IDLE_S = 12 * 3600.0
+LOGIN_IDLE_S = 12 * 3600.0
 
 
 class Role(StrEnum):
@@ -38,7 +38,7 @@ class User:
     last_seen: float
 
 
-class Sessions:
+class Logins:
     def __init__(self) -> None:
         self._users: dict[str, User] = {}
 
@@ -55,7 +55,7 @@ class Sessions:
         if not token or (user := self._users.get(token)) is None:
             return None
         now = time.monotonic()
-        if now - user.last_seen > SESSION_IDLE_S:
+        if now - user.last_seen > LOGIN_IDLE_S:
             del self._users[token]
             return None
         user.last_seen = now
@@ -63,7 +63,7 @@ class Sessions:
 
 
 def current_user(request: Request) -> User:
-    user = request.app.state.sessions.user(request.cookies.get(COOKIE))
+    user = request.app.state.logins.user(request.cookies.get(COOKIE))
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first (POST /api/login)")
     assert isinstance(user, User)
@@ -86,5 +86,5 @@ def require(*roles: Role) -> object:
 
 
 def websocket_user(websocket: WebSocket) -> User | None:
-    user = websocket.app.state.sessions.user(websocket.cookies.get(COOKIE))
+    user = websocket.app.state.logins.user(websocket.cookies.get(COOKIE))
     return user if isinstance(user, User) else None

@@ -13,9 +13,9 @@ from controller.drive.factory import make_drive
 from controller.runtime.commissioner import Commissioner, Commissioning
 from controller.timing import SimulatedClock
 from simulator.host import SimDriveHost, Transport
-from simulator.lift import Rig
 from simulator.operator import SimulatedOperator
 from simulator.plant import Plant, PlantParams
+from simulator.rig import Rig
 from simulator.simulated_drive import SimulatedDrive
 
 SPREAD = 0.4  # hidden figures within +/-40 % of the machine file's

@@ -10,9 +10,9 @@ from typing import Literal
 
 from controller.config import DriveMap, MachineConfig
 from simulator.drive_server import ModbusDriveServer
-from simulator.lift import Rig
 from simulator.line_server import LineDriveServer
 from simulator.ptypair import PtyPair
+from simulator.rig import Rig
 from simulator.servo import Servo
 
 Transport = Literal["modbus-tcp", "modbus-rtu", "serial"]

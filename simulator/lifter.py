@@ -4,8 +4,8 @@ stops when the machine ends the set, rests between sets, and lets go at the end.
 from __future__ import annotations
 
 from controller.core.loop import ControlLoop
-from controller.core.session import SetState
-from simulator.lift import Rig
+from controller.core.set_lifecycle import SetState
+from simulator.rig import Rig
 
 SET_OVER = (SetState.FINISHING, SetState.DELOADING, SetState.RESTING, SetState.DONE, SetState.STOPPED)
 
@@ -33,21 +33,21 @@ class SimulatedLifter:
     def follow(self, loop: ControlLoop) -> None:
         """Once per control cycle, after the loop has stepped."""
         athlete, now = self.rig.athlete, self.rig.plant.time_s
-        session = loop.session
-        if session.state in SET_OVER:
+        lifecycle = loop.lifecycle
+        if lifecycle.state in SET_OVER:
             # the machine ended the set: finish the rep in hand and stop
             athlete.planned_reps = min(athlete.planned_reps, athlete.completed_reps)
         if self._asked and athlete.done:
             athlete.resting(now - self._away_since_s)
             athlete.begin_next_set(self.planned_reps)
             self._asked = False
-        if session.state is SetState.RESTING and self._rest_started_s is None:
+        if lifecycle.state is SetState.RESTING and self._rest_started_s is None:
             self._rest_started_s = now
-        if session.set_index > self._set_index and athlete.done and self._rest_started_s is not None:
+        if lifecycle.set_index > self._set_index and athlete.done and self._rest_started_s is not None:
             athlete.resting(now - self._rest_started_s)
             athlete.begin_next_set(self.planned_reps)
             self._rest_started_s = None
-            self._set_index = session.set_index
-        if athlete.done and self.let_go_at_s is None and session.state in (SetState.DONE, SetState.STOPPED):
+            self._set_index = lifecycle.set_index
+        if athlete.done and self.let_go_at_s is None and lifecycle.state in (SetState.DONE, SetState.STOPPED):
             self.let_go_at_s = now
             self._away_since_s = now

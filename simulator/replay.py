@@ -20,13 +20,13 @@ import numpy as np
 from controller.config import MachineConfig, ProfileConfig
 from controller.core.loop import ControlLoop, Frame
 from controller.core.reps import RepMetrics
-from controller.core.session import SetState
+from controller.core.set_lifecycle import SetState
 from controller.runtime.recorder import Recording
 from controller.runtime.regression import configs_of, regression_replay
 from controller.timing import SimulatedClock
 from simulator.calibration import Device
-from simulator.lift import Rig
 from simulator.plant import Plant, PlantParams
+from simulator.rig import Rig
 from simulator.simulated_drive import SimulatedDrive
 
 _POSITION_GAIN = 400.0  # 1/s^2: follows the remembered path within a few millimetres
@@ -126,7 +126,7 @@ async def _resimulate(
     recording: Recording, machine: MachineConfig, profile: ProfileConfig, load_kg: float | None
 ) -> tuple[list[RepMetrics], dict[str, list[float]]]:
     loop = ControlLoop(machine, profile, load_kg)
-    person = ReplayedPerson(recording, machine, lambda: loop.session.state is not SetState.IDLE)
+    person = ReplayedPerson(recording, machine, lambda: loop.lifecycle.state is not SetState.IDLE)
     plant = Plant(PlantParams.from_machine(machine), attached_mass_kg=person.moving_mass_kg)
     plant.place(float(person.position_m[0]) if len(person.position_m) else 0.0)
     rig = Rig(plant, person)

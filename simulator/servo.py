@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, replace
 
 from controller.config import DriveMap, MachineConfig
-from simulator.lift import Rig
+from simulator.rig import Rig
 from simulator.shaft import MotorShaft
 
 _WATCHDOG_FAULT = 0x0006

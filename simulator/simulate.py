@@ -24,8 +24,8 @@ from controller.runtime.publisher import LoopPublisher
 from controller.runtime.recorder import finish_recording, record_loop, recording_header
 from controller.timing import Clock, MonotonicClock, SimulatedClock
 from simulator.host import SimDriveHost
-from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
+from simulator.rig import Rig
 from simulator.scenarios import Scenario
 from simulator.simulated_drive import SimulatedDrive
 
@@ -184,5 +184,5 @@ async def simulate_async(
         if fleet is not None:
             fleet.close(len(loop.reps), setup.record)
     result.reps = loop.reps
-    result.converged_eccentric_kg = loop.session.profile.converged_eccentric_kg
+    result.converged_eccentric_kg = loop.lifecycle.profile.converged_eccentric_kg
     return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 from controller.config import MachineConfig
 from controller.drive.base import DriveFeedback, DriveLinkLost
 from controller.timing import Clock
-from simulator.lift import Rig
+from simulator.rig import Rig
 from simulator.shaft import MotorShaft
 
 

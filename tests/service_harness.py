@@ -16,8 +16,8 @@ from controller.config import load_athlete, load_machine
 from controller.demo import ensure_accounts
 from controller.runtime.service import ControlService, ServiceSetup
 from controller.timing import Clock, SimulatedClock
-from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
+from simulator.rig import Rig
 from simulator.simulated_drive import SimulatedDrive
 from tests.machines import home_gym_file
 

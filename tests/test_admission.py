@@ -46,7 +46,7 @@ def test_a_locked_store_refuses_the_start_and_the_loop_keeps_time(tmp_path):
         assert "locked" in reply["error"]
         assert status_s < 1.0, f"the loop answered a status in {status_s:.2f} s while the store was locked"
         assert start_s > 1.0, "the refusal came from the lock, not from elsewhere"
-        assert service.loop.fault is None and service.loop.session.state.value == "idle"
+        assert service.loop.fault is None and service.loop.lifecycle.state.value == "idle"
 
 
 # Audit hooks cannot be removed: one, installed once, records only while a test asks it to.
@@ -96,4 +96,4 @@ def test_a_start_that_could_not_be_recorded_is_refused_with_the_folder_named(tmp
             assert str(tmp_path / "recordings") in reply["error"] and "cannot be written" in reply["error"]
 
         asyncio.run(with_client(service.port.path, body))
-        assert service.loop.session.state.value == "idle" and not service.loop.session.armed
+        assert service.loop.lifecycle.state.value == "idle" and not service.loop.lifecycle.armed

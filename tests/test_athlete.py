@@ -12,7 +12,7 @@ from controller.config import load_athlete, load_machine
 from controller.units import kg_to_newtons
 from simulator.athlete import AthletePhase
 from simulator.calibration import full_effort
-from simulator.lift import Rig, weight_stack_set
+from simulator.rig import Rig, weight_stack_set
 
 ATHLETE_MACHINES = [
     ("trained", "home-gym-2kw"),

@@ -17,8 +17,8 @@ from controller.core.curves import curve_multiplier
 from controller.core.loop import ControlLoop, Frame
 from controller.timing import SimulatedClock
 from controller.units import kg_to_newtons
-from simulator.lift import Rig
 from simulator.lifter import SimulatedLifter
+from simulator.rig import Rig
 from simulator.simulated_drive import SimulatedDrive
 
 MACHINE = load_machine("home-gym-2kw")
@@ -44,7 +44,7 @@ def run_curve(profile_name: str, curve: CurveConfig, reps: int = 5) -> list[Samp
     samples: list[Sample] = []
 
     def watch(frame: Frame) -> None:
-        tracker = loop.session.tracker
+        tracker = loop.lifecycle.tracker
         fraction = tracker.range_fraction(frame.position_m)
         samples.append(Sample(frame, fraction, tracker.lowering(), rig.plant.tension_n))
 

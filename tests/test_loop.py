@@ -13,7 +13,7 @@ from controller.config import load_athlete, load_machine, load_profile
 from controller.core.loop import ControlLoop, lag_cause
 from controller.drive import DriveFeedback, DriveTimeout
 from controller.timing import MonotonicClock, SimulatedClock
-from simulator.lift import Rig
+from simulator.rig import Rig
 from simulator.simulated_drive import SimulatedDrive
 
 MACHINE = load_machine("home-gym-2kw")
@@ -72,7 +72,7 @@ def test_estop_mid_rep_zeroes_tension_at_once_and_latches():
     run(loop, drive, clock, lambda lp: bool(pressed) and clock.now() > pressed[0] + 2.0, 60.0)
     after = [c for t, c in commands if t > pressed[0]]
     assert after[0] == 0.0 and all(c == 0.0 for c in after)
-    assert loop.session.state.value == "stopped"
+    assert loop.lifecycle.state.value == "stopped"
     assert any(e.kind == "estop" for e in loop.safety_events)
     loop.start_set()  # refused while the e-stop is latched
     assert loop.gate.estop

@@ -15,7 +15,7 @@ from controller.drive.modbus import ModbusDrive
 from controller.drive.registers import decode
 from controller.timing import SimulatedClock
 from simulator.host import SimDriveHost, Transport
-from simulator.lift import Rig
+from simulator.rig import Rig
 from tests.sets import run_set
 
 MACHINE = load_machine("home-gym-2kw")
@@ -79,7 +79,7 @@ class Timeline:
 
 
 def mid_eccentric(loop: ControlLoop, rep: int = 2) -> bool:
-    return loop.session.tracker.rep_index == rep and loop.session.tracker.phase.value == "eccentric"
+    return loop.lifecycle.tracker.rep_index == rep and loop.lifecycle.tracker.phase.value == "eccentric"
 
 
 @pytest.mark.parametrize("transport", ["modbus-tcp", "modbus-rtu", "serial"])

@@ -4,8 +4,9 @@ soreness check-ins, and every progression decision with its reason."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from controller.app.clinic_store import ClinicRecords
 from controller.app.progression import Action, Decision, SessionOutcome, decide
 from controller.app.store import SqliteSessionStore, StoreError, utc_now
 from controller.config import CapsConfig
@@ -31,45 +32,29 @@ class DecisionRecord:
 class Clinic:
     def __init__(self, store: SqliteSessionStore) -> None:
         self.store = store
-        self._db = store.connection
+        self._records = ClinicRecords(store)
 
     # -- caps --------------------------------------------------------------------------------------
     def set_caps(self, person: str, caps: CapsConfig, by: str) -> None:
-        person_id = self.store.person_named(person)
-        with self._db:
-            self._db.execute(
-                "INSERT INTO caps (person_id, caps, set_by, set_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(person_id) DO UPDATE SET caps = excluded.caps, set_by = excluded.set_by, "
-                "set_at = excluded.set_at",
-                (person_id, caps.model_dump_json(exclude_none=True), by, utc_now()),
-            )
+        self._records.set_caps(self.store.person_named(person), caps.model_dump_json(exclude_none=True), by)
 
     def caps_for(self, person: str) -> CapsConfig | None:
-        row = self._db.execute(
-            "SELECT c.caps FROM caps c JOIN people p ON p.id = c.person_id WHERE p.name = ?", (person,)
-        ).fetchone()
-        return None if row is None else CapsConfig.model_validate(json.loads(row[0]))
+        stored = self._records.caps_json(person)
+        return None if stored is None else CapsConfig.model_validate(json.loads(stored))
 
     # -- plans -------------------------------------------------------------------------------------
     def assign(self, person: str, protocol: str, by: str, at: str | None = None) -> Plan:
         config = load_protocol(protocol)
         started = at or utc_now()
-        person_id = self.store.person_named(person)
-        with self._db:
-            self._db.execute("UPDATE plans SET active = 0 WHERE person_id = ?", (person_id,))
-            cursor = self._db.execute(
-                "INSERT INTO plans (person_id, protocol, assigned_by, started) VALUES (?, ?, ?, ?)",
-                (person_id, config.name, by, started),
-            )
-        return Plan(int(cursor.lastrowid or 0), person, config, by, started)
+        plan_id = self._records.assign(self.store.person_named(person), config.name, by, started)
+        return Plan(plan_id, person, config, by, started)
 
     def plan_for(self, person: str) -> Plan | None:
-        row = self._db.execute(
-            "SELECT pl.id, pl.protocol, pl.assigned_by, pl.started FROM plans pl "
-            "JOIN people p ON p.id = pl.person_id WHERE p.name = ? AND pl.active = 1",
-            (person,),
-        ).fetchone()
-        return None if row is None else Plan(row[0], person, load_protocol(row[1]), row[2], row[3])
+        row = self._records.active_plan(person)
+        if row is None:
+            return None
+        plan_id, protocol, by, started = row
+        return Plan(plan_id, person, load_protocol(protocol), by, started)
 
     # -- check-ins and decisions -------------------------------------------------------------------
     def check_in(self, person: str, soreness: int, at: str | None = None) -> DecisionRecord:
@@ -91,36 +76,14 @@ class Clinic:
         )
         sessions = self.store.sessions(person_id)
         record = DecisionRecord(when, decision, sessions[-1] if sessions else 0)
-        with self._db:
-            self._db.execute(
-                "INSERT INTO checkins (person_id, at, soreness) VALUES (?, ?, ?)", (person_id, when, soreness)
-            )
-            self._db.execute(
-                "INSERT INTO decisions (plan_id, at, session_number, stage, action, load_kg, soreness, "
-                "reason, after_session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    plan.id,
-                    when,
-                    decision.session_number,
-                    decision.stage,
-                    decision.action.value,
-                    decision.load_kg,
-                    decision.soreness,
-                    decision.reason,
-                    record.after_session,
-                ),
-            )
+        columns = asdict(decision) | {"action": decision.action.value, "after_session": record.after_session}
+        self._records.add_check_in(person_id, plan.id, when, soreness, columns)
         return record
 
     def decisions(self, plan: Plan) -> list[DecisionRecord]:
-        rows = self._db.execute(
-            "SELECT at, session_number, stage, action, load_kg, soreness, reason, after_session "
-            "FROM decisions WHERE plan_id = ? ORDER BY id",
-            (plan.id,),
-        )
         return [
             DecisionRecord(at, Decision(number, stage, Action(action), load, soreness, reason), after)
-            for at, number, stage, action, load, soreness, reason, after in rows
+            for at, number, stage, action, load, soreness, reason, after in self._records.decisions(plan.id)
         ]
 
     def _outcome_after(self, plan: Plan, last: DecisionRecord) -> SessionOutcome | None:

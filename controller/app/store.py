@@ -1,7 +1,8 @@
 """Session history: people, sessions, sets, reps with their metrics, notes.
 
-One interface (SessionStore); SQLite is the default and only backend today. Callers never see SQL,
-so a server database can be added behind the same methods. The schema evolves by numbered
+One interface (SessionStore); SQLite is the default and only backend today. Callers never see SQL
+(the clinic's records, in the same file, keep theirs in clinic_store.py), so a server database can
+be added behind the same methods. The schema evolves by numbered
 migrations recorded in SQLite's user_version; opening an old file upgrades it in one transaction.
 """
 
@@ -180,7 +181,7 @@ class SqliteSessionStore:
 
     @property
     def connection(self) -> sqlite3.Connection:
-        """For the record keepers that share this file (controller/clinic.py)."""
+        """For the storage layer's other half, which shares this file (clinic_store.py)."""
         return self._db
 
     def add_person(self, name: str, role: str = "athlete") -> int:

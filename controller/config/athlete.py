@@ -9,7 +9,9 @@ from pydantic import Field, model_validator
 from controller.config.loader import Section, load
 
 
-class TempoConfig(Section):
+class NaturalTempoConfig(Section):
+    """How this person lifts when nothing paces them (a profile's TempoConfig is what a coach asks for)."""
+
     concentric_s: float = Field(0.0, ge=0, le=20, description="0 = as fast as possible")
     pause_top_s: float = Field(0.3, ge=0, le=10)
     eccentric_s: float = Field(3.0, gt=0.3, le=20)
@@ -37,7 +39,7 @@ class AthleteConfig(Section):
     rom_m: float = Field(0.45, gt=0.03, le=2.0)
     start_position_m: float = Field(0.12, gt=0.02, le=2.0)
     reaction_time_s: float = Field(0.18, ge=0.05, le=1.0)
-    tempo: TempoConfig = TempoConfig()
+    tempo: NaturalTempoConfig = NaturalTempoConfig()
     fatigue: FatigueConfig = FatigueConfig()
 
     def with_tempo(self, **tempo: float) -> AthleteConfig:

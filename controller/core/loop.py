@@ -22,7 +22,7 @@ from controller.core.kinematics import Kinematics
 from controller.core.profiles import Profile
 from controller.core.reps import RepMetrics
 from controller.core.safety import Flag, GateInput, GateLimits, GateState, apply
-from controller.core.session import LOADED, Session, SetState
+from controller.core.set_lifecycle import LOADED, SetLifecycle, SetState
 from controller.core.stats import LoopStats, PeriodStats
 from controller.drive import Drive, DriveFault, DriveFeedback
 from controller.drive.supervisor import DriveSupervisor
@@ -104,7 +104,7 @@ class ControlLoop:
         shaped = Profile(profile, load_kg)
         self.limits = GateLimits.of(machine, profile.caps, shaped.peak_concentric_n)
         self.gate = GateState()
-        self.session = Session(shaped, self.limits.idle_n, self.limits.slew_up)
+        self.lifecycle = SetLifecycle(shaped, self.limits.idle_n, self.limits.slew_up)
         self.feel = FeelCorrection(profile.feel, machine)
         self.safety_events: list[SafetyEvent] = []
         self.observers = _Observers()
@@ -137,12 +137,12 @@ class ControlLoop:
         if self.fault is None:
             self.fault = f"{kind}: {detail}"
         self._pending |= Command.ESTOP
-        self.safety_events.append(SafetyEvent(now_s, kind, self.session.tracker.rep_index, detail))
+        self.safety_events.append(SafetyEvent(now_s, kind, self.lifecycle.tracker.rep_index, detail))
 
     @property
     def reps(self) -> list[RepMetrics]:
-        done = [r for tracker in self.session.history for r in tracker.completed]
-        return done + self.session.tracker.completed
+        done = [r for tracker in self.lifecycle.history for r in tracker.completed]
+        return done + self.lifecycle.tracker.completed
 
     # -- the pure step -----------------------------------------------------------------------------
     def step(self, now_s: float, feedback: DriveFeedback | None, lag_s: float = 0.0) -> Decision:
@@ -152,20 +152,20 @@ class ControlLoop:
         rep = None
         if feedback is not None:
             self._motion = self.estimator.update(self.kinematics.cable(feedback))
-            rep = self.session.track(self._motion)
+            rep = self.lifecycle.track(self._motion)
         m = self._motion
         if m is None:
             return Decision(0.0, None, rep)
         commands, self._pending = self._pending, Command.NONE
         self._apply_commands(now_s, commands)
-        request = self.session.update(now_s, m)
+        request = self.lifecycle.update(now_s, m)
         out = apply(self.limits, self.gate, self._gate_input(now_s, m, request, commands))
         if self.gate.estop and not out.state.estop:
             self.fault = None  # the stop was reset at rest: the cause has been seen
         self.gate = out.state
         self._note_flags(now_s, out.flags)
         if out.flags & (Flag.RELEASE | Flag.OVERSPEED_IN):
-            self.session.unloaded(now_s)
+            self.lifecycle.unloaded(now_s)
         frame = Frame(
             time_s=now_s,
             position_m=m.position_m,
@@ -174,9 +174,9 @@ class ControlLoop:
             felt_tension_n=m.felt_tension_n,
             request_n=request,
             command_n=out.force_n,
-            phase=self.session.tracker.phase.value,
-            rep_index=self.session.tracker.rep_index,
-            set_state=self.session.state.value,
+            phase=self.lifecycle.tracker.phase.value,
+            rep_index=self.lifecycle.tracker.rep_index,
+            set_state=self.lifecycle.state.value,
             flags=int(out.flags),
             commands=int(commands),
             lag_s=lag_s,
@@ -199,7 +199,7 @@ class ControlLoop:
         it as felt extra) and plus the weight-feel correction while a set runs."""
         friction = friction_force_n(self.machine, m.velocity_mps)
         feel = 0.0
-        if self.session.state in (SetState.ACTIVE, SetState.FINISHING):
+        if self.lifecycle.state in (SetState.ACTIVE, SetState.FINISHING):
             feel = self._feel_correction_n(now_s, request_n, m)
         return GateInput(
             now_s=now_s,
@@ -212,7 +212,7 @@ class ControlLoop:
             felt_tension_n=m.felt_tension_n,
             estop=bool(commands & Command.ESTOP),
             reset=bool(commands & Command.RESET),
-            rearm=self.session.state not in LOADED,
+            rearm=self.lifecycle.state not in LOADED,
         )
 
     def _feel_correction_n(self, now_s: float, request_n: float, m: Motion) -> float:
@@ -221,17 +221,17 @@ class ControlLoop:
         if self.feel.ringing and not was_ringing:
             detail = "weight feel switched off for this set: check machine inertia figures"
             self.safety_events.append(
-                SafetyEvent(now_s, "feel_ringing", self.session.tracker.rep_index, detail)
+                SafetyEvent(now_s, "feel_ringing", self.lifecycle.tracker.rep_index, detail)
             )
         return correction
 
     def _apply_commands(self, now_s: float, commands: Command) -> None:
         if commands & Command.ESTOP:
-            self.session.halt(now_s)
+            self.lifecycle.halt(now_s)
         if commands & Command.STOP:
-            self.session.stop(now_s)
+            self.lifecycle.stop(now_s)
         if commands & Command.START and not self.gate.estop:
-            self.session.start()
+            self.lifecycle.start()
 
     def _note_flags(self, now_s: float, flags: Flag) -> None:
         rising = (flags & ~self._flags) & EVENT_FLAGS
@@ -239,7 +239,7 @@ class ControlLoop:
         for flag in Flag:
             if flag & rising and flag.name:
                 self.safety_events.append(
-                    SafetyEvent(now_s, flag.name.lower(), self.session.tracker.rep_index)
+                    SafetyEvent(now_s, flag.name.lower(), self.lifecycle.tracker.rep_index)
                 )
 
     # -- real time ---------------------------------------------------------------------------------
@@ -247,13 +247,14 @@ class ControlLoop:
         self,
         drive: Drive,
         clock: Clock,
-        until: Callable[[ControlLoop], bool],
+        between_cycles: Callable[[ControlLoop], bool],
         max_s: float,
         stats: PeriodStats | None = None,
         hand_over: Callable[[], bool] = lambda: False,
     ) -> LoopStats:
-        """Run until `until(self)` says so. The drive is then left torque-off, unless `hand_over()`
-        says another loop takes it over at once (at rest; see service.py)."""
+        """Run until `between_cycles(self)` says it is over: whoever runs the loop does its own work
+        there, on the loop's thread, before each cycle. The drive is then left torque-off, unless
+        `hand_over()` says another loop takes it over at once (at rest; see service.py)."""
         # Everything built so far lives as long as the loop: keep the collector from walking it
         # mid-set, which costs milliseconds on a large heap.
         gc.freeze()
@@ -265,7 +266,7 @@ class ControlLoop:
         end = deadline + max_s
         woke_late = 0.0
         try:
-            while deadline < end and not until(self):
+            while deadline < end and not between_cycles(self):
                 lateness = clock.now() - deadline
                 stats.record_lateness(lateness)
                 if lateness > lag_limit:
@@ -294,12 +295,12 @@ class ControlLoop:
         holds the idle take-up tension, which harms nobody; the event is recorded but nothing is
         latched, so a busy computer at rest does not leave the machine needing a reset."""
         detail = f"{lateness_s * 1e3:.1f} ms behind its deadline, {lag_cause(lateness_s, woke_late_s)}"
-        if self.session.state in UNDER_LOAD:
+        if self.lifecycle.state in UNDER_LOAD:
             if self.fault is None:
                 self.report_fault(now_s, "loop_lag", detail)
         else:
             self.safety_events.append(
-                SafetyEvent(now_s, "loop_lag_unloaded", self.session.tracker.rep_index, detail)
+                SafetyEvent(now_s, "loop_lag_unloaded", self.lifecycle.tracker.rep_index, detail)
             )
 
     async def _safe_stop(self, drive: Drive) -> None:

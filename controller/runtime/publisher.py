@@ -45,7 +45,7 @@ class LoopPublisher:
             self.port.frame(frame)
 
     def _on_rep(self, rep: RepMetrics) -> None:
-        set_index = self._loop.session.set_index if self._loop is not None else 1
+        set_index = self._loop.lifecycle.set_index if self._loop is not None else 1
         message: dict[str, Any] = {"type": "rep", "set": set_index, **asdict(rep)}
         if self._tempo is not None:
             feedback = tempo_feedback(rep, self._tempo)

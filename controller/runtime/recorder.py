@@ -35,7 +35,7 @@ from controller import __version__
 from controller.config import AthleteConfig, MachineConfig, ProfileConfig
 from controller.core.loop import ControlLoop, Frame, SafetyEvent
 from controller.core.reps import Phase
-from controller.core.session import SetState
+from controller.core.set_lifecycle import SetState
 from controller.drive import DriveFeedback
 from controller.runtime.priority import helper_priority
 

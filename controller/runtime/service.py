@@ -26,7 +26,7 @@ from controller.config import MachineConfig, ProfileConfig, ProfileKind
 from controller.core.loop import ControlLoop
 from controller.core.profiles import check_fits_machine
 from controller.core.reps import RepMetrics
-from controller.core.session import LOADED, SetState
+from controller.core.set_lifecycle import LOADED, SetState
 from controller.core.stats import PeriodStats
 from controller.drive import Drive
 from controller.runtime.admission import Admission, BlockOfSets, Plan, Refusal
@@ -104,7 +104,12 @@ class ControlService:
             await self.drive.connect()
             while not self._stop.is_set():
                 await self.loop.run(
-                    self.drive, self.clock, self._until, math.inf, self.stats, lambda: self._next is not None
+                    self.drive,
+                    self.clock,
+                    self._between_cycles,
+                    math.inf,
+                    self.stats,
+                    lambda: self._next is not None,
                 )
                 if self._next is not None:
                     self._begin(self._next)
@@ -146,9 +151,9 @@ class ControlService:
         if block is None or block.finished:
             return
         block.finished = True
-        session = self.loop.session
-        block.set_reps = [t.completed for t in session.history] + [session.tracker.completed]
-        block.converged_eccentric_kg = session.profile.converged_eccentric_kg
+        lifecycle = self.loop.lifecycle
+        block.set_reps = [t.completed for t in lifecycle.history] + [lifecycle.tracker.completed]
+        block.converged_eccentric_kg = lifecycle.profile.converged_eccentric_kg
         if block.writer is not None:
             self.loop.observers.on_frame.remove(block.writer.append)
         self._worker.submit(self._file_block, block)
@@ -190,7 +195,9 @@ class ControlService:
         )
 
     # -- every cycle -------------------------------------------------------------------------------
-    def _until(self, loop: ControlLoop) -> bool:
+    def _between_cycles(self, loop: ControlLoop) -> bool:
+        """The service's work on the loop's thread, none of it waiting on anything: the simulated
+        lifter, requests, admission decisions, telemetry. True: this loop's run is over."""
         if self.lifter is not None:
             self.lifter.follow(loop)
         for _ in range(REQUESTS_PER_CYCLE):
@@ -200,9 +207,9 @@ class ControlService:
         self._admitted(loop)
         self.publisher.publish_events()
         now = self.clock.now()
-        if self.block is not None and loop.session.state in (SetState.DONE, SetState.STOPPED):
+        if self.block is not None and loop.lifecycle.state in (SetState.DONE, SetState.STOPPED):
             self._end_block()
-            self._workout_block_ended(loop.session.state is SetState.DONE, now)
+            self._workout_block_ended(loop.lifecycle.state is SetState.DONE, now)
             if self.stop_after_block:
                 self._stop.set()
         self._run_workout(loop, now)
@@ -248,8 +255,8 @@ class ControlService:
         its admission comes back (the machine may have been stopped meanwhile)."""
         if loop.gate.estop or loop.fault:
             return f"the machine is stopped ({loop.fault or 'e-stop'}): reset at rest first"
-        if loop.session.state in _BUSY or loop.session.armed or self._next is not None:
-            return f"a set is running ({loop.session.state.value}): stop it first"
+        if loop.lifecycle.state in _BUSY or loop.lifecycle.armed or self._next is not None:
+            return f"a set is running ({loop.lifecycle.state.value}): stop it first"
         if self.workout is not None:
             return f"workout {self.workout.name!r} is on: stop it first"
         if self.admission.busy:
@@ -285,7 +292,7 @@ class ControlService:
     def _skip_rest(self, loop: ControlLoop) -> bool:
         """Between the sets of a block, or between a workout's blocks."""
         now = self.clock.now()
-        if loop.session.skip_rest(now):
+        if loop.lifecycle.skip_rest(now):
             return True
         return self.workout is not None and self._next is None and self.workout.skip_rest(now)
 
@@ -319,8 +326,12 @@ class ControlService:
         self.workout = None
         self._workout_blocks = []
 
+    def _handing_over(self) -> bool:
+        return self._next is not None
+
     def status(self) -> dict[str, Any]:
-        loop, session = self.loop, self.loop.session
+        loop, lifecycle = self.loop, self.loop.lifecycle
+        resting = lifecycle.state is SetState.RESTING
         block = self.block
         link = loop.link
         figures = self.stats.summary(last=1000)
@@ -338,13 +349,13 @@ class ControlService:
             },
             "fault": loop.fault,
             "estop": loop.gate.estop,
-            "set_state": session.state.value,
-            "armed": session.armed,  # idle and armed: the load comes once the handle is held still
-            "set_index": session.set_index,
+            "set_state": lifecycle.state.value,
+            "armed": lifecycle.armed,  # idle and armed: the load comes once the handle is held still
+            "set_index": lifecycle.set_index,
             "sets": block.profile.sets if block else 0,
-            "rest_left_s": max(0.0, session.rest_until_s - now) if session.state is SetState.RESTING else 0.0,
+            "rest_left_s": max(0.0, lifecycle.rest_until_s - now) if resting else 0.0,
             "workout": self.workout.status(now) if self.workout is not None else None,
-            "reps_done": len(session.tracker.completed),
+            "reps_done": len(lifecycle.tracker.completed),
             "profile": block.profile.model_dump(mode="json") if block else None,
             "load_kg": (block.load_kg or block.profile.load_kg) if block else None,
             "person": block.person if block else None,

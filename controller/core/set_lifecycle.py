@@ -35,7 +35,7 @@ class SetState(StrEnum):
 LOADED = (SetState.LOADING, SetState.ACTIVE, SetState.FINISHING)
 
 
-class Session:
+class SetLifecycle:
     def __init__(self, profile: Profile, idle_n: float, slew_up_n_per_s: float) -> None:
         self.profile = profile
         self.idle_n = idle_n

@@ -1,0 +1,73 @@
+"""The clinic's records in the session store's file: caps, protocol plans, check-ins and decisions.
+The storage layer's second half (store.py is the first): SQL stays here, so a server database can
+take both behind the same methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.app.store import SqliteSessionStore, utc_now
+
+
+class ClinicRecords:
+    def __init__(self, store: SqliteSessionStore) -> None:
+        self._db = store.connection
+
+    def set_caps(self, person_id: int, caps_json: str, by: str) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO caps (person_id, caps, set_by, set_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(person_id) DO UPDATE SET caps = excluded.caps, set_by = excluded.set_by, "
+                "set_at = excluded.set_at",
+                (person_id, caps_json, by, utc_now()),
+            )
+
+    def caps_json(self, person: str) -> str | None:
+        row = self._db.execute(
+            "SELECT c.caps FROM caps c JOIN people p ON p.id = c.person_id WHERE p.name = ?", (person,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def assign(self, person_id: int, protocol: str, by: str, started: str) -> int:
+        """A new active plan (any earlier one ends); its id."""
+        with self._db:
+            self._db.execute("UPDATE plans SET active = 0 WHERE person_id = ?", (person_id,))
+            cursor = self._db.execute(
+                "INSERT INTO plans (person_id, protocol, assigned_by, started) VALUES (?, ?, ?, ?)",
+                (person_id, protocol, by, started),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def active_plan(self, person: str) -> tuple[int, str, str, str] | None:
+        """(id, protocol, assigned by, started) of the person's active plan."""
+        row = self._db.execute(
+            "SELECT pl.id, pl.protocol, pl.assigned_by, pl.started FROM plans pl "
+            "JOIN people p ON p.id = pl.person_id WHERE p.name = ? AND pl.active = 1",
+            (person,),
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]), str(row[2]), str(row[3]))
+
+    def add_check_in(
+        self, person_id: int, plan_id: int, at: str, soreness: int, decision: dict[str, Any]
+    ) -> None:
+        """A check-in and the decision it led to, in one transaction. `decision` holds the columns:
+        session_number, stage, action, load_kg, soreness, reason, after_session."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO checkins (person_id, at, soreness) VALUES (?, ?, ?)", (person_id, at, soreness)
+            )
+            self._db.execute(
+                "INSERT INTO decisions (plan_id, at, session_number, stage, action, load_kg, soreness, "
+                "reason, after_session) VALUES (:plan_id, :at, :session_number, :stage, :action, :load_kg, "
+                ":soreness, :reason, :after_session)",
+                decision | {"plan_id": plan_id, "at": at},
+            )
+
+    def decisions(self, plan_id: int) -> list[tuple[Any, ...]]:
+        """(at, session_number, stage, action, load_kg, soreness, reason, after_session), in order."""
+        rows = self._db.execute(
+            "SELECT at, session_number, stage, action, load_kg, soreness, reason, after_session "
+            "FROM decisions WHERE plan_id = ? ORDER BY id",
+            (plan_id,),
+        )
+        return [tuple(row) for row in rows]

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from controller.app.accounts import hash_password
-from controller.app.store import ROLES, SqliteSessionStore, export_csv, export_json
+from controller.app.store import ROLES, SqliteSessionStore
+from controller.app.workout import overloads_eccentric
 from controller.commission import CommissionSetup, commission, write_files
 from controller.config import ConfigError, load_athlete, load_drive_map, load_machine, load_profile
 from controller.core.reps import RepMetrics
 from controller.demo import DemoSetup, run_demo
 from controller.drive import DriveFault
+from controller.history import DEFAULT_STORE, add_history_commands
 from controller.run import RunSetup, drive_link, run
 from controller.runtime.recorder import read_recording
 from controller.runtime.regression import regression_replay
@@ -32,7 +34,6 @@ from simulator.simulate import SimulationResult, SimulationSetup, simulate
 
 DEFAULT_MACHINE = "home-gym-2kw"
 DEFAULT_DATA = Path.home() / ".local" / "share" / "eccentrix"
-DEFAULT_STORE = DEFAULT_DATA / "sessions.sqlite"
 
 
 def _rep_line(rep: RepMetrics) -> str:
@@ -84,7 +85,7 @@ def _setup_from(args: argparse.Namespace, realtime: bool) -> SimulationSetup:
 def cmd_simulate(args: argparse.Namespace) -> int:
     result = simulate(_setup_from(args, args.realtime))
     if args.store:
-        _store_result(Path(args.store), result)
+        _store_result(Path(args.store), result, args.exercise)
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=2)
         print()
@@ -93,15 +94,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store_result(db: Path, result: SimulationResult) -> None:
+def _store_result(db: Path, result: SimulationResult, exercise: str) -> None:
     setup = result.setup
     store = SqliteSessionStore(db)
     try:
-        person = store.add_person(f"simulated {setup.athlete.name}")
+        person = store.person_named(f"simulated {setup.athlete.name}")
         recording = str(setup.record) if setup.record else None
         session = store.start_session(person, setup.machine.name, recording)
         load = setup.load_kg if setup.load_kg is not None else setup.profile.load_kg
-        store.add_set(session, setup.profile.name, load, result.reps)
+        overload = overloads_eccentric(setup.profile)
+        store.add_set(session, setup.profile.name, load, result.reps, overload, exercise)
     finally:
         store.close()
 
@@ -132,30 +134,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
             where = f"first at {d.first_time_s:.3f} s, max {d.max_abs:.6g}"
             print(f"  {d.column}: {d.frames} frames differ, {where}")
     return 0 if regression.identical else 1
-
-
-def cmd_sessions(args: argparse.Namespace) -> int:
-    store = SqliteSessionStore(args.db)
-    try:
-        if args.action == "list":
-            for session_id in store.sessions():
-                record = store.session(session_id)
-                reps = sum(len(s.reps) for s in record.sets)
-                who = record.person or "-"
-                print(f"{record.id:4d}  {record.started}  {who}  {len(record.sets)} set(s), {reps} reps")
-            return 0
-        if args.id is None:
-            raise ValueError(f"sessions {args.action}: give a session id")
-        record = store.session(args.id)
-    finally:
-        store.close()
-    if args.action == "show":
-        print(json.dumps(record.to_json(), indent=2))
-    elif args.format == "csv":
-        export_csv(record, args.out)
-    else:
-        export_json(record, args.out)
-    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -315,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--drive", help="drive map for --transport (default: sim, or odrive-ascii for serial)")
     sim.add_argument("--record", metavar="FILE", help="record every loop frame to FILE")
     sim.add_argument("--store", metavar="DB", help="add the set to a session store (SQLite file)")
+    sim.add_argument("--exercise", default="", help="with --store: the exercise the set was")
     sim.add_argument("--mqtt", metavar="URL", help="publish the set to this broker: mqtt://HOST:PORT")
     sim.set_defaults(func=cmd_simulate)
     replay = sub.add_parser("replay", help="replay a recording: regression check, or what-if under --profile")
@@ -365,13 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     drive.add_argument("--reps", type=_positive_reps, default=10, help="reps the simulated person will do")
     drive.add_argument("--lockstep", action="store_true", help="advance physics one period per torque write")
     drive.set_defaults(func=cmd_sim_drive)
-    sessions = sub.add_parser("sessions", help="session history: list, show, export")
-    sessions.add_argument("action", choices=["list", "show", "export"])
-    sessions.add_argument("id", type=int, nargs="?")
-    sessions.add_argument("--db", default=str(DEFAULT_STORE), help=f"session store (default {DEFAULT_STORE})")
-    sessions.add_argument("--format", choices=["csv", "json"], default="csv")
-    sessions.add_argument("--out", default="session.csv", help="export file")
-    sessions.set_defaults(func=cmd_sessions)
+    add_history_commands(sub)
     return parser
 
 

@@ -8,14 +8,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.app.store import SqliteSessionStore, StoreError, write_csv
+from controller.app.strength import isometric_test, strength_of
+from controller.app.vbt import VbtError
 from controller.config import ConfigError, load_profile
 from controller.runtime.recorder import RecordingError, read_recording
+from controller.wire import Name
 from dashboard.auth import SUPERVISE, User, current_user
 from dashboard.state import open_store, settings_of
 from simulator.replay import TRACE_EVERY, what_if
@@ -114,6 +117,7 @@ def trace(name: RecordingName, request: Request, _: Annotated[User, Depends(curr
     return {
         "name": name,
         "profile": recording.header["profile"]["name"],
+        "kind": recording.header["profile"].get("kind"),
         "damage": recording.damage,
         "frames": recording.frames,
         "trace": columns,
@@ -144,3 +148,40 @@ async def replay_what_if(
     )
     doc["trace"] = report.trace
     return doc
+
+
+@router.get("/strength")
+def strength(
+    store: Store,
+    user: Annotated[User, Depends(current_user)],
+    exercise: Annotated[str, Query(min_length=1, max_length=64)],
+    person: Annotated[Name | None, Query()] = None,
+    mvt_mps: Annotated[float | None, Query(gt=0.05, le=1.5, description="velocity of a true max")] = None,
+) -> dict[str, Any]:
+    """The exercise's load-velocity profile from the last four weeks' sets, and the 1RM it predicts."""
+    who = person or user.name
+    if not _visible(user, who):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a lifter sees only their own strength")
+    try:
+        return strength_of(store, who, exercise, mvt_mps).to_json()
+    except VbtError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
+@router.get("/recordings/{name}/isometric")
+def isometric(
+    name: RecordingName, request: Request, _: Annotated[User, Depends(current_user)]
+) -> dict[str, Any]:
+    """An isometric test's peak force, time to peak and rate of force development, with its trace."""
+    try:
+        test = isometric_test(_read(_recording_path(request, name)))
+    except RecordingError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    every = max(1, len(test.times_s) // 1000)
+    return {
+        "name": name,
+        "peak_n": test.result.peak_n,
+        "time_to_peak_s": test.result.time_to_peak_s,
+        "rfd_n_per_s": test.result.rfd_n_per_s,
+        "trace": {"time_s": test.times_s[::every].tolist(), "force_n": test.forces_n[::every].tolist()},
+    }

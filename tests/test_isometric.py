@@ -8,8 +8,18 @@ import io
 
 import pytest
 
-from controller.config import AthleteConfig, ProfileConfig, ProfileKind, load_athlete, load_machine
+from controller.app.strength import isometric_test
+from controller.cli import main
+from controller.config import (
+    AthleteConfig,
+    ProfileConfig,
+    ProfileKind,
+    load_athlete,
+    load_machine,
+    load_profile,
+)
 from controller.core.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct, write_trace_csv
+from controller.runtime.recorder import RecordingError, read_recording
 from simulator.calibration import Device, fit_strength
 from simulator.simulate import SimulationSetup, simulate
 
@@ -57,3 +67,27 @@ def test_left_right_symmetry_and_the_csv_export():
 def test_a_trace_too_short_is_refused():
     with pytest.raises(ValueError, match="at least 2 samples"):
         analyse([0.0], [1.0])
+
+
+def test_the_command_line_reads_each_side_from_its_recording(tmp_path, capsys):
+    left, right = tmp_path / "left.ecxr", tmp_path / "right.ecxr"
+    for path, factor in ((left, 1.0), (right, 0.85)):
+        simulate(SimulationSetup(MACHINE, TEST, patient(factor), record=path))
+    out = tmp_path / "knee.csv"
+    assert main(["isometric", str(left), str(right), "--csv", str(out)]) == 0
+    printed = capsys.readouterr().out
+    peaks = [float(line.split("peak ")[1].split(" N")[0]) for line in printed.splitlines()[:2]]
+    expected = [trial(patient(f))[0].peak_n for f in (1.0, 0.85)]
+    assert peaks == pytest.approx(expected, rel=0.01)  # the recording keeps forces as float32
+    symmetry = float(printed.split("symmetry (weaker / stronger peak): ")[1].split(" %")[0])
+    assert symmetry == pytest.approx(100 * expected[1] / expected[0], abs=0.5)
+    sides = {line.split(",")[0] for line in out.read_text().splitlines()[1:]}
+    assert sides == {"left", "right"}
+
+
+def test_a_recording_of_another_kind_of_set_is_not_an_isometric_test(tmp_path):
+    path = tmp_path / "row.ecxr"
+    simulate(SimulationSetup(MACHINE, load_profile("constant"), load_athlete("trained"), reps=1, record=path))
+    with pytest.raises(RecordingError, match="a constant set, not an isometric test"):
+        isometric_test(read_recording(path))
+    assert main(["isometric", str(path), str(path), str(path)]) == 2

@@ -96,6 +96,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE reps ADD COLUMN mean_propulsive_velocity_mps REAL NOT NULL DEFAULT 0;
     UPDATE reps SET mean_propulsive_velocity_mps = mean_concentric_velocity_mps;
     """,
+    # 6: the exercise a set was (a load-velocity profile is one exercise's); older sets: unknown
+    """
+    ALTER TABLE sets ADD COLUMN exercise TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 ROLES = ("athlete", "patient", "clinician", "admin")
@@ -111,6 +115,7 @@ class SetRecord:
     profile: str
     load_kg: float
     reps: list[RepMetrics]
+    exercise: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,7 @@ class SessionStore(Protocol):
         load_kg: float,
         reps: list[RepMetrics],
         eccentric_overload: bool = False,
+        exercise: str = "",
     ) -> int: ...
 
     def add_note(self, session_id: int, text: str) -> None: ...
@@ -234,15 +240,16 @@ class SqliteSessionStore:
         load_kg: float,
         reps: list[RepMetrics],
         eccentric_overload: bool = False,
+        exercise: str = "",
     ) -> int:
         with self._db:
             (count,) = self._db.execute(
                 "SELECT COUNT(*) FROM sets WHERE session_id = ?", (session_id,)
             ).fetchone()
             cursor = self._db.execute(
-                "INSERT INTO sets (session_id, number, profile, load_kg, eccentric_overload) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (session_id, count + 1, profile, load_kg, int(eccentric_overload)),
+                "INSERT INTO sets (session_id, number, profile, load_kg, eccentric_overload, exercise) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, count + 1, profile, load_kg, int(eccentric_overload), exercise),
             )
             set_id = int(cursor.lastrowid or 0)
             marks = ", ".join("?" for _ in REP_COLUMNS)
@@ -283,17 +290,11 @@ class SqliteSessionStore:
         if row is None:
             raise StoreError(f"session {session_id}: no such session in {self.path}")
         sets = []
-        for set_id, number, profile, load_kg in self._db.execute(
-            "SELECT id, number, profile, load_kg FROM sets WHERE session_id = ? ORDER BY number",
+        for set_id, number, profile, load_kg, exercise in self._db.execute(
+            "SELECT id, number, profile, load_kg, exercise FROM sets WHERE session_id = ? ORDER BY number",
             (session_id,),
         ):
-            reps = [
-                self._rep(values)
-                for values in self._db.execute(
-                    f"SELECT {_REP_SQL} FROM reps WHERE set_id = ? ORDER BY id", (set_id,)
-                )
-            ]
-            sets.append(SetRecord(number, profile, load_kg, reps))
+            sets.append(SetRecord(number, profile, load_kg, self._reps_of(set_id), exercise))
         notes = [
             text
             for (text,) in self._db.execute(
@@ -301,6 +302,20 @@ class SqliteSessionStore:
             )
         ]
         return SessionRecord(row[0], row[1], row[2], row[3], row[4], sets, notes)
+
+    def sets_of(self, person: str, exercise: str, since: str) -> list[tuple[float, list[RepMetrics]]]:
+        """(load kg, reps) of that person's sets of that exercise started since `since` (ISO 8601)."""
+        rows = self._db.execute(
+            "SELECT sets.id, sets.load_kg FROM sets JOIN sessions s ON s.id = sets.session_id "
+            "JOIN people p ON p.id = s.person_id WHERE p.name = ? AND sets.exercise = ? AND s.started >= ? "
+            "ORDER BY sets.id",
+            (person, exercise, since),
+        ).fetchall()
+        return [(float(load_kg), self._reps_of(set_id)) for set_id, load_kg in rows]
+
+    def _reps_of(self, set_id: int) -> list[RepMetrics]:
+        rows = self._db.execute(f"SELECT {_REP_SQL} FROM reps WHERE set_id = ? ORDER BY id", (set_id,))
+        return [self._rep(values) for values in rows]
 
     @staticmethod
     def _rep(values: tuple[Any, ...]) -> RepMetrics:

@@ -87,8 +87,12 @@ def symmetry_pct(left: IsometricResult, right: IsometricResult) -> float:
     return 100.0 * min(left.peak_n, right.peak_n) / stronger if stronger > 0 else 0.0
 
 
-def write_trace_csv(out: TextIO, times_s: Sequence[float], forces_n: Sequence[float], side: str) -> None:
+def write_trace_csv(
+    out: TextIO, times_s: Sequence[float], forces_n: Sequence[float], side: str, header: bool = True
+) -> None:
+    """`header` False: another side's rows under the first's, one table for both."""
     writer = csv.writer(out)
-    writer.writerow(["side", "time_s", "force_n"])
+    if header:
+        writer.writerow(["side", "time_s", "force_n"])
     for time_s, force_n in zip(times_s, forces_n, strict=True):
         writer.writerow([side, f"{time_s:.4f}", f"{force_n:.2f}"])

@@ -177,7 +177,7 @@ class ControlService:
                 load = block.load_kg if block.load_kg is not None else block.profile.load_kg
                 overload = overloads_eccentric(block.profile)
                 for reps in block.set_reps:
-                    store.add_set(session_id, block.profile.name, load, reps, overload)
+                    store.add_set(session_id, block.profile.name, load, reps, overload, block.exercise)
             finally:
                 store.close()
         rep_count = sum(len(r) for r in block.set_reps)

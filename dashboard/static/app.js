@@ -297,6 +297,31 @@ async function openSession(id) {
   }
 }
 
+async function estimateStrength(event) {
+  event.preventDefault();
+  const exercise = $("#strength-exercise").value.trim();
+  const result = $("#strength-result");
+  $("#strength-chart").innerHTML = "";
+  try {
+    const doc = await api("GET", `/api/strength?exercise=${encodeURIComponent(exercise)}`);
+    result.textContent = `Estimated 1RM ${fmt(doc.one_rm_kg, 1)} kg (+/- ${fmt(doc.one_rm_sd_kg, 1)} kg), ` +
+      `where your speed would fall to ${fmt(doc.mvt_mps, 2)} m/s, from ${doc.points.length} sets in the last four weeks`;
+    const loads = doc.points.map((p) => p.load_kg).concat([doc.one_rm_kg]).sort((a, b) => a - b);
+    const measured = new Map(doc.points.map((p) => [p.load_kg, p.velocity_mps]));
+    new uPlot({
+      title: `${doc.exercise}: load-velocity profile`, width: Math.min(520, document.body.clientWidth - 40), height: 220,
+      scales: { x: { time: false } },
+      axes: [{ stroke: "#93a1ad", label: "kg" }, { stroke: "#93a1ad", label: "m/s" }],
+      series: [{ label: "load kg" },
+        { label: "best MCV m/s", stroke: "#4dd68c", width: 0, points: { show: true, size: 8 } },
+        { label: "profile m/s", stroke: "#93a1ad" }],
+    }, [loads, loads.map((l) => measured.has(l) ? measured.get(l) : null),
+      loads.map((l) => doc.intercept_mps + doc.slope_mps_per_kg * l)], $("#strength-chart"));
+  } catch (error) {
+    result.textContent = error.message;
+  }
+}
+
 // -- replay --------------------------------------------------------------------------------------
 async function loadRecordings() {
   const recordings = await api("GET", "/api/recordings");
@@ -317,6 +342,12 @@ async function openRecording() {
   state.replay.chart = traceChart($("#replay-chart"), `${doc.name} (${doc.profile})`, doc.trace);
   $("#scrub").max = doc.trace.time_s.length - 1;
   scrubTo(0);
+  $("#isometric-result").textContent = "";
+  if (doc.kind === "isometric") {
+    const test = await api("GET", `/api/recordings/${encodeURIComponent(name)}/isometric`);
+    $("#isometric-result").textContent = `Isometric test: peak ${fmt(test.peak_n, 0)} N, ` +
+      `${fmt(test.time_to_peak_s, 2)} s after onset; rate of force development (0-200 ms) ${fmt(test.rfd_n_per_s, 0)} N/s`;
+  }
 }
 
 function scrubTo(index) {
@@ -383,6 +414,7 @@ function wire() {
   $("#logout").addEventListener("click", async () => { await api("POST", "/api/logout"); location.reload(); });
   document.querySelectorAll("nav button[data-tab]").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
   $("#session-table").addEventListener("click", (e) => { if (e.target.dataset.session) openSession(e.target.dataset.session); });
+  $("#strength-form").addEventListener("submit", estimateStrength);
   $("#open-recording").addEventListener("click", openRecording);
   $("#play").addEventListener("click", togglePlay);
   $("#scrub").addEventListener("input", (e) => scrubTo(Number(e.target.value)));

@@ -1,0 +1,71 @@
+"""A lifter's estimated 1RM from the sets they stored: the load-velocity profile fitted per exercise
+(app/strength.py over vbt.py), through the command line and the dashboard, against the simulated
+athlete's true 1RM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from controller.app.store import SqliteSessionStore
+from controller.cli import main
+from controller.config import load_athlete
+from tests.sets import run_set
+from tests.test_dashboard_api import dash, log_in  # noqa: F401  (dash: the fixture)
+
+TRAINED = load_athlete("trained")
+LOADS = [round(TRAINED.one_rm_kg * f, 1) for f in (0.45, 0.65, 0.85)]  # as test_vbt: up to ~85 %
+
+
+def store_sets(db: Path, person: str, exercise: str, loads: list[float], profile: str = "constant") -> None:
+    store = SqliteSessionStore(db)
+    try:
+        session = store.start_session(store.person_named(person), "home-gym-2kw")
+        for load in loads:
+            store.add_set(
+                session,
+                profile,
+                load,
+                run_set(profile, "trained", reps=3, load_kg=load).reps,
+                False,
+                exercise,
+            )
+    finally:
+        store.close()
+
+
+def test_the_command_line_estimates_the_1rm_from_the_stored_sets_of_one_exercise(tmp_path, capsys):
+    db = tmp_path / "sessions.sqlite"
+    store_sets(db, "ada", "row", LOADS)
+    store_sets(db, "ada", "curl", [10.0, 12.0])  # another exercise: not on this profile
+    store_sets(db, "ada", "row", [60.0], profile="eccentric-only")  # assisted lifts say nothing of speed
+    ask = ["strength", "--db", str(db), "--person", "ada", "--exercise", "row"]
+    assert main([*ask, "--mvt", "0.17", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [p["load_kg"] for p in doc["points"]] == LOADS
+    assert doc["one_rm_kg"] == pytest.approx(TRAINED.one_rm_kg, rel=0.05)
+    assert 0 < doc["one_rm_sd_kg"] < 0.1 * doc["one_rm_kg"] and doc["mvt_mps"] == 0.17
+    assert main(ask) == 0
+    printed = capsys.readouterr().out
+    assert "estimated 1RM" in printed and "0.30 m/s" in printed  # the safe default threshold, said
+
+
+def test_no_usable_sets_is_a_clear_error(tmp_path, capsys):
+    db = tmp_path / "sessions.sqlite"
+    store_sets(db, "ada", "row", [60.0], profile="eccentric-only")
+    assert main(["strength", "--db", str(db), "--person", "ada", "--exercise", "row"]) == 2
+    assert "no sets of 'row' by 'ada' with a complete, unassisted rep" in capsys.readouterr().err
+
+
+def test_the_dashboard_shows_a_lifter_their_own_estimate_and_nobody_elses(dash, tmp_path):  # noqa: F811
+    store_sets(tmp_path / "sessions.sqlite", "lifter", "row", LOADS)
+    log_in(dash, "lifter")
+    response = dash.get("/api/strength", params={"exercise": "row", "mvt_mps": 0.17})
+    assert response.status_code == 200, response.text
+    assert response.json()["one_rm_kg"] == pytest.approx(TRAINED.one_rm_kg, rel=0.05)
+    assert dash.get("/api/strength", params={"exercise": "row", "person": "ada"}).status_code == 403
+    missing = dash.get("/api/strength", params={"exercise": "squat"})
+    assert missing.status_code == 409 and "no sets of 'squat'" in missing.json()["detail"]
+    assert dash.get("/api/strength", params={"exercise": "row", "mvt_mps": 5}).status_code == 422

@@ -3,11 +3,19 @@ stops when the machine ends the set, rests between sets, and lets go at the end.
 
 from __future__ import annotations
 
+from controller.config import ProfileConfig, ProfileKind
 from controller.core.loop import ControlLoop
 from controller.core.set_lifecycle import SetState
 from simulator.rig import Rig
 
 SET_OVER = (SetState.FINISHING, SetState.DELOADING, SetState.RESTING, SetState.DONE, SetState.STOPPED)
+LET_GO_FOR_S = 1.0  # how long after letting go the person is gone from the machine
+
+
+def planned_reps(profile: ProfileConfig) -> int:
+    """How many reps the person sets out to do: finishing negatives go on until the machine ends
+    the set, however many the profile names."""
+    return max(profile.reps, 100) if profile.kind is ProfileKind.FINISHING_NEGATIVES else profile.reps
 
 
 class SimulatedLifter:
@@ -22,13 +30,19 @@ class SimulatedLifter:
         if waiting:
             rig.athlete.step_away()
 
-    def ask(self, planned_reps: int) -> None:
-        """A new block of sets on a new loop: come back to the handle once away from it."""
-        self.planned_reps = planned_reps
+    def ask(self, profile: ProfileConfig) -> None:
+        """A new block of sets on a new loop: come back to the handle once away from it (a person
+        still at the handle, who has not begun, just begins)."""
+        self.planned_reps = planned_reps(profile)
         self._set_index = 1
         self._rest_started_s = None
         self.let_go_at_s = None
-        self._asked = True
+        self._asked = self.rig.athlete.done
+
+    @property
+    def finished(self) -> bool:
+        let_go = self.let_go_at_s
+        return let_go is not None and self.rig.plant.time_s - let_go > LET_GO_FOR_S
 
     def follow(self, loop: ControlLoop) -> None:
         """Once per control cycle, after the loop has stepped."""

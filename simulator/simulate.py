@@ -13,23 +13,19 @@ from typing import Any
 
 from controller.bridge.process import mqtt_config, start_bridge, wait_for_bridge
 from controller.config import AthleteConfig, DriveMap, MachineConfig, ProfileConfig, load_drive_map
-from controller.core.loop import ControlLoop, Frame, SafetyEvent
+from controller.core.loop import Frame, SafetyEvent
 from controller.core.profiles import check_fits_machine
 from controller.core.reps import RepMetrics
 from controller.core.stats import LoopStats
 from controller.drive import Drive
 from controller.drive.factory import make_drive
-from controller.runtime.ipc import ControlPort
-from controller.runtime.publisher import LoopPublisher
-from controller.runtime.recorder import finish_recording, record_loop, recording_header
+from controller.runtime.service import ControlService, ServiceSetup
 from controller.timing import Clock, MonotonicClock, SimulatedClock
 from simulator.host import SimDriveHost
-from simulator.lifter import SimulatedLifter
+from simulator.lifter import SimulatedLifter, planned_reps
 from simulator.rig import Rig
 from simulator.scenarios import Scenario
 from simulator.simulated_drive import SimulatedDrive
-
-_AFTER_LET_GO_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,37 +70,6 @@ class SimulationResult:
         }
 
 
-@dataclass(slots=True)
-class FleetLink:
-    """A simulated set's own control port and MQTT bridge, so its reps reach the fleet's broker the
-    way a real machine's do."""
-
-    port: ControlPort
-    publisher: LoopPublisher
-    bridge: subprocess.Popen[bytes]
-
-    @classmethod
-    def open(cls, setup: SimulationSetup, loop: ControlLoop, profile: ProfileConfig) -> FleetLink:
-        port = ControlPort(Path(tempfile.mkdtemp(prefix="eccentrix-sim-")) / "control.sock")
-        port.start()
-        publisher = LoopPublisher(port, setup.machine.control.rate_hz)
-        publisher.attach(loop, profile.tempo)
-        bridge = start_bridge(port.path, setup.machine_ref or setup.machine.name, setup.mqtt)
-        wait_for_bridge(port, bridge)
-        return cls(port, publisher, bridge)
-
-    def close(self, reps: int, record: Path | None) -> None:
-        self.publisher.publish_events()
-        done = {"type": "block_done", "session": None, "recording": str(record) if record else None}
-        self.port.publish(done | {"reps": reps})
-        self.port.publish({"type": "end"})  # the bridge flushes what it holds, then exits
-        try:
-            self.bridge.wait(timeout=30)
-        finally:
-            self.bridge.kill()
-            self.port.stop()
-
-
 def build_profile(setup: SimulationSetup) -> ProfileConfig:
     update: dict[str, Any] = {}
     if setup.reps is not None:
@@ -123,66 +88,78 @@ def simulate(
 async def simulate_async(
     setup: SimulationSetup, keep_frames: bool = False, on_rep: Callable[[RepMetrics], None] | None = None
 ) -> SimulationResult:
+    """The control service of a real machine, on the simulator's clock, for one block of sets."""
     profile = build_profile(setup)
-    planned = profile.reps if setup.reps is None else setup.reps
-    if profile.kind.value == "finishing_negatives":
-        planned = max(planned, 100)  # they keep going until the machine says the set is over
     built = setup.built or setup.machine
-    rig = Rig.build(built, setup.athlete, planned, setup.scenario, dt_s=0.001)
+    rig = Rig.build(built, setup.athlete, planned_reps(profile), setup.scenario, dt_s=0.001)
     clock: Clock = MonotonicClock() if setup.realtime else SimulatedClock()
-    loop = ControlLoop(setup.machine, profile, setup.load_kg)
-    host: SimDriveHost | None = None
-    drive: Drive
-    if setup.transport == "inproc":
-        drive = SimulatedDrive(rig, clock, built)
-    else:
-        drive_map = setup.drive_map or load_drive_map(
-            "odrive-ascii" if setup.transport == "serial" else "sim"
-        )
-        host = SimDriveHost(drive_map, built, rig, setup.transport, lockstep=not setup.realtime)  # type: ignore[arg-type]
-        drive = make_drive(setup.machine, drive_map, host.start(), clock)
-    result = SimulationResult(setup, [], loop.safety_events, LoopStats(0, 0, 0, 0, 0, 0, 0))
-
-    lifter = SimulatedLifter(rig, planned)
+    drive, host = _drive(setup, rig, clock, built)
+    fleet = mqtt_config(setup.machine, setup.mqtt) is not None
+    max_s = 60.0 + 20.0 * planned_reps(profile) * profile.sets + profile.rest_s * (profile.sets - 1)
+    service = ControlService(
+        ServiceSetup(
+            setup.machine,
+            Path(tempfile.mkdtemp(prefix="eccentrix-sim-")) / "control.sock" if fleet else None,
+            raise_priority=False,
+            athlete=setup.athlete,
+            scenario=setup.scenario.kind.value if setup.scenario else None,
+            max_run_s=max_s,
+        ),
+        drive,
+        clock,
+        SimulatedLifter(rig, planned_reps(profile)),
+    )
+    service.stop_after_block = True
+    service.start_block(profile, setup.load_kg, f"simulated {setup.athlete.name}", setup.record)
+    result = SimulationResult(setup, [], [], LoopStats(0, 0, 0, 0, 0, 0, 0))
 
     def watch(frame: Frame) -> None:
-        if keep_frames:
-            result.frames.append(frame)
-            result.true_tension_n.append(rig.plant.tension_n)
-            result.true_handle_speed_mps.append(rig.plant.handle_vel_mps)
-            result.athlete_phase.append(rig.athlete.state.phase.value)
+        result.frames.append(frame)
+        result.true_tension_n.append(rig.plant.tension_n)
+        result.true_handle_speed_mps.append(rig.plant.handle_vel_mps)
+        result.athlete_phase.append(rig.athlete.state.phase.value)
 
-    loop.observers.on_frame.append(watch)
+    if keep_frames:
+        service.frame_listeners.append(watch)
     if on_rep is not None:
-        loop.observers.on_rep.append(on_rep)
-
-    fleet = FleetLink.open(setup, loop, profile) if mqtt_config(setup.machine, setup.mqtt) else None
-
-    def finished(lp: ControlLoop) -> bool:
-        lifter.follow(lp)
-        if fleet is not None:
-            fleet.publisher.publish_events()
-        let_go = lifter.let_go_at_s
-        return let_go is not None and rig.plant.time_s - let_go > _AFTER_LET_GO_S
-
-    writer = None
-    if setup.record is not None:
-        scenario = setup.scenario.kind.value if setup.scenario else None
-        header = recording_header(setup.machine, profile, setup.load_kg, setup.athlete, scenario)
-        writer = record_loop(loop, setup.record, header)
-    await drive.connect()
-    loop.start_set()
-    max_s = 60.0 + 20.0 * planned * profile.sets + profile.rest_s * (profile.sets - 1)
+        service.rep_listeners.append(on_rep)
+    bridge = _open_bridge(setup, service) if fleet else None
     try:
-        result.loop = await loop.run(drive, clock, finished, max_s)
+        await service.serve()
     finally:
-        if writer is not None:
-            finish_recording(writer, loop, clock.now())
-        await drive.close()
         if host is not None:
             host.stop()
-        if fleet is not None:
-            fleet.close(len(loop.reps), setup.record)
-    result.reps = loop.reps
-    result.converged_eccentric_kg = loop.lifecycle.profile.converged_eccentric_kg
+        if bridge is not None:
+            _close_bridge(bridge)
+    result.reps = service.loop.reps
+    result.safety_events = service.loop.safety_events
+    result.loop = service.stats.summary()
+    result.converged_eccentric_kg = service.loop.lifecycle.profile.converged_eccentric_kg
     return result
+
+
+def _drive(
+    setup: SimulationSetup, rig: Rig, clock: Clock, built: MachineConfig
+) -> tuple[Drive, SimDriveHost | None]:
+    """The simulated drive in this process, or the simulator served over a real link and the
+    product's own drive code talking to it."""
+    if setup.transport == "inproc":
+        return SimulatedDrive(rig, clock, built), None
+    drive_map = setup.drive_map or load_drive_map("odrive-ascii" if setup.transport == "serial" else "sim")
+    host = SimDriveHost(drive_map, built, rig, setup.transport, lockstep=not setup.realtime)  # type: ignore[arg-type]
+    return make_drive(setup.machine, drive_map, host.start(), clock), host
+
+
+def _open_bridge(setup: SimulationSetup, service: ControlService) -> subprocess.Popen[bytes]:
+    """The MQTT bridge on the service's port, as beside a real machine, listening before the set."""
+    service.port.start()
+    bridge = start_bridge(service.port.path, setup.machine_ref or setup.machine.name, setup.mqtt)
+    wait_for_bridge(service.port, bridge)
+    return bridge
+
+
+def _close_bridge(bridge: subprocess.Popen[bytes]) -> None:
+    try:
+        bridge.wait(timeout=30)  # it flushes what it holds once the service says "end"
+    finally:
+        bridge.kill()

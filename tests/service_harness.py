@@ -59,7 +59,7 @@ def running_service(
     thread = threading.Thread(target=lambda: asyncio.run(service.serve()), name="control", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
-    while not setup.port_path.exists():
+    while not service.port.path.exists():
         assert time.monotonic() < deadline, "the control port did not come up"
         time.sleep(0.01)
     try:

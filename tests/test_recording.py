@@ -39,11 +39,15 @@ def recorded(tmp_path_factory) -> tuple[Path, list[Frame]]:
     return path, result.frames
 
 
-def test_every_frame_is_recorded_with_its_decisions(recorded):
+def test_every_frame_of_the_block_is_recorded_with_its_decisions(recorded):
+    """From the block's first cycle to the one where it was done, as the control service files it;
+    what follows (the person letting go, at idle tension) belongs to no block."""
     path, frames = recorded
     recording = read_recording(path)
     assert recording.damage is None
-    assert recording.frames == len(frames)
+    done = next(i for i, f in enumerate(frames) if f.set_state == "done")
+    assert recording.frames == done + 1
+    frames = frames[: done + 1]
     assert np.array_equal(recording.time_s, [f.time_s for f in frames])
     assert np.allclose(recording.columns["command_n"], [f.command_n for f in frames], atol=1e-3)
     assert recording.header["profile"]["name"] == "eccentric-overload-130"

@@ -27,6 +27,7 @@ from controller.app.workout import (
 )
 from controller.config import CapsConfig, ConfigError, MachineConfig, ProfileConfig
 from controller.config.workout import OVERLOAD_SPACING_DAYS
+from controller.core.loop import SafetyEvent
 from controller.core.profiles import check_fits_machine
 from controller.core.reps import RepMetrics
 from controller.runtime.ipc import PendingRequest
@@ -52,6 +53,7 @@ class BlockOfSets:
     finished: bool = False
     set_reps: list[list[RepMetrics]] = field(default_factory=list)
     converged_eccentric_kg: float | None = None  # adaptive eccentric: the load the lowerings settled at
+    safety_events: list[SafetyEvent] = field(default_factory=list)  # its loop's, once it ended
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,8 +59,11 @@ def telemetry_message(frames: list[tuple[float, Frame]]) -> dict[str, Any]:
 
 
 class ControlPort:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    """`path` None: a port nobody can reach (a simulation's). What is published is kept in the
+    bounded deques and dropped, at the same cost to the loop as a served port."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self._path = None if path is None else Path(path)
         self.requests: queue.Queue[PendingRequest] = queue.Queue(MAX_PENDING_REQUESTS)
         self.dropped_messages = 0  # not delivered to a client that could not keep up
         self.rejected_requests = 0
@@ -69,10 +72,16 @@ class ControlPort:
         self._events: deque[tuple[int | None, dict[str, Any]]] = deque(maxlen=4096)
         self._clients: dict[int, asyncio.StreamWriter] = {}
         self._ids = itertools.count(1)
-        self._loop = asyncio.new_event_loop()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name="control-port", daemon=True)
         self._server: asyncio.Server | None = None
         self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            raise RuntimeError("this control port serves no socket")
+        return self._path
 
     @property
     def client_count(self) -> int:
@@ -91,19 +100,26 @@ class ControlPort:
 
     def _run(self) -> None:
         helper_priority()
+        assert self._loop is not None
         self._loop.run_forever()
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> None:
+        """Serve the socket (once: a second start is a no-op)."""
+        if self._path is None or self._loop is not None:
+            return
+        self._loop = asyncio.new_event_loop()
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=5)
 
     def stop(self) -> None:
-        if not self._thread.is_alive():
+        if self._loop is None or not self._thread.is_alive():
             return
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 

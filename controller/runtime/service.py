@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 from controller.app.store import SqliteSessionStore
 from controller.app.workout import WorkoutRun, overloads_eccentric
-from controller.config import MachineConfig, ProfileConfig, ProfileKind
-from controller.core.loop import ControlLoop
+from controller.config import AthleteConfig, MachineConfig, ProfileConfig, ProfileKind
+from controller.core.loop import ControlLoop, Frame, SafetyEvent
 from controller.core.profiles import check_fits_machine
 from controller.core.reps import RepMetrics
 from controller.core.set_lifecycle import LOADED, SetState
@@ -44,21 +44,29 @@ _BUSY = (*LOADED, SetState.DELOADING, SetState.RESTING)
 
 
 class Lifter(Protocol):
-    """A simulated person at the machine (the demo's), who does the sets that are started."""
+    """A simulated person at the machine (the demo's, a simulation's), who does the sets started."""
 
-    def ask(self, planned_reps: int) -> None: ...
+    def ask(self, profile: ProfileConfig) -> None: ...
 
     def follow(self, loop: ControlLoop) -> None: ...
+
+    @property
+    def finished(self) -> bool:
+        """Has let go of the handle, a moment ago: a simulation of one block may end."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceSetup:
     machine: MachineConfig
-    port_path: Path
+    port_path: Path | None  # None: no port (a simulation of one block, `eccentrix simulate`)
     recordings: Path | None = None
     store: Path | None = None
     drive_link: str = "simulated"
     raise_priority: bool = True  # False: many simulated machines in one process (bench/fleet.py)
+    athlete: AthleteConfig | None = None  # the simulated person, kept in each recording for what-ifs
+    scenario: str | None = None  # the simulator event injected, kept in each recording
+    max_run_s: float = math.inf  # a loop runs no longer than this (a simulation's time limit)
 
 
 class ControlService:
@@ -73,7 +81,11 @@ class ControlService:
         self.stats = PeriodStats(1.0 / rate, window=round(STATS_WINDOW_S * rate))
         self.block: BlockOfSets | None = None
         self.rep_listeners: list[Callable[[RepMetrics], None]] = []
-        self.stop_after_block = False  # `eccentrix run`: one block, then stop
+        self.frame_listeners: list[Callable[[Frame], None]] = []
+        self.stop_after_block = (
+            False  # `eccentrix run`, `simulate`: one block (and the lifter gone), then stop
+        )
+        self._blocks_ended = 0
         self._next: BlockOfSets | None = None
         self.workout: WorkoutRun | None = None
         self._workout_blocks: list[BlockOfSets] = []
@@ -107,17 +119,19 @@ class ControlService:
                     self.drive,
                     self.clock,
                     self._between_cycles,
-                    math.inf,
+                    self.setup.max_run_s,
                     self.stats,
-                    lambda: self._next is not None,
+                    self._handing_over,
                 )
-                if self._next is not None:
-                    self._begin(self._next)
-                    self._next = None
+                if self._next is None:
+                    break  # stopped, or out of time
+                self._begin(self._next)
+                self._next = None
         finally:
             self._end_block()
             await self.drive.close()
             self._worker.shutdown(wait=True)
+            self.port.publish({"type": "end"})  # a bridge flushes what it holds, then exits
             self.port.stop()
 
     # -- one loop per block ------------------------------------------------------------------------
@@ -125,6 +139,7 @@ class ControlService:
         loop = ControlLoop(self.machine, profile, load_kg)
         self.publisher.attach(loop, profile.tempo)
         loop.observers.on_rep.extend(self.rep_listeners)
+        loop.observers.on_frame.extend(self.frame_listeners)
         return loop
 
     def _begin(self, block: BlockOfSets) -> None:
@@ -135,15 +150,17 @@ class ControlService:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             path = self.setup.recordings / f"{stamp}-{block.profile.name}.ecxr"
         if path is not None:
-            header = recording_header(self.machine, block.profile, block.load_kg)
+            setup = self.setup
+            header = recording_header(
+                self.machine, block.profile, block.load_kg, setup.athlete, setup.scenario
+            )
             header["exercise"] = block.exercise
             block.writer = RecordingWriter(path, header, self.machine.control.rate_hz)
             self.loop.observers.on_frame.append(block.writer.append)
         self.block = block
         self.loop.start_set()
         if self.lifter is not None:
-            planned = 100 if block.profile.kind.value == "finishing_negatives" else block.profile.reps
-            self.lifter.ask(planned)
+            self.lifter.ask(block.profile)
         self.port.publish({"type": "set_started", "profile": block.profile.name, "by": block.by})
 
     def _end_block(self) -> None:
@@ -154,6 +171,8 @@ class ControlService:
         lifecycle = self.loop.lifecycle
         block.set_reps = [t.completed for t in lifecycle.history] + [lifecycle.tracker.completed]
         block.converged_eccentric_kg = lifecycle.profile.converged_eccentric_kg
+        block.safety_events = self.loop.safety_events
+        self._blocks_ended += 1
         if block.writer is not None:
             self.loop.observers.on_frame.remove(block.writer.append)
         self._worker.submit(self._file_block, block)
@@ -161,6 +180,7 @@ class ControlService:
     def _file_block(self, block: BlockOfSets) -> None:
         """On the worker thread: close the recording, then the session store."""
         recording = None
+        rep_count = sum(len(r) for r in block.set_reps)
         if block.writer is not None:
             block.writer.close()
             recording = str(block.writer.path) if block.writer.frames_written else None
@@ -168,6 +188,7 @@ class ControlService:
             if trouble is not None:
                 kind, detail = trouble
                 self.port.publish({"type": "safety", "kind": kind, "detail": detail})
+                block.safety_events.append(SafetyEvent(self.clock.now(), kind, rep_count, detail))
         session_id = None
         if self.setup.store is not None and any(block.set_reps):
             store = SqliteSessionStore(self.setup.store)
@@ -180,7 +201,6 @@ class ControlService:
                     store.add_set(session_id, block.profile.name, load, reps, overload, block.exercise)
             finally:
                 store.close()
-        rep_count = sum(len(r) for r in block.set_reps)
         self.port.publish(
             {
                 "type": "block_done",
@@ -210,8 +230,8 @@ class ControlService:
         if self.block is not None and loop.lifecycle.state in (SetState.DONE, SetState.STOPPED):
             self._end_block()
             self._workout_block_ended(loop.lifecycle.state is SetState.DONE, now)
-            if self.stop_after_block:
-                self._stop.set()
+        if self.stop_after_block and self._blocks_ended and (self.lifter is None or self.lifter.finished):
+            self._stop.set()
         self._run_workout(loop, now)
         if now >= self._next_status_s:
             self._next_status_s = now + STATUS_EVERY_S

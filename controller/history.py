@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from controller.app.store import SqliteSessionStore, export_csv, export_json
-from controller.app.strength import PROFILE_DAYS, isometric_test, strength_of
+from controller.app.strength import PROFILE_DAYS, strength_of
 from controller.core.isometric import symmetry_pct, write_trace_csv
+from controller.runtime.isometric_recording import isometric_test
 from controller.runtime.recorder import read_recording
 
 DEFAULT_STORE = Path.home() / ".local" / "share" / "eccentrix" / "sessions.sqlite"

@@ -14,9 +14,10 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.app.store import SqliteSessionStore, StoreError, write_csv
-from controller.app.strength import isometric_test, strength_of
+from controller.app.strength import strength_of
 from controller.app.vbt import VbtError
 from controller.config import ConfigError, load_profile
+from controller.runtime.isometric_recording import isometric_test
 from controller.runtime.recorder import RecordingError, read_recording
 from controller.wire import Name
 from dashboard.auth import SUPERVISE, User, current_user

@@ -27,17 +27,19 @@ class SimulatedLifter:
         self._rest_started_s: float | None = None
         self._away_since_s = rig.plant.time_s
         self._asked = False
+        self._ready = not waiting  # at the handle, set up for the first block (a simulation's person)
         if waiting:
             rig.athlete.step_away()
 
     def ask(self, profile: ProfileConfig) -> None:
-        """A new block of sets on a new loop: come back to the handle once away from it (a person
-        still at the handle, who has not begun, just begins)."""
+        """A new block of sets on a new loop: come back to the handle once done and away from it. A
+        person made ready for the first block just begins it."""
         self.planned_reps = planned_reps(profile)
         self._set_index = 1
         self._rest_started_s = None
         self.let_go_at_s = None
-        self._asked = self.rig.athlete.done
+        self._asked = not self._ready
+        self._ready = False
 
     @property
     def finished(self) -> bool:

@@ -8,7 +8,6 @@ import io
 
 import pytest
 
-from controller.app.strength import isometric_test
 from controller.cli import main
 from controller.config import (
     AthleteConfig,
@@ -19,6 +18,7 @@ from controller.config import (
     load_profile,
 )
 from controller.core.isometric import IsometricResult, analyse, pulled_force_n, symmetry_pct, write_trace_csv
+from controller.runtime.isometric_recording import isometric_test
 from controller.runtime.recorder import RecordingError, read_recording
 from simulator.calibration import Device, fit_strength
 from simulator.simulate import SimulationSetup, simulate

@@ -1,6 +1,6 @@
-"""What a person's stored sets and a test's recording say about their strength: an exercise's
-load-velocity profile and the 1RM it predicts (vbt.py), and an isometric test's peak force, rate of
-force development and trace (core/isometric.py)."""
+"""What a person's stored sets say about their strength: an exercise's load-velocity profile and
+the 1RM it predicts (vbt.py). An isometric test's figures come from its recording
+(controller/runtime/isometric_recording.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
-
 from controller.app.store import SqliteSessionStore
 from controller.app.vbt import LoadVelocityProfile, OneRmEstimate, VbtError, estimate_one_rm, fit_profile
-from controller.config import ProfileKind
-from controller.core.isometric import IsometricResult, analyse, pulled_force_n
-from controller.core.set_lifecycle import SetState
-from controller.runtime.recorder import SET_STATES, Recording, RecordingError
-from controller.runtime.regression import configs_of
 
 # Mean velocity at 1RM by exercise (DOMAIN.md: bench ~0.17, squat ~0.3, leg press ~0.21 m/s). An
 # exercise not listed takes the highest: a higher threshold predicts a lower 1RM, the safe error
@@ -24,8 +17,6 @@ from controller.runtime.regression import configs_of
 MVT_MPS = {"bench press": 0.17, "leg press": 0.21, "squat": 0.30}
 DEFAULT_MVT_MPS = max(MVT_MPS.values())
 PROFILE_DAYS = 28  # strength changes: a profile from the last four weeks' sets
-# The hold, with its load-in: the person starts pulling as the load comes in.
-HOLD_STATES = (SetState.LOADING, SetState.ACTIVE, SetState.FINISHING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,25 +62,3 @@ def strength_of(
         )
     profile = fit_profile(usable)
     return StrengthEstimate(person, exercise, profile, estimate_one_rm(profile, mvt_mps or mvt_for(exercise)))
-
-
-@dataclass(frozen=True, slots=True)
-class IsometricTrace:
-    times_s: np.ndarray
-    forces_n: np.ndarray
-    result: IsometricResult
-
-
-def isometric_test(recording: Recording) -> IsometricTrace:
-    """The person's pull through an isometric test's hold, from its recording."""
-    machine, profile = configs_of(recording)
-    if profile.kind is not ProfileKind.ISOMETRIC:
-        raise RecordingError(f"{recording.source}: a {profile.kind.value} set, not an isometric test")
-    holding = np.isin(recording.columns["set_state"], [SET_STATES.index(s) for s in HOLD_STATES])
-    if holding.sum() < 2:
-        raise RecordingError(f"{recording.source}: the hold never began (no active frames)")
-    times = recording.time_s[holding] - recording.time_s[holding][0]
-    felt = recording.columns["felt_tension_n"][holding].astype(float)
-    velocity = recording.columns["velocity_mps"][holding].astype(float)
-    forces = np.array([pulled_force_n(machine, f, v) for f, v in zip(felt, velocity, strict=True)])
-    return IsometricTrace(times, forces, analyse(times.tolist(), forces.tolist()))

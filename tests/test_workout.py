@@ -152,7 +152,7 @@ def test_overload_sets_are_stored_as_such_and_an_old_store_is_judged_from_its_re
     store.close()
     db = sqlite3.connect(path)  # back to schema 4, as a store written before overload was recorded
     db.executescript(
-        "ALTER TABLE sets DROP COLUMN eccentric_overload;"
+        "ALTER TABLE sets DROP COLUMN exercise; ALTER TABLE sets DROP COLUMN eccentric_overload;"
         "ALTER TABLE reps DROP COLUMN mean_propulsive_velocity_mps; PRAGMA user_version = 4;"
     )
     db.close()

@@ -125,8 +125,8 @@ class Subscriber:
             payload = message.payload if isinstance(message.payload, bytes) else b""
             try:
                 body = json.loads(payload)
-            except ValueError:
-                body = {"raw": payload.decode(errors="replace")}  # our own garbled test commands
+            except (ValueError, RecursionError):  # our own garbled and hostile test commands
+                body = {"raw": payload[:200].decode(errors="replace")}
             self.messages.append(Received(str(message.topic), body, time.perf_counter()))
             if self._stop.is_set():
                 return

@@ -100,6 +100,28 @@ def test_forged_stale_replayed_or_out_of_bounds_commands_are_refused_and_change_
     assert now["set_state"] == "idle" and now["profile"] is None and now["estop"] is False
 
 
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        '{"sig": "\u00e9"}'.encode(),  # compare_digest raised on non-ASCII
+        b'{"sig": "a", "x": NaN}',  # canonical JSON refused NaN
+        b'{"sig": "a", "ts": 1e400}',  # nor infinity
+        b'{"sig": "\\ud800"}',  # a lone surrogate cannot even be encoded
+        b"[" * 50_000,  # json.loads recursed past the stack
+        b"\xff\xfe",  # not UTF-8
+    ],
+    ids=["non-ascii-sig", "nan", "infinite", "lone-surrogate", "deep-nesting", "not-utf8"],
+)
+def test_a_malformed_command_is_refused_and_the_next_signed_stop_is_obeyed(tmp_path, hostile):
+    """One bad message used to kill the bridge's command task: alive, retained "online", deaf."""
+    with fleet_of_one(tmp_path) as fleet:
+        sub = fleet.subscriber
+        refused = sub.send_raw(hostile, None)
+        assert refused["ok"] is False and refused["error"], refused
+        assert sub.command("estop")["ok"], "a signed e-stop after the bad message was not obeyed"
+        assert fleet.service.status()["estop"] is True
+
+
 def test_estop_over_mqtt_zeroes_tension(tmp_path):
     with fleet_of_one(tmp_path) as fleet:
         sub = fleet.subscriber

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from controller.bridge.bridge import FLUSH_AT_END_S, MqttBridge
+from controller.bridge.bridge import FLUSH_AT_END_S, BridgeDied, MqttBridge
 from controller.bridge.process import mqtt_config
 from controller.config import ConfigError, load_machine
 
@@ -38,7 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("eccentrix bridge: no broker: give --mqtt or an [mqtt] section", file=sys.stderr)
         return 2
     bridge = MqttBridge(config, config.machine_id or machine.name, args.control)
-    asyncio.run(_run(bridge, args.parent))
+    try:
+        asyncio.run(_run(bridge, args.parent))
+    except BridgeDied as exc:
+        print(f"eccentrix bridge: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

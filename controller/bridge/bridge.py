@@ -68,8 +68,16 @@ class MqttCommand(BaseModel):
     sig: str = Field(min_length=64, max_length=64)
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _json(message: dict[str, Any]) -> bytes:
     return json.dumps({"v": SCHEMA_VERSION, **message}, separators=(",", ":")).encode()
+
+
+class BridgeDied(RuntimeError):
+    pass
 
 
 class MqttBridge:
@@ -90,17 +98,28 @@ class MqttBridge:
         self._next_telemetry_s = 0.0
 
     async def run(self) -> None:
-        tasks = [self.port.run(), self._mqtt_forever(), self._refresh_state()]
-        running = [asyncio.create_task(t) for t in tasks]
+        """Until asked to end. A task that dies ends the bridge with its error (BridgeDied), so the
+        process exits and is restarted rather than staying half alive: connected but deaf."""
+        tasks = {
+            "control port": self.port.run(),
+            "broker": self._mqtt_forever(),
+            "state": self._refresh_state(),
+        }
+        running = {asyncio.create_task(coro): name for name, coro in tasks.items()}
+        ended = asyncio.create_task(self.ended.wait())
         try:
-            await self.ended.wait()
+            await asyncio.wait([ended, *running], return_when=asyncio.FIRST_COMPLETED)
+            for task, name in running.items():
+                if task.done():
+                    raise BridgeDied(f"its {name} task ended: {task.exception()!r}")
             # a clean exit sends no last will: say "offline" ourselves
             self._queue(self.topics.state, self.state(online=False), qos=1, retain=True)
             await self._flush(FLUSH_AT_END_S)
         finally:
+            ended.cancel()
             for task in running:
                 task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            await asyncio.gather(ended, *running, return_exceptions=True)
 
     # -- control -> outbox -------------------------------------------------------------------------
     def _from_control(self, message: dict[str, Any]) -> None:
@@ -238,8 +257,8 @@ class MqttBridge:
         """The answer to one command; nothing reaches the machine unless it is signed, fresh, new
         and valid."""
         try:
-            data = json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = json.loads(payload, parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # bad UTF-8 or JSON, NaN/Infinity, nesting past the stack
             return {"nonce": None, "ok": False, "error": "not JSON"}
         if not isinstance(data, dict):
             return {"nonce": None, "ok": False, "error": "a command is a JSON object"}

@@ -37,8 +37,12 @@ class Verifier:
         signature = payload.get(SIGNATURE)
         if not isinstance(signature, str):
             return "unsigned command"
-        expected = hmac.new(self.key, canonical(payload), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(signature, expected):
+        try:
+            expected = hmac.new(self.key, canonical(payload), hashlib.sha256).hexdigest()
+        except ValueError:  # an infinite or NaN number has no canonical JSON: nobody signed it
+            return "bad signature"
+        # compare_digest raises on a non-ASCII str: compare bytes (a lone surrogate cannot encode)
+        if not signature.isascii() or not hmac.compare_digest(signature.encode(), expected.encode()):
             return "bad signature"
         now = time.time() if now is None else now
         sent = payload.get("ts")

@@ -89,11 +89,14 @@ def session_csv(
     return PlainTextResponse(out.getvalue(), media_type="text/csv", headers=headers)
 
 
-def _recording_path(request: Request, name: str) -> Path:
+def _recording_path(request: Request, name: str, store: SqliteSessionStore, user: User) -> Path:
+    """A recording this person may see: their own sessions' (a clinician or admin: anyone's)."""
     folder: Path | None = settings_of(request).recordings
     path = folder / name if folder else None
     if path is None or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"recording {name!r}: not found")
+    if user.role not in SUPERVISE and store.recording_people().get(name) != user.name:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"recording {name!r} is someone else's")
     return path
 
 
@@ -105,15 +108,21 @@ def _read(path: Path) -> Any:
 
 
 @router.get("/recordings")
-def recordings(request: Request, _: Annotated[User, Depends(current_user)]) -> list[dict[str, Any]]:
+def recordings(
+    request: Request, store: Store, user: Annotated[User, Depends(current_user)]
+) -> list[dict[str, Any]]:
     folder: Path | None = settings_of(request).recordings
     files = sorted(folder.glob("*.ecxr"), reverse=True) if folder and folder.is_dir() else []
-    return [{"name": f.name, "bytes": f.stat().st_size} for f in files]
+    people = store.recording_people()
+    mine = [f for f in files if user.role in SUPERVISE or people.get(f.name) == user.name]
+    return [{"name": f.name, "bytes": f.stat().st_size} for f in mine]
 
 
 @router.get("/recordings/{name}/trace")
-def trace(name: RecordingName, request: Request, _: Annotated[User, Depends(current_user)]) -> dict[str, Any]:
-    recording = _read(_recording_path(request, name))
+def trace(
+    name: RecordingName, request: Request, store: Store, user: Annotated[User, Depends(current_user)]
+) -> dict[str, Any]:
+    recording = _read(_recording_path(request, name, store, user))
     columns = {c: np.asarray(recording.columns[c])[::TRACE_EVERY].tolist() for c in TRACE_COLUMNS}
     return {
         "name": name,
@@ -127,9 +136,13 @@ def trace(name: RecordingName, request: Request, _: Annotated[User, Depends(curr
 
 @router.post("/recordings/{name}/what-if")
 async def replay_what_if(
-    name: RecordingName, body: WhatIfRequest, request: Request, _: Annotated[User, Depends(current_user)]
+    name: RecordingName,
+    body: WhatIfRequest,
+    request: Request,
+    store: Store,
+    user: Annotated[User, Depends(current_user)],
 ) -> dict[str, Any]:
-    recording = _read(_recording_path(request, name))
+    recording = _read(_recording_path(request, name, store, user))
     try:
         profile = load_profile(body.profile)
     except ConfigError as exc:
@@ -171,11 +184,11 @@ def strength(
 
 @router.get("/recordings/{name}/isometric")
 def isometric(
-    name: RecordingName, request: Request, _: Annotated[User, Depends(current_user)]
+    name: RecordingName, request: Request, store: Store, user: Annotated[User, Depends(current_user)]
 ) -> dict[str, Any]:
     """An isometric test's peak force, time to peak and rate of force development, with its trace."""
     try:
-        test = isometric_test(_read(_recording_path(request, name)))
+        test = isometric_test(_read(_recording_path(request, name, store, user)))
     except RecordingError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     every = max(1, len(test.times_s) // 1000)

@@ -7,18 +7,29 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from dashboard import api_clinic, api_history, api_machine, api_workout
 from dashboard.auth import Logins, websocket_user
+from dashboard.guard import Guard
 from dashboard.hub import Hub, Subscriber
 from dashboard.state import Settings
 
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "node_modules"  # npm ci --prefix dashboard (./dev does it)
 FORBIDDEN_WS = 4401
+
+
+async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    """Where and why, never what was sent: an echoed body costs memory and can carry anything."""
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -31,6 +42,8 @@ def create_app(settings: Settings) -> FastAPI:
         await hub.stop()
 
     app = FastAPI(title="eccentrix dashboard", version="1", lifespan=lifespan)
+    app.add_middleware(Guard)
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.state.settings = settings
     app.state.hub = hub
     app.state.logins = Logins()

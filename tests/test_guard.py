@@ -1,0 +1,94 @@
+"""The dashboard's front door (dashboard/guard.py) against what a page on another site, or a client
+sending junk, tried: every refusal here was a success, or a 500, before it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from dashboard.guard import MAX_BODY_BYTES
+from tests.test_dashboard_api import dash, log_in, status, wait_until  # noqa: F401  (dash: the fixture)
+
+ELSEWHERE = {"Origin": "http://127.0.0.1:9999"}  # another port of the same host: same site
+
+
+def test_a_page_on_another_origin_cannot_clear_an_estop_or_read_telemetry(dash):  # noqa: F811
+    log_in(dash, "lifter")
+    assert dash.post("/api/estop").status_code == 200
+    wait_until(lambda: status(dash)["estop"], "the e-stop did not latch")
+    forged = dash.post("/api/reset", content=b"x=1", headers={**ELSEWHERE, "Content-Type": "text/plain"})
+    assert forged.status_code == 403
+    as_json = dash.post("/api/reset", headers=ELSEWHERE)
+    assert as_json.status_code == 403
+    time.sleep(0.5)
+    assert status(dash)["estop"] is True, "the latched e-stop was cleared from another page"
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        dash.websocket_connect("/ws/telemetry", headers=ELSEWHERE),
+    ):
+        pass
+    assert closed.value.code == 4403
+    own = {"Origin": "http://testserver"}
+    assert dash.post("/api/reset", headers=own).status_code == 200  # this page's own origin still works
+
+
+def test_only_json_bodies_change_state(dash):  # noqa: F811
+    log_in(dash, "lifter")
+    plain = dash.post(
+        "/api/set/start", content=b'{"profile": "constant"}', headers={"Content-Type": "text/plain"}
+    )
+    assert plain.status_code == 415
+    assert status(dash)["profile"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'{"profile": "constant", "load": NaN}', 422),
+        (b'{"profile": "constant", "load": Infinity}', 422),
+        (b'{"profile": "\\ud800"}', 422),
+        (b"[" * 20_000, 422),
+        (b'{"profile": "constant", "reps": true}', 422),
+        (b'{"name": "' + b"a" * (MAX_BODY_BYTES + 1) + b'"}', 413),
+    ],
+    ids=["nan", "infinity", "lone-surrogate", "deep", "reps-true", "oversized"],
+)
+def test_hostile_bodies_get_a_clear_4xx_never_a_500_nor_an_echo(dash, body, code):  # noqa: F811
+    log_in(dash, "lifter")
+    response = dash.post("/api/set/start", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == code, response.text
+    assert len(response.content) < 2000, "the refusal echoed the input"
+    assert status(dash)["profile"] is None
+
+
+def test_an_oversized_login_is_refused_before_it_is_read_and_the_estop_still_answers(dash):  # noqa: F811
+    started = time.perf_counter()
+    huge = dash.post("/api/login", content=b"[" * 9_000_000, headers={"Content-Type": "application/json"})
+    assert huge.status_code == 413
+    log_in(dash, "lifter")
+    assert dash.post("/api/estop").status_code == 200
+    assert time.perf_counter() - started < 30.0  # 8.8 MB took 12 s, and the e-stop 10 s more, before
+
+
+def test_every_answer_forbids_framing(dash):  # noqa: F811
+    page = dash.get("/")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+def test_a_lifter_sees_only_their_own_recordings(dash):  # noqa: F811
+    log_in(dash, "lifter")
+    assert dash.post("/api/set/start", json={"profile": "constant", "reps": 1}).status_code == 200
+    wait_until(lambda: dash.get("/api/sessions").json(), "the set did not finish", timeout_s=120)
+    (mine,) = dash.get("/api/recordings").json()
+    trace = f"/api/recordings/{mine['name']}/trace"
+    assert dash.get(trace).status_code == 200
+    log_in(dash, "patient")
+    assert dash.get("/api/recordings").json() == []
+    assert dash.get(trace).status_code == 403
+    what_if = dash.post(f"/api/recordings/{mine['name']}/what-if", json={"profile": "constant"})
+    assert what_if.status_code == 403
+    log_in(dash, "clinician")
+    assert dash.get(trace).status_code == 200

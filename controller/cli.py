@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import TypeAdapter, ValidationError
+
 from controller.app.accounts import hash_password
 from controller.app.store import ROLES, SqliteSessionStore
 from controller.app.workout import overloads_eccentric
@@ -24,6 +26,7 @@ from controller.history import DEFAULT_STORE, add_history_commands
 from controller.run import RunSetup, drive_link, run
 from controller.runtime.recorder import read_recording
 from controller.runtime.regression import regression_replay
+from controller.wire import Name
 from simulator.drive_server import ModbusDriveServer
 from simulator.line_server import LineDriveServer
 from simulator.replay import what_if
@@ -128,12 +131,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(regression.to_json(), indent=2))
     else:
-        verdict = "identical" if regression.identical else "DIFFERENT"
-        print(f"{args.file}: {regression.frames} frames, {len(regression.reps)} reps: {verdict}")
+        print(f"{args.file}: {regression.frames} frames, {len(regression.reps)} reps: {regression.verdict}")
         for d in regression.differences:
             where = f"first at {d.first_time_s:.3f} s, max {d.max_abs:.6g}"
             print(f"  {d.column}: {d.frames} frames differ, {where}")
-    return 0 if regression.identical else 1
+    return 0 if regression.passed else 1
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -223,10 +225,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_accounts(args: argparse.Namespace) -> int:
-
+    """Accounts the login page takes: the same name and password rules as the dashboard's."""
+    try:
+        TypeAdapter(Name).validate_python(args.name)
+    except ValidationError:
+        raise ValueError(f"name {args.name!r}: 1 to 64 letters, digits, spaces or _ . @ -") from None
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
-    if len(password) < 8:
-        raise ValueError("password: at least 8 characters")
+    if not 8 <= len(password) <= 128:
+        raise ValueError("password: 8 to 128 characters")
     store = SqliteSessionStore(args.db)
     try:
         store.add_account(args.name, args.role, hash_password(password))
@@ -275,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, help="stop after this long")
     demo.add_argument("--mqtt", metavar="URL", help="also publish to this broker: mqtt://HOST:PORT")
     demo.set_defaults(func=cmd_demo)
-    accounts = sub.add_parser("accounts", help="add a dashboard account (password on stdin)")
+    accounts = sub.add_parser("accounts", help="dashboard accounts: add NAME --role ROLE (password on stdin)")
+    accounts.add_argument("action", choices=["add"])
     accounts.add_argument("name")
     accounts.add_argument("--role", choices=list(ROLES), required=True)
     accounts.add_argument("--db", default=str(DEFAULT_STORE), help=f"session store (default {DEFAULT_STORE})")

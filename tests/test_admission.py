@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Any
 
+from controller.app.store import SqliteSessionStore
+from controller.runtime import filing
 from tests.service_harness import running_service
 from tests.test_service import Listener, profile, with_client
 
@@ -97,3 +99,39 @@ def test_a_start_that_could_not_be_recorded_is_refused_with_the_folder_named(tmp
 
         asyncio.run(with_client(service.port.path, body))
         assert service.loop.lifecycle.state.value == "idle" and not service.loop.lifecycle.armed
+
+
+def test_a_finished_set_the_store_refuses_is_said_kept_and_stored_once_the_store_is_back(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(filing, "RETRY_S", 0.5)
+    with running_service(tmp_path) as service:
+
+        async def body(listener: Listener) -> None:
+            start = {"profile": profile(reps=1), "person": "ada", "exercise": "row"}
+            assert (await listener.client.request("start", start=start, by="test"))["ok"]
+            await listener.wait_for("set_started")
+            other = sqlite3.connect(tmp_path / "sessions.sqlite", isolation_level=None)
+            other.execute("PRAGMA locking_mode=EXCLUSIVE")
+            other.execute("BEGIN EXCLUSIVE")
+            other.execute("CREATE TABLE IF NOT EXISTS held (x)")
+            try:
+                deadline = time.monotonic() + 120
+                while not (failed := [m for m in listener.of("safety") if m["kind"] == "store_failed"]):
+                    assert time.monotonic() < deadline, "the refused store was never said"
+                    await asyncio.sleep(0.05)
+                assert "not stored yet" in failed[0]["detail"] and ".ecxr" in failed[0]["detail"]
+                assert not listener.of("block_done"), "a set the store refused was reported as filed"
+            finally:
+                other.execute("ROLLBACK")
+                other.close()
+            (done,) = await listener.wait_for("block_done", timeout_s=30)
+            assert done["session"] is not None and done["reps"] == 1
+
+        asyncio.run(with_client(service.port.path, body))
+    store = SqliteSessionStore(tmp_path / "sessions.sqlite")
+    try:
+        (session,) = [store.session(s) for s in store.sessions()]
+    finally:
+        store.close()
+    assert session.person == "ada" and [len(s.reps) for s in session.sets] == [1]  # stored once, whole

@@ -66,3 +66,15 @@ def test_malformed_toml(tmp_path):
 def test_unknown_name_lists_known_ones():
     with pytest.raises(ConfigError, match=r"known names: .*trained"):
         load_athlete("nobody")
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [(b"a = " + b"[" * 5000 + b"]" * 5000, "nested too deeply"), (b"name = '\xff\xfe'", "not UTF-8")],
+    ids=["deep", "not-utf8"],
+)
+def test_a_hostile_file_is_a_clear_error_not_a_traceback(tmp_path, content, words):
+    bad = tmp_path / "m.toml"
+    bad.write_bytes(content)
+    with pytest.raises(ConfigError, match=words):
+        load_machine(bad)

@@ -6,15 +6,18 @@ import errno
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from controller.cli import main
 from controller.config import load_athlete, load_machine, load_profile
 from controller.core import profiles
 from controller.core.loop import Frame
@@ -53,6 +56,7 @@ def test_every_frame_of_the_block_is_recorded_with_its_decisions(recorded):
     assert recording.header["profile"]["name"] == "eccentric-overload-130"
     assert recording.header["athlete"]["name"] == "trained"
     assert recording.header["schema"] == 2 and recording.header["software"]
+    assert path.stat().st_mode & 0o777 == 0o600  # a person's movement and name: the machine's user only
 
 
 def test_regression_replay_of_an_unchanged_controller_has_zero_differences(recorded):
@@ -290,3 +294,57 @@ def test_a_recordings_folder_that_cannot_be_written_is_said_and_the_set_goes_on(
     failed = [e for e in result.safety_events if e.kind == "recording_failed"]
     assert len(result.reps) == 2
     assert failed and "No such file or directory" in failed[0].detail
+
+
+def _header(header: bytes) -> bytes:
+    return b"ECCXREC1" + struct.pack("<I", len(header)) + header + struct.pack("<I", zlib.crc32(header))
+
+
+def _chunk(rows: int, payload: bytes) -> bytes:
+    return b"CHNK" + struct.pack("<III", rows, len(payload), zlib.crc32(payload)) + payload
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [(b"[1, 2]", "not a JSON object"), (b"[" * 100_000, "not JSON"), (b"\xff{", "not JSON")],
+    ids=["not-an-object", "deep", "not-utf8"],
+)
+def test_a_header_that_checks_out_but_is_no_header_is_a_clear_error(tmp_path, header, message):
+    path = tmp_path / "h.ecxr"
+    path.write_bytes(_header(header))
+    with pytest.raises(RecordingError, match=message):
+        read_recording(path)
+
+
+def test_a_chunk_that_lies_about_its_contents_is_damage_not_a_crash_or_a_bomb(recorded, tmp_path):
+    data = recorded[0].read_bytes()
+    start = data.index(b"CHNK")
+    good = read_recording(recorded[0])
+    bomb = zlib.compress(b"\0" * 50_000_000, 9)  # 50 MB from 50 KB
+    for name, chunk, words in [
+        ("garbage", _chunk(5, b"not zlib at all"), "does not decompress"),
+        ("bomb", _chunk(1, bomb), "holds"),
+        ("too-many-rows", _chunk(2**31, b"x"), "allowed 1 to"),
+    ]:
+        path = tmp_path / f"{name}.ecxr"
+        path.write_bytes(data[:start] + chunk)
+        recording = read_recording(path)
+        assert recording.frames == 0 and recording.damage is not None and words in recording.damage, name
+    assert good.frames > 0
+
+
+def test_a_regression_replay_of_nothing_or_of_a_damaged_file_does_not_pass(recorded, tmp_path, capsys):
+    data = recorded[0].read_bytes()
+    start = data.index(b"CHNK")
+    empty, cut = tmp_path / "empty.ecxr", tmp_path / "cut.ecxr"
+    empty.write_bytes(data[: start + 10])
+    cut.write_bytes(data[: len(data) - 10])
+    assert main(["replay", str(empty)]) == 1
+    assert "NOTHING TO COMPARE" in capsys.readouterr().out
+    assert main(["replay", str(cut)]) == 1
+    assert "DAMAGED" in capsys.readouterr().out
+    assert main(["replay", str(recorded[0])]) == 0
+    for tolerance in ("nan", "inf", "-1"):
+        assert main(["replay", str(recorded[0]), "--tolerance", tolerance]) == 2
+        assert "tolerance" in capsys.readouterr().err
+    assert main(["replay", str(recorded[0]), "--ignore", "flagz"]) == 2

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sqlite3
 
 import pytest
 
+from controller.app.accounts import verify_password
 from controller.app.store import (
     MIGRATIONS,
     SessionStore,
@@ -16,6 +18,7 @@ from controller.app.store import (
     export_csv,
     export_json,
 )
+from controller.cli import main
 from tests.sets import run_set
 
 pytestmark = pytest.mark.fast
@@ -98,3 +101,31 @@ def test_bad_input_is_refused_and_changes_nothing(store):
     with pytest.raises(StoreError, match="session 7: no such session"):
         store.session(7)
     assert store.sessions() == []
+
+
+def test_the_store_and_its_journal_are_the_machines_users_only(tmp_path):
+    path = tmp_path / "sessions.sqlite"
+    store = SqliteSessionStore(path)
+    store.start_session(store.person_named("ada"), "m")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    store.close()
+    assert modes["sessions.sqlite"] == 0o600 and all(mode == 0o600 for mode in modes.values()), modes
+
+
+def test_accounts_are_made_as_the_readme_says_and_by_the_login_pages_rules(tmp_path, monkeypatch, capsys):
+    db = str(tmp_path / "sessions.sqlite")
+    monkeypatch.setattr("sys.stdin", io.StringIO("a good password\n"))
+    assert main(["accounts", "add", "dr lee", "--role", "clinician", "--db", db]) == 0
+    store = SqliteSessionStore(db)
+    account = store.account("dr lee")
+    store.close()
+    assert (
+        account is not None and account[0] == "clinician" and verify_password("a good password", account[1])
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO("a good password\n"))
+    assert main(["accounts", "add", "../admin", "--role", "admin", "--db", db]) == 2
+    assert "name '../admin'" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["accounts", "add", "bo", "--role", "athlete", "--db", db]) == 2
+    with pytest.raises(SystemExit):  # no name: not an account called "add"
+        main(["accounts", "add", "--role", "athlete", "--db", db])

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,6 +164,9 @@ def utc_now() -> str:
 class SqliteSessionStore:
     def __init__(self, path: str | Path, lock_wait_s: float = 5.0) -> None:
         self.path = str(path)
+        # Password hashes and patients' records: readable by the machine's user only (SQLite gives
+        # its journal files the database's mode).
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         # The control process writes sessions while the dashboard reads them: WAL lets both go on.
         # A store is used by one thread at a time, but not always the one that opened it (a web
         # request is opened and closed on different pool threads): hence check_same_thread off.
@@ -243,20 +248,57 @@ class SqliteSessionStore:
         exercise: str = "",
     ) -> int:
         with self._db:
-            (count,) = self._db.execute(
-                "SELECT COUNT(*) FROM sets WHERE session_id = ?", (session_id,)
-            ).fetchone()
+            return self._insert_set(session_id, profile, load_kg, reps, eccentric_overload, exercise)
+
+    def add_block(
+        self,
+        person: str,
+        machine: str,
+        recording: str | None,
+        sets: Sequence[tuple[str, float, list[RepMetrics], bool, str]],
+    ) -> int:
+        """One block of sets as one session, all or nothing: a store that fails half way leaves
+        no half a session for a retry to double. `sets`: (profile, load kg, reps, eccentric
+        overload, exercise). The session's id."""
+        with self._db:
+            row = self._db.execute("SELECT id FROM people WHERE name = ? ORDER BY id", (person,)).fetchone()
+            if row is None:
+                row = self._db.execute(
+                    "INSERT INTO people (name, role, created) VALUES (?, 'athlete', ?) RETURNING id",
+                    (person, utc_now()),
+                ).fetchone()
             cursor = self._db.execute(
-                "INSERT INTO sets (session_id, number, profile, load_kg, eccentric_overload, exercise) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, count + 1, profile, load_kg, int(eccentric_overload), exercise),
+                "INSERT INTO sessions (person_id, started, machine, recording) VALUES (?, ?, ?, ?)",
+                (int(row[0]), utc_now(), machine, recording),
             )
-            set_id = int(cursor.lastrowid or 0)
-            marks = ", ".join("?" for _ in REP_COLUMNS)
-            self._db.executemany(
-                f"INSERT INTO reps (set_id, {_REP_SQL}) VALUES (?, {marks})",
-                [(set_id, *(getattr(rep, name) for name in REP_COLUMNS)) for rep in reps],
-            )
+            session_id = int(cursor.lastrowid or 0)
+            for profile, load_kg, reps, overload, exercise in sets:
+                self._insert_set(session_id, profile, load_kg, reps, overload, exercise)
+        return session_id
+
+    def _insert_set(
+        self,
+        session_id: int,
+        profile: str,
+        load_kg: float,
+        reps: list[RepMetrics],
+        eccentric_overload: bool,
+        exercise: str,
+    ) -> int:
+        count = self._db.execute("SELECT COUNT(*) FROM sets WHERE session_id = ?", (session_id,)).fetchone()[
+            0
+        ]
+        cursor = self._db.execute(
+            "INSERT INTO sets (session_id, number, profile, load_kg, eccentric_overload, exercise) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, count + 1, profile, load_kg, int(eccentric_overload), exercise),
+        )
+        set_id = int(cursor.lastrowid or 0)
+        marks = ", ".join("?" for _ in REP_COLUMNS)
+        self._db.executemany(
+            f"INSERT INTO reps (set_id, {_REP_SQL}) VALUES (?, {marks})",
+            [(set_id, *(getattr(rep, name) for name in REP_COLUMNS)) for rep in reps],
+        )
         return set_id
 
     def add_note(self, session_id: int, text: str) -> None:
@@ -270,6 +312,14 @@ class SqliteSessionStore:
         query = "SELECT id FROM sessions" + (" WHERE person_id = ?" if person_id is not None else "")
         args = (person_id,) if person_id is not None else ()
         return [row[0] for row in self._db.execute(query + " ORDER BY id", args)]
+
+    def recording_people(self) -> dict[str, str | None]:
+        """Each stored session's recording (its file name) and whose it is."""
+        rows = self._db.execute(
+            "SELECT s.recording, p.name FROM sessions s LEFT JOIN people p ON p.id = s.person_id "
+            "WHERE s.recording IS NOT NULL"
+        )
+        return {Path(recording).name: person for recording, person in rows}
 
     def overload_sessions(self, person: str) -> list[str]:
         """When each session of that person with an eccentric overload set started (ISO 8601)."""

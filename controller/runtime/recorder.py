@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import struct
 import threading
@@ -50,6 +51,7 @@ ROWS_PER_CHUNK_S = 1.0
 _U32 = struct.Struct("<I")
 _CHUNK_HEAD = struct.Struct("<4sIII")
 _QUEUE_CHUNKS = 120  # two minutes of backlog before chunks are dropped (and counted)
+MAX_ROWS_PER_CHUNK = 100_000  # one second at any rate a loop may run, with room; a reader's bound
 
 PHASES = [p.value for p in Phase]
 SET_STATES = [s.value for s in SetState]
@@ -206,7 +208,8 @@ class RecordingWriter:
         helper_priority()
         file = None
         try:
-            file = self.path.open("wb")
+            # A person's movement, forces and name: readable by the machine's user only.
+            file = open(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")  # noqa: SIM115
             file.write(self._head)
             file.flush()
             while (rows := self._queue.get()) is not None:
@@ -290,7 +293,12 @@ def read_header(data: bytes, path: Path) -> tuple[dict[str, Any], int]:
     blob = data[start:end]
     if zlib.crc32(blob) != _U32.unpack_from(data, end)[0]:
         raise RecordingError(f"{path}: header damaged (checksum mismatch in bytes {start}-{end})")
-    header: dict[str, Any] = json.loads(blob)
+    try:
+        header = json.loads(blob)
+    except (ValueError, RecursionError):
+        raise RecordingError(f"{path}: header is not JSON (bytes {start}-{end})") from None
+    if not isinstance(header, dict):
+        raise RecordingError(f"{path}: header is not a JSON object")
     if header.get("schema") not in _READABLE:
         raise RecordingError(
             f"{path}: schema {header.get('schema')} is not supported (this reads {_READABLE})"
@@ -310,7 +318,16 @@ def _decode_chunk(data: bytes, offset: int) -> tuple[list[np.ndarray], int] | st
     payload = data[body : body + length]
     if zlib.crc32(payload) != crc:
         return "chunk checksum mismatch"
-    raw = zlib.decompress(payload)
+    if not 0 < rows <= MAX_ROWS_PER_CHUNK:
+        return f"chunk of {rows} frames (allowed 1 to {MAX_ROWS_PER_CHUNK})"
+    expected = rows * ROW_DTYPE.itemsize
+    try:
+        # Never more than the rows say: a small payload can inflate to gigabytes.
+        raw = zlib.decompressobj().decompress(payload, expected + 1)
+    except zlib.error as exc:
+        return f"chunk does not decompress ({exc})"
+    if len(raw) != expected:
+        return f"chunk of {rows} frames holds {len(raw)} bytes, not {expected}"
     columns, cursor = [], 0
     for _, dtype in COLUMNS:
         size = np.dtype(dtype).itemsize * rows

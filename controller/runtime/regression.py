@@ -46,12 +46,28 @@ class RegressionReport:
 
     @property
     def identical(self) -> bool:
+        """Every frame compared matched (see `passed`: whether enough was compared)."""
         return not self.differences
+
+    @property
+    def passed(self) -> bool:
+        """A regression check passes only on a whole recording with frames, all identical: a
+        damaged or empty file proves nothing."""
+        return self.identical and self.frames > 0 and self.damage is None
+
+    @property
+    def verdict(self) -> str:
+        if not self.identical:
+            return "DIFFERENT"
+        if self.frames == 0:
+            return "NOTHING TO COMPARE (no intact frame)"
+        return "identical as far as intact, but DAMAGED" if self.damage else "identical"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "frames": self.frames,
             "identical": self.identical,
+            "passed": self.passed,
             "differences": [_as_dict(d) for d in self.differences],
             "damage": self.damage,
         }
@@ -100,6 +116,11 @@ def replay_frames(recording: Recording, loop: ControlLoop) -> list[Frame]:
 def regression_replay(
     recording: Recording, tolerance: float = 0.0, ignore: Iterable[str] = ()
 ) -> RegressionReport:
+    if not 0.0 <= tolerance < float("inf"):  # NaN fails this too: it would make any difference pass
+        raise ValueError(f"tolerance = {tolerance}: allowed a finite number >= 0")
+    unknown = sorted(set(ignore) - set(COMPARED))
+    if unknown:
+        raise ValueError(f"ignore: {', '.join(unknown)} not compared; columns: {', '.join(COMPARED)}")
     loop = loop_for(recording)
     frames = replay_frames(recording, loop)
     replayed = np.array([frame_row(f) for f in frames], dtype=ROW_DTYPE)

@@ -20,16 +20,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from controller.app.store import SqliteSessionStore
-from controller.app.workout import WorkoutRun, overloads_eccentric
+from controller.app.workout import WorkoutRun
 from controller.config import AthleteConfig, MachineConfig, ProfileConfig, ProfileKind
-from controller.core.loop import ControlLoop, Frame, SafetyEvent
+from controller.core.loop import ControlLoop, Frame
 from controller.core.profiles import check_fits_machine
 from controller.core.reps import RepMetrics
 from controller.core.set_lifecycle import LOADED, SetState
 from controller.core.stats import PeriodStats
 from controller.drive import Drive
 from controller.runtime.admission import Admission, BlockOfSets, Plan, Refusal
+from controller.runtime.filing import BlockFiler
 from controller.runtime.ipc import ControlPort, PendingRequest
 from controller.runtime.priority import helper_priority, prefer_control_thread
 from controller.runtime.publisher import LoopPublisher
@@ -92,6 +92,7 @@ class ControlService:
         self._stop = threading.Event()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="service-io", initializer=helper_priority)
         self.admission = Admission(self.machine, setup.store, setup.recordings, self._worker)
+        self.filer = BlockFiler(self.machine, setup.store, self.port, clock, self._worker)
         self.publisher = LoopPublisher(self.port, rate)
         self.loop = self._new_loop(STANDBY, None)
         self._next_status_s = 0.0
@@ -130,6 +131,7 @@ class ControlService:
         finally:
             self._end_block()
             await self.drive.close()
+            self._worker.submit(self.filer.retry)  # a last try for sets the store refused
             self._worker.shutdown(wait=True)
             self.port.publish({"type": "end"})  # a bridge flushes what it holds, then exits
             self.port.stop()
@@ -175,44 +177,7 @@ class ControlService:
         self._blocks_ended += 1
         if block.writer is not None:
             self.loop.observers.on_frame.remove(block.writer.append)
-        self._worker.submit(self._file_block, block)
-
-    def _file_block(self, block: BlockOfSets) -> None:
-        """On the worker thread: close the recording, then the session store."""
-        recording = None
-        rep_count = sum(len(r) for r in block.set_reps)
-        if block.writer is not None:
-            block.writer.close()
-            recording = str(block.writer.path) if block.writer.frames_written else None
-            trouble = block.writer.trouble()
-            if trouble is not None:
-                kind, detail = trouble
-                self.port.publish({"type": "safety", "kind": kind, "detail": detail})
-                block.safety_events.append(SafetyEvent(self.clock.now(), kind, rep_count, detail))
-        session_id = None
-        if self.setup.store is not None and any(block.set_reps):
-            store = SqliteSessionStore(self.setup.store)
-            try:
-                person = store.person_named(block.person)
-                session_id = store.start_session(person, self.machine.name, recording)
-                load = block.load_kg if block.load_kg is not None else block.profile.load_kg
-                overload = overloads_eccentric(block.profile)
-                for reps in block.set_reps:
-                    store.add_set(session_id, block.profile.name, load, reps, overload, block.exercise)
-            finally:
-                store.close()
-        self.port.publish(
-            {
-                "type": "block_done",
-                "session": session_id,
-                "recording": recording,
-                "reps": rep_count,
-                "profile": block.profile.name,
-                "exercise": block.exercise,
-                "person": block.person,
-                "converged_eccentric_kg": block.converged_eccentric_kg,
-            }
-        )
+        self.filer.file(block)
 
     # -- every cycle -------------------------------------------------------------------------------
     def _between_cycles(self, loop: ControlLoop) -> bool:
@@ -227,6 +192,7 @@ class ControlService:
         self._admitted(loop)
         self.publisher.publish_events()
         now = self.clock.now()
+        self.filer.retry_if_due(now)
         if self.block is not None and loop.lifecycle.state in (SetState.DONE, SetState.STOPPED):
             self._end_block()
             self._workout_block_ended(loop.lifecycle.state is SetState.DONE, now)

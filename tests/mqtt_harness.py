@@ -151,7 +151,8 @@ class Subscriber:
 
     def command(self, cmd: str, key: bytes | None = KEY, **fields: Any) -> dict[str, Any]:
         """Send a command (signed with `key`, unsigned with None) and wait for its response."""
-        payload: dict[str, Any] = {"v": 1, "cmd": cmd, "ts": time.time(), "nonce": uuid.uuid4().hex, **fields}
+        payload: dict[str, Any] = {"v": 1, "machine": MACHINE_ID, "cmd": cmd, "ts": time.time()}
+        payload |= {"nonce": uuid.uuid4().hex, **fields}
         if key is not None:
             payload = sign(payload, key)
         return self.send_raw(json.dumps(payload).encode(), payload["nonce"])

@@ -18,11 +18,11 @@ import pytest
 
 from controller.app.store import SqliteSessionStore
 from controller.bridge.process import start_bridge
-from controller.bridge.signing import sign
+from controller.bridge.signing import Verifier, sign
 from controller.runtime.priority import helper_priority
 from controller.runtime.service import ControlService
 from controller.timing import Clock, MonotonicClock
-from tests.mqtt_harness import KEY, Broker, Subscriber, broker, machine_file
+from tests.mqtt_harness import KEY, MACHINE_ID, Broker, Subscriber, broker, machine_file
 from tests.service_harness import running_service
 
 
@@ -92,10 +92,18 @@ def test_forged_stale_replayed_or_out_of_bounds_commands_are_refused_and_change_
         assert "clinician" in capped["error"]
         assert "eccentric_pct" in sub.command("start", set=start | {"eccentric_pct": 500})["error"]
         assert "cmd" in sub.command("explode")["error"]
-        payload = {"v": 1, "cmd": "reset", "ts": time.time(), "nonce": "replayed-nonce-1"}
+        payload = {
+            "v": 1,
+            "machine": MACHINE_ID,
+            "cmd": "reset",
+            "ts": time.time(),
+            "nonce": "replayed-nonce-1",
+        }
         signed = json.dumps(sign(payload, KEY)).encode()
         assert sub.send_raw(signed, "replayed-nonce-1")["ok"]
         assert "replayed" in sub.send_raw(signed, "replayed-nonce-1")["error"]  # the same message again
+        for_another = sign(payload | {"machine": "gym-2", "nonce": "other-machine-1"}, KEY)
+        assert "machine" in sub.send_raw(json.dumps(for_another).encode(), "other-machine-1")["error"]
         now = fleet.service.status()
     assert now["set_state"] == "idle" and now["profile"] is None and now["estop"] is False
 
@@ -198,3 +206,16 @@ def test_a_simulated_set_publishes_its_reps_like_a_real_one(tmp_path):
     assert [r["index"] for r in published] == [r["index"] for r in simulated] == [1, 2]
     assert published[1]["mean_eccentric_force_n"] == simulated[1]["mean_eccentric_force_n"]
     assert sub.on("state")[-1]["online"] is False  # a clean exit says so itself
+
+
+def test_a_command_signed_before_a_restart_is_not_obeyed_after_it():
+    """Nonces live in memory: the bridge that saw a command is gone after a restart. Its age
+    (7 s: well inside the window) is not enough to refuse it; when it was signed is."""
+    signed_at = time.time()
+    command = sign(
+        {"v": 1, "machine": MACHINE_ID, "cmd": "stop", "ts": signed_at, "nonce": "n-before-restart"}, KEY
+    )
+    before = Verifier(KEY, 30.0, MACHINE_ID, now=signed_at - 60.0)
+    assert before.refusal(command, now=signed_at + 1.0) == ""
+    restarted = Verifier(KEY, 30.0, MACHINE_ID, now=signed_at + 6.0)
+    assert "before this bridge started" in restarted.refusal(command, now=signed_at + 7.0)

@@ -60,6 +60,7 @@ class Outbox:
 class MqttCommand(BaseModel):
     model_config = ConfigDict(extra="forbid")
     v: Literal[1]
+    machine: str = Field(min_length=1, max_length=64)
     cmd: Literal["start", "workout", "stop", "estop", "reset"]
     set: StartSet | None = None
     workout: StartWorkout | None = None
@@ -90,7 +91,7 @@ class MqttBridge:
         self.reconnects = 0
         self.connected = False
         key = config.command_key_file.read_bytes().strip() if config.command_key_file else None
-        self.verifier = Verifier(key, config.command_max_age_s)
+        self.verifier = Verifier(key, config.command_max_age_s, machine_id)
         self.port = PortClient(control_socket, self._from_control)
         self.ended = asyncio.Event()
         self._status: dict[str, Any] | None = None

@@ -25,9 +25,16 @@ def sign(payload: dict[str, Any], key: bytes) -> dict[str, Any]:
 
 
 class Verifier:
-    def __init__(self, key: bytes | None, max_age_s: float) -> None:
+    """`machine`: the id every command must name inside what is signed, so a command signed for
+    one machine cannot be replayed on another's topic. Nonces live in memory, so nothing signed
+    before this verifier was made is obeyed: a replay after a restart finds no record of its nonce,
+    but is older than the restart."""
+
+    def __init__(self, key: bytes | None, max_age_s: float, machine: str, now: float | None = None) -> None:
         self.key = key
         self.max_age_s = max_age_s
+        self.machine = machine
+        self.not_before = time.time() if now is None else now
         self._seen: dict[str, float] = {}  # nonce -> when it stops mattering
 
     def refusal(self, payload: dict[str, Any], now: float | None = None) -> str:
@@ -44,10 +51,14 @@ class Verifier:
         # compare_digest raises on a non-ASCII str: compare bytes (a lone surrogate cannot encode)
         if not signature.isascii() or not hmac.compare_digest(signature.encode(), expected.encode()):
             return "bad signature"
+        if payload.get("machine") != self.machine:
+            return f"machine: this is {self.machine!r}; a command names the machine it is signed for"
         now = time.time() if now is None else now
         sent = payload.get("ts")
         if not isinstance(sent, int | float) or abs(now - sent) > self.max_age_s:
             return f"ts: too old or in the future (allowed within {self.max_age_s:.0f} s of now)"
+        if sent < self.not_before:
+            return "ts: signed before this bridge started (its nonces are not known here)"
         nonce = payload.get("nonce")
         if not isinstance(nonce, str) or not 8 <= len(nonce) <= 64:
             return "nonce: 8 to 64 characters"

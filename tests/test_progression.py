@@ -137,3 +137,15 @@ def expected_decision(soreness: int, previous: tuple[float, SessionOutcome] | No
     if done and on_tempo and soreness <= PROTOCOL.pain_limit:
         return Action.ADVANCE, min(PROTOCOL.max_load_kg, load + PROTOCOL.load_step_kg)
     return Action.HOLD, load
+
+
+def test_check_ins_without_sessions_do_not_move_a_protocol_on(tmp_path: Path):
+    """13 check-ins with no session between them moved post-ACL from stage 1 (eccentric-only,
+    0.24 m) to stage 3 (15 % overload, 0.38 m). Only sessions done move it."""
+    store = SqliteSessionStore(tmp_path / "clinic.db")
+    clinic = Clinic(store)
+    clinic.assign("ann", "post-acl-eccentric", by="dr-lee", at="2026-01-05")
+    decisions = [clinic.check_in("ann", 1, at=f"2026-01-{day:02d}").decision for day in range(5, 18)]
+    store.close()
+    assert {d.stage for d in decisions} == {0} and {d.session_number for d in decisions} == {1}
+    assert all(d.action in (Action.START, Action.HOLD) for d in decisions)

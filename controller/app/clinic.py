@@ -67,9 +67,12 @@ class Clinic:
         history = self.decisions(plan)
         last = history[-1] if history else None
         outcome = None if last is None else self._outcome_after(plan, last)
+        # The protocol moves on by sessions done, not by check-ins: a check-in with no session since
+        # the last one is still that session's.
+        number = 1 if last is None else last.decision.session_number + (0 if outcome is None else 1)
         decision = decide(
             plan.protocol,
-            len(history) + 1,
+            number,
             soreness,
             None if last is None else last.decision.load_kg,
             outcome,

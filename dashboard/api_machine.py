@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -52,6 +53,9 @@ class Ok(BaseModel):
     note: str = ""
 
 
+UNKNOWN_ACCOUNT_HASH = hash_password(secrets.token_urlsafe(16))  # no password matches it
+
+
 async def ask_control(hub: Hub, cmd: str, **fields: Any) -> dict[str, Any]:
     try:
         reply = await hub.client.request(cmd, **fields)
@@ -66,11 +70,20 @@ async def ask_control(hub: Hub, cmd: str, **fields: Any) -> dict[str, Any]:
 
 @router.post("/login", response_model=Me)
 def login(body: Login, request: Request, response: Response, store: Store) -> Me:
+    logins = request.app.state.logins
+    wait_s = logins.locked_for_s(body.name)
+    if wait_s > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, f"too many wrong passwords: try again in {wait_s:.0f} s"
+        )
     account = store.account(body.name)
-    if account is None or not verify_password(body.password, account[1]):
+    # An unknown name costs the same scrypt as a known one: the answer's time tells nobody which.
+    stored = account[1] if account is not None else UNKNOWN_ACCOUNT_HASH
+    if not verify_password(body.password, stored) or account is None:
+        logins.failed(body.name)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or password")
     role = Role(account[0])
-    token = request.app.state.logins.open(body.name, role)
+    token = logins.open(body.name, role)
     response.set_cookie(COOKIE, token, max_age=int(LOGIN_IDLE_S), httponly=True, samesite="strict")
     return Me(name=body.name, role=role)
 

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from dashboard import api_clinic, api_history, api_machine, api_workout
-from dashboard.auth import Logins, websocket_user
+from dashboard.auth import COOKIE, Logins, websocket_user
 from dashboard.guard import Guard
 from dashboard.hub import Hub, Subscriber
 from dashboard.state import Settings
@@ -71,9 +71,14 @@ def create_app(settings: Settings) -> FastAPI:
         for text in hub.snapshot():
             subscriber.offer(text)
         hub.subscribers.add(subscriber)
+        token = websocket.cookies.get(COOKIE)
         try:
             while True:
-                await websocket.send_text(await subscriber.queue.get())
+                text = await subscriber.queue.get()
+                if app.state.logins.user(token) is None:  # logged out, or expired, meanwhile
+                    await websocket.close(code=FORBIDDEN_WS, reason="logged out")
+                    return
+                await websocket.send_text(text)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

@@ -9,6 +9,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from dashboard.guard import MAX_BODY_BYTES
+from tests.service_harness import PASSWORD
 from tests.test_dashboard_api import dash, log_in, status, wait_until  # noqa: F401  (dash: the fixture)
 
 ELSEWHERE = {"Origin": "http://127.0.0.1:9999"}  # another port of the same host: same site
@@ -92,3 +93,29 @@ def test_a_lifter_sees_only_their_own_recordings(dash):  # noqa: F811
     assert what_if.status_code == 403
     log_in(dash, "clinician")
     assert dash.get(trace).status_code == 200
+
+
+def test_wrong_passwords_lock_the_name_for_a_while_and_unknown_names_take_as_long(dash):  # noqa: F811
+    def attempt(name: str, password: str) -> tuple[int, float]:
+        started = time.perf_counter()
+        code = dash.post("/api/login", json={"name": name, "password": password}).status_code
+        return code, time.perf_counter() - started
+
+    unknown = sorted(attempt("nobody-here", "wrong password")[1] for _ in range(3))[1]
+    known = sorted(attempt("clinician", "wrong password")[1] for _ in range(3))[1]
+    assert 0.33 < unknown / known < 3.0, f"unknown {unknown * 1e3:.0f} ms vs known {known * 1e3:.0f} ms"
+    for _ in range(5):
+        assert attempt("lifter", "not the password")[0] == 401
+    locked = dash.post("/api/login", json={"name": "lifter", "password": PASSWORD})
+    assert locked.status_code == 429 and "try again in" in locked.json()["detail"]
+    log_in(dash, "admin")  # another name is not locked
+
+
+def test_logging_out_ends_the_live_stream(dash):  # noqa: F811
+    log_in(dash, "lifter")
+    with pytest.raises(WebSocketDisconnect) as closed, dash.websocket_connect("/ws/telemetry") as ws:
+        ws.receive_text()
+        assert dash.post("/api/logout").status_code == 200
+        for _ in range(100):
+            ws.receive_text()
+    assert closed.value.code == 4401

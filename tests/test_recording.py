@@ -25,7 +25,7 @@ from controller.runtime.recorder import RecordingError, read_recording
 from controller.runtime.regression import regression_replay
 from controller.units import kg_to_newtons
 from simulator.replay import what_if
-from simulator.simulate import SimulationSetup, simulate
+from simulator.simulate import SimulationResult, SimulationSetup, simulate
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ KILLED_WRITER = """
 import sys
 from pathlib import Path
 from controller.config import load_athlete, load_machine, load_profile
-from simulator.simulate import SimulationSetup, simulate
+from simulator.simulate import SimulationResult, SimulationSetup, simulate
 counter = [0]
 def progress(frame):
     counter[0] += 1
@@ -229,6 +229,14 @@ def test_a_recording_whose_configs_do_not_validate_is_a_clear_error(recorded, tm
     assert recorded[0].read_bytes() == data
 
 
+def constant_set_recorded_to(path: Path) -> tuple[SimulationSetup, SimulationResult]:
+    """Two reps of the constant profile, recorded to `path`: the set the disk tests run."""
+    setup = SimulationSetup(
+        load_machine("home-gym-2kw"), load_profile("constant"), load_athlete("trained"), reps=2, record=path
+    )
+    return setup, simulate(setup)
+
+
 def test_a_disk_that_cannot_keep_up_drops_chunks_visibly_and_never_blocks_the_loop(tmp_path, monkeypatch):
     from controller.runtime import recorder
 
@@ -249,10 +257,7 @@ def test_a_disk_that_cannot_keep_up_drops_chunks_visibly_and_never_blocks_the_lo
     monkeypatch.setattr(recorder, "encode_chunk", stuck_disk)
     monkeypatch.setattr(recorder.RecordingWriter, "close", close)
     path = tmp_path / "slow.ecxr"
-    setup = SimulationSetup(
-        load_machine("home-gym-2kw"), load_profile("constant"), load_athlete("trained"), reps=2, record=path
-    )
-    result = simulate(setup)
+    _, result = constant_set_recorded_to(path)
     overruns = [e for e in result.safety_events if e.kind == "recording_overrun"]
     assert len(result.reps) == 2, "the set went on"
     assert overruns and "chunks dropped" in overruns[0].detail
@@ -274,10 +279,7 @@ def test_a_disk_that_fills_up_mid_set_keeps_what_it_wrote_and_says_so(tmp_path, 
 
     monkeypatch.setattr(recorder, "encode_chunk", filling_disk)
     path = tmp_path / "full.ecxr"
-    setup = SimulationSetup(
-        load_machine("home-gym-2kw"), load_profile("constant"), load_athlete("trained"), reps=2, record=path
-    )
-    result = simulate(setup)
+    setup, result = constant_set_recorded_to(path)
     failed = [e for e in result.safety_events if e.kind == "recording_failed"]
     assert len(result.reps) == 2, "the set went on"
     assert failed and "No space left on device" in failed[0].detail, result.safety_events
@@ -287,10 +289,7 @@ def test_a_disk_that_fills_up_mid_set_keeps_what_it_wrote_and_says_so(tmp_path, 
 
 def test_a_recordings_folder_that_cannot_be_written_is_said_and_the_set_goes_on(tmp_path):
     path = tmp_path / "gone" / "set.ecxr"
-    setup = SimulationSetup(
-        load_machine("home-gym-2kw"), load_profile("constant"), load_athlete("trained"), reps=2, record=path
-    )
-    result = simulate(setup)
+    _, result = constant_set_recorded_to(path)
     failed = [e for e in result.safety_events if e.kind == "recording_failed"]
     assert len(result.reps) == 2
     assert failed and "No such file or directory" in failed[0].detail

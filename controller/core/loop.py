@@ -183,7 +183,8 @@ class ControlLoop:
             feedback=feedback,
         )
         torque = self.torque_window.clamp(self.kinematics.torque_nm(out.force_n))
-        return Decision(torque, frame, rep, tuple(self.safety_events[events_before:]))
+        raised = self.safety_events[events_before:] if len(self.safety_events) > events_before else ()
+        return Decision(torque, frame, rep, tuple(raised))
 
     def tell(self, decision: Decision) -> None:
         """Hand one decision to the observers (the recorder, telemetry, the rep listeners)."""

@@ -109,9 +109,9 @@ def add_account(body: NewAccount, store: Store, _: Annotated[User, Depends(requi
 
 
 @router.get("/status")
-def machine_status(request: Request, _: Annotated[User, Depends(current_user)]) -> dict[str, Any]:
+def machine_status(request: Request, user: Annotated[User, Depends(current_user)]) -> dict[str, Any]:
     hub = hub_of(request)
-    return {"connected": hub.connected, "status": hub.status, "reps": hub.reps, "events": hub.events}
+    return {"connected": hub.connected, **hub.seen_by(user)}
 
 
 @router.get("/profiles")

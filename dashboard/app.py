@@ -63,12 +63,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.websocket("/ws/telemetry")
     async def telemetry(websocket: WebSocket) -> None:
-        if websocket_user(websocket) is None:
+        viewer = websocket_user(websocket)
+        if viewer is None:
             await websocket.close(code=FORBIDDEN_WS, reason="log in first")
             return
         await websocket.accept()
-        subscriber = Subscriber()
-        for text in hub.snapshot():
+        subscriber = Subscriber(viewer)
+        for text in hub.snapshot(viewer):
             subscriber.offer(text)
         hub.subscribers.add(subscriber)
         token = websocket.cookies.get(COOKIE)

@@ -1,6 +1,7 @@
 """The dashboard's side of the control port: the latest status, the current block's reps, and a
 fan-out of everything to the browsers, each behind its own bounded queue (a stuck browser loses
-its own oldest messages, counted, and slows nobody else)."""
+its own oldest messages, counted, and slows nobody else), each seeing what dashboard/views.py lets
+its viewer see of whose set it is."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from controller.wire import PortClient
+from dashboard.auth import User
+from dashboard.views import for_others, sees_everything, view
 
 CLIENT_QUEUE = 256
 RECENT_EVENTS = 50
 
 
 class Subscriber:
-    def __init__(self) -> None:
+    def __init__(self, viewer: User) -> None:
+        self.viewer = viewer
         self.queue: asyncio.Queue[str] = asyncio.Queue(CLIENT_QUEUE)
         self.dropped = 0
 
@@ -32,8 +36,10 @@ class Hub:
     def __init__(self, control_socket: Path) -> None:
         self.client = PortClient(control_socket, self._receive)
         self.status: dict[str, Any] | None = None
+        self.person: str | None = None  # whose set is on the machine now
         self.reps: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        self.reps_person: str | None = None  # whose set those reps are
+        self.events: list[tuple[str | None, dict[str, Any]]] = []  # (whose, event)
         self.subscribers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -50,24 +56,43 @@ class Hub:
     def connected(self) -> bool:
         return self.client.connected.is_set()
 
-    def snapshot(self) -> list[str]:
+    def seen_by(self, viewer: User) -> dict[str, Any]:
+        """The latest status, the set's reps and the recent events, as this viewer may see them."""
+        status = None if self.status is None else view(self.status, viewer, self.person)
+        reps = self.reps if sees_everything(viewer, self.reps_person) else []
+        events = [seen for whose, e in self.events if (seen := view(e, viewer, whose)) is not None]
+        return {"status": status, "reps": reps, "events": events}
+
+    def snapshot(self, viewer: User) -> list[str]:
         """What a browser that just connected needs before the live stream."""
-        messages: list[dict[str, Any]] = []
-        if self.status is not None:
-            messages.append(self.status)
-        messages += self.reps + self.events
+        seen = self.seen_by(viewer)
+        messages = ([seen["status"]] if seen["status"] is not None else []) + seen["reps"] + seen["events"]
         return [json.dumps(m) for m in messages]
 
     def _receive(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "status":
             self.status = message
+            self.person = message.get("person")
         elif kind == "set_started":
+            self.person = self.reps_person = message.get("person")
             self.reps = []
-        elif kind == "rep":
+        whose = message.get("person") if kind == "block_done" else self.person
+        if kind == "rep":
             self.reps.append(message)
         elif kind in ("safety", "block_done", "warning", "workout"):
-            self.events = ([*self.events, message])[-RECENT_EVENTS:]
-        text = json.dumps(message)  # encoded once for every browser
+            self.events = [*self.events, (whose, message)][-RECENT_EVENTS:]
+        self._fan_out(message, whose)
+
+    def _fan_out(self, message: dict[str, Any], whose: str | None) -> None:
+        full = json.dumps(message)  # encoded once for every browser that sees it whole
+        others: str | None = None
         for subscriber in self.subscribers:
-            subscriber.offer(text)
+            if sees_everything(subscriber.viewer, whose):
+                subscriber.offer(full)
+                continue
+            if others is None:
+                redacted = for_others(message)
+                others = "" if redacted is None else json.dumps(redacted)
+            if others:
+                subscriber.offer(others)

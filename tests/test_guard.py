@@ -119,3 +119,24 @@ def test_logging_out_ends_the_live_stream(dash):  # noqa: F811
         for _ in range(100):
             ws.receive_text()
     assert closed.value.code == 4401
+
+
+def test_others_logged_in_see_the_machine_in_use_and_nothing_of_the_person_training(dash):  # noqa: F811
+    log_in(dash, "lifter")
+    with dash.websocket_connect("/ws/telemetry") as own:
+        assert dash.post("/api/set/start", json={"profile": "constant", "reps": 3}).status_code == 200
+        while own.receive_json()["type"] != "rep":  # the person training sees their reps
+            pass
+        log_in(dash, "patient")
+        seen = dash.get("/api/status").json()
+        assert seen["status"]["in_use"] and seen["status"]["set_state"] != "idle"
+        assert seen["status"]["person"] is None and seen["status"]["profile"] is None
+        assert seen["reps"] == [] and "lifter" not in str(seen)
+        with dash.websocket_connect("/ws/telemetry") as other:
+            texts = [other.receive_text() for _ in range(4)]  # statuses come twice a second
+        assert all('"type": "status"' in t or '"type": "safety"' in t for t in texts), texts
+        assert not any("lifter" in t or 'load_kg": 2' in t for t in texts)
+        log_in(dash, "clinician")
+        supervised = dash.get("/api/status").json()
+        assert supervised["status"]["person"] == "lifter" and supervised["reps"]
+    assert dash.post("/api/set/stop").status_code == 200

@@ -163,7 +163,9 @@ class ControlService:
         self.loop.start_set()
         if self.lifter is not None:
             self.lifter.ask(block.profile)
-        self.port.publish({"type": "set_started", "profile": block.profile.name, "by": block.by})
+        self.port.publish(
+            {"type": "set_started", "profile": block.profile.name, "by": block.by, "person": block.person}
+        )
 
     def _end_block(self) -> None:
         block, self.block = self.block, None

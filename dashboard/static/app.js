@@ -176,7 +176,7 @@ function showStatus(s) {
     "Fault": s.fault || "none",
     "E-stop latched": s.estop ? "yes" : "no",
     "Set": `${s.set_state}, set ${s.set_index} of ${s.sets || "-"}`,
-    "Profile": s.profile ? `${s.profile.name}, ${fmt(s.load_kg, 1)} kg` : "-",
+    "Profile": s.profile ? `${s.profile.name}, ${fmt(s.load_kg, 1)} kg` : s.in_use ? "in use by someone else" : "-",
     "Workout": workoutText(s.workout),
     "Loop": `${s.loop.rate_hz.toFixed(0)} Hz, period p99 ${s.loop.period_p99_us.toFixed(0)} us, missed ${s.loop.missed_deadlines}`,
     "Recording": s.recording || "-",

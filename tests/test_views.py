@@ -1,0 +1,78 @@
+"""Whose set is whose: the hub's fan-out to browsers (dashboard/views.py), message by message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dashboard.auth import Role, User
+from dashboard.hub import Hub, Subscriber
+
+pytestmark = pytest.mark.fast
+
+STATUS = {
+    "type": "status",
+    "time_s": 1.0,
+    "machine": "rig",
+    "estop": False,
+    "fault": None,
+    "set_state": "concentric",
+    "profile": {"name": "constant", "caps": {"max_eccentric_force_n": 700}},
+    "load_kg": 30.0,
+    "person": "ann",
+    "reps_done": 2,
+    "recording": "/recordings/ann.ecxr",
+}
+SET = [
+    {"type": "set_started", "profile": "constant", "by": "clin", "person": "ann"},
+    STATUS,
+    {"type": "telemetry", "tension_n": [300.0]},
+    {"type": "rep", "set": 1, "peak_force_n": 410.0},
+    {"type": "safety", "time_s": 2.0, "kind": "estop", "rep_index": 2, "detail": "by ann"},
+    {"type": "block_done", "person": "ann", "reps": [8]},
+]
+
+
+def watch(*viewers: User) -> tuple[Hub, list[Subscriber]]:
+    hub = Hub(Path("/nonexistent/control.sock"))
+    subscribers = [Subscriber(v) for v in viewers]
+    hub.subscribers.update(subscribers)
+    for message in SET:
+        hub._receive(dict(message))
+    return hub, subscribers
+
+
+def received(subscriber: Subscriber) -> list[dict[str, object]]:
+    return [json.loads(subscriber.queue.get_nowait()) for _ in range(subscriber.queue.qsize())]
+
+
+ANN = User("ann", Role.PATIENT, 0.0)
+BOB = User("bob", Role.ATHLETE, 0.0)
+CLINICIAN = User("clin", Role.CLINICIAN, 0.0)
+
+
+def test_the_person_training_and_a_supervisor_see_every_message_whole():
+    _, subscribers = watch(ANN, CLINICIAN)
+    for subscriber in subscribers:
+        assert received(subscriber) == SET
+
+
+def test_anyone_else_sees_the_machine_busy_and_the_safety_kind_and_nothing_of_the_person():
+    hub, (bob,) = watch(BOB)
+    got = received(bob)
+    assert [m["type"] for m in got] == ["status", "safety"]
+    status, safety = got
+    assert status["in_use"] and status["set_state"] == "concentric" and status["estop"] is False
+    assert safety == {"type": "safety", "time_s": 2.0, "kind": "estop"}
+    assert "ann" not in json.dumps(got) and "700" not in json.dumps(got)
+    assert hub.seen_by(BOB)["reps"] == [] and "ann" not in json.dumps(hub.seen_by(BOB))
+    assert hub.seen_by(ANN)["reps"] == [SET[3]] and len(hub.seen_by(ANN)["events"]) == 2
+
+
+def test_the_last_sets_reps_stay_its_persons_when_the_machine_goes_idle():
+    hub, _ = watch()
+    hub._receive(STATUS | {"person": None, "set_state": "idle", "profile": None})
+    assert hub.seen_by(BOB)["reps"] == [] and hub.seen_by(ANN)["reps"] == [SET[3]]
+    assert hub.seen_by(BOB)["status"]["in_use"] is False

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from controller.app.accounts import hash_password
+from controller.app.accounts import MAX_PASSWORD, MIN_PASSWORD, hash_password
 from controller.app.store import ROLES, SqliteSessionStore
 from controller.app.workout import overloads_eccentric
 from controller.commission import CommissionSetup, commission, write_files
@@ -230,15 +230,21 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         TypeAdapter(Name).validate_python(args.name)
     except ValidationError:
         raise ValueError(f"name {args.name!r}: 1 to 64 letters, digits, spaces or _ . @ -") from None
+    if args.action == "add" and args.role is None:
+        raise ValueError(f"--role: needed to add an account, one of {', '.join(ROLES)}")
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
-    if not 8 <= len(password) <= 128:
-        raise ValueError("password: 8 to 128 characters")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise ValueError(f"password: {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     store = SqliteSessionStore(args.db)
     try:
-        store.add_account(args.name, args.role, hash_password(password))
+        if args.action == "add":
+            store.add_account(args.name, args.role, hash_password(password))
+        else:
+            store.set_password(args.name, hash_password(password))
     finally:
         store.close()
-    print(f"account {args.name!r} ({args.role}) added to {args.db}")
+    done = f"added ({args.role})" if args.action == "add" else "has a new password"
+    print(f"account {args.name!r} {done} in {args.db}")
     return 0
 
 
@@ -281,10 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, help="stop after this long")
     demo.add_argument("--mqtt", metavar="URL", help="also publish to this broker: mqtt://HOST:PORT")
     demo.set_defaults(func=cmd_demo)
-    accounts = sub.add_parser("accounts", help="dashboard accounts: add NAME --role ROLE (password on stdin)")
-    accounts.add_argument("action", choices=["add"])
+    accounts = sub.add_parser(
+        "accounts", help="dashboard accounts: add NAME --role ROLE, or password NAME (password on stdin)"
+    )
+    accounts.add_argument("action", choices=["add", "password"])
     accounts.add_argument("name")
-    accounts.add_argument("--role", choices=list(ROLES), required=True)
+    accounts.add_argument("--role", choices=list(ROLES), help="the new account's role (add only)")
     accounts.add_argument("--db", default=str(DEFAULT_STORE), help=f"session store (default {DEFAULT_STORE})")
     accounts.set_defaults(func=cmd_accounts)
     sim = sub.add_parser("simulate", help="one closed-loop set against the simulator")

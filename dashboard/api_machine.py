@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.app.accounts import hash_password, verify_password
+from controller.app.accounts import MAX_PASSWORD, MIN_PASSWORD, hash_password, verify_password
 from controller.app.set_request import SetRequestError, authorize
-from controller.app.store import SqliteSessionStore
+from controller.app.store import SqliteSessionStore, StoreError
 from controller.config import load_profile
 from controller.config.loader import CONFIG_ROOT
 from controller.wire import ControlUnavailable, Name, StartSet
@@ -20,6 +20,7 @@ from dashboard.auth import (
     LOGIN_IDLE_S,
     SUPERVISE,
     TRAIN,
+    Logins,
     Role,
     User,
     current_user,
@@ -38,9 +39,23 @@ class Login(BaseModel):
     password: str = Field(min_length=1, max_length=128)
 
 
+Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)]
+
+
 class NewAccount(Login):
     role: Role
-    password: str = Field(min_length=8, max_length=128)
+    password: Password
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current: str = Field(min_length=1, max_length=MAX_PASSWORD)
+    new: Password
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    new: Password
 
 
 class Me(BaseModel):
@@ -68,14 +83,18 @@ async def ask_control(hub: Hub, cmd: str, **fields: Any) -> dict[str, Any]:
     return reply
 
 
-@router.post("/login", response_model=Me)
-def login(body: Login, request: Request, response: Response, store: Store) -> Me:
-    logins = request.app.state.logins
-    wait_s = logins.locked_for_s(body.name)
+def refuse_if_locked(logins: Logins, name: str) -> None:
+    wait_s = logins.locked_for_s(name)
     if wait_s > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS, f"too many wrong passwords: try again in {wait_s:.0f} s"
         )
+
+
+@router.post("/login", response_model=Me)
+def login(body: Login, request: Request, response: Response, store: Store) -> Me:
+    logins = request.app.state.logins
+    refuse_if_locked(logins, body.name)
     account = store.account(body.name)
     # An unknown name costs the same scrypt as a known one: the answer's time tells nobody which.
     stored = account[1] if account is not None else UNKNOWN_ACCOUNT_HASH
@@ -106,6 +125,41 @@ def add_account(body: NewAccount, store: Store, _: Annotated[User, Depends(requi
         raise HTTPException(status.HTTP_409_CONFLICT, f"account {body.name!r} exists already")
     store.add_account(body.name, body.role.value, hash_password(body.password))
     return Ok()
+
+
+@router.post("/password", response_model=Ok)
+def change_password(
+    body: PasswordChange, request: Request, store: Store, user: Annotated[User, Depends(current_user)]
+) -> Ok:
+    """One's own password, the current one first: a login left open on a shared machine must not
+    be enough to take the account. Wrong guesses count toward the name's lock as at login."""
+    logins = request.app.state.logins
+    refuse_if_locked(logins, user.name)
+    account = store.account(user.name)
+    if account is None or not verify_password(body.current, account[1]):
+        logins.failed(user.name)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "current: wrong password")
+    if body.new == body.current:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "new: the same as the current password")
+    store.set_password(user.name, hash_password(body.new))
+    logins.close_all(user.name, keep=request.cookies.get(COOKIE))
+    return Ok(note="password changed; your other logins are ended")
+
+
+@router.post("/accounts/{name}/password", response_model=Ok)
+def reset_password(
+    name: Name,
+    body: PasswordReset,
+    request: Request,
+    store: Store,
+    _: Annotated[User, Depends(require(*ADMINISTER))],
+) -> Ok:
+    try:
+        store.set_password(name, hash_password(body.new))
+    except StoreError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    request.app.state.logins.close_all(name)
+    return Ok(note=f"{name}'s password is reset and their logins ended")
 
 
 @router.get("/status")

@@ -71,6 +71,11 @@ class Logins:
         if token:
             self._users.pop(token, None)
 
+    def close_all(self, name: str, keep: str | None = None) -> None:
+        """End every login of this name but `keep`: after a password change, a stolen one too."""
+        for token in [t for t, user in self._users.items() if user.name == name and t != keep]:
+            del self._users[token]
+
     def user(self, token: str | None) -> User | None:
         if not token or (user := self._users.get(token)) is None:
             return None

@@ -100,7 +100,9 @@ def log_in_as(page: Page, name: str) -> None:
     expect(page.locator("#who")).to_contain_text(name)
 
 
-def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_and_stops(demo, page):
+def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_stops_and_changes_password(
+    demo, page
+):
     page.goto(demo)
     log_in_as(page, "clinician")
     expect(page.locator("nav button[data-tab=today]")).to_be_hidden()
@@ -127,6 +129,21 @@ def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_and_sto
     expect(page.locator("#fault")).to_contain_text("STOPPED", timeout=5_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-patient.png"), full_page=True)
+
+    page.click("nav button[data-tab=status]")
+    page.click("#account summary")
+    page.fill("#password-current", PASSWORD)
+    page.fill("#password-new", "my own secret")
+    page.click("#password-form button")
+    expect(page.locator("#password-message")).to_contain_text("password changed")
+    page.click("#logout")
+    page.fill("#login-name", "patient")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-button")
+    expect(page.locator("#login-error")).to_contain_text("wrong name or password")
+    page.fill("#login-password", "my own secret")
+    page.click("#login-button")
+    expect(page.locator("#who")).to_contain_text("patient")
 
 
 def test_a_lifter_starts_a_workout_follows_it_live_and_stops_it(demo, page):

@@ -140,3 +140,36 @@ def test_others_logged_in_see_the_machine_in_use_and_nothing_of_the_person_train
         supervised = dash.get("/api/status").json()
         assert supervised["status"]["person"] == "lifter" and supervised["reps"]
     assert dash.post("/api/set/stop").status_code == 200
+
+
+def test_a_password_change_needs_the_current_one_and_ends_every_other_login(dash):  # noqa: F811
+    log_in(dash, "lifter")
+    earlier = dash.cookies["ecx_session"]
+    log_in(dash, "lifter")
+    change = {"current": PASSWORD, "new": "a brand new one"}
+    assert dash.post("/api/password", json=change | {"current": "a guess"}).status_code == 403
+    assert dash.post("/api/password", json=change | {"new": PASSWORD}).status_code == 422
+    assert dash.post("/api/password", json=change | {"new": "short"}).status_code == 422
+    assert dash.post("/api/password", json=change).status_code == 200
+    assert dash.get("/api/me").status_code == 200  # this login goes on
+    now = dash.cookies["ecx_session"]
+    dash.cookies.set("ecx_session", earlier)
+    assert dash.get("/api/me").status_code == 401  # the other one is over
+    dash.cookies.set("ecx_session", now)
+    assert dash.post("/api/login", json={"name": "lifter", "password": PASSWORD}).status_code == 401
+    assert dash.post("/api/login", json={"name": "lifter", "password": "a brand new one"}).status_code == 200
+
+
+def test_an_admin_resets_a_forgotten_password_and_ends_that_persons_logins(dash):  # noqa: F811
+    log_in(dash, "patient")
+    patients = dash.cookies["ecx_session"]
+    reset = {"new": "given by the desk"}
+    assert dash.post("/api/accounts/lifter/password", json=reset).status_code == 403
+    log_in(dash, "admin")
+    assert dash.post("/api/accounts/nobody/password", json=reset).status_code == 404
+    assert dash.post("/api/accounts/patient/password", json=reset).status_code == 200
+    dash.cookies.set("ecx_session", patients)
+    assert dash.get("/api/me").status_code == 401
+    assert (
+        dash.post("/api/login", json={"name": "patient", "password": "given by the desk"}).status_code == 200
+    )

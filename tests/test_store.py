@@ -129,3 +129,25 @@ def test_accounts_are_made_as_the_readme_says_and_by_the_login_pages_rules(tmp_p
     assert main(["accounts", "add", "bo", "--role", "athlete", "--db", db]) == 2
     with pytest.raises(SystemExit):  # no name: not an account called "add"
         main(["accounts", "add", "--role", "athlete", "--db", db])
+
+
+def test_a_password_is_changed_on_the_command_line_and_only_for_an_account_that_exists(
+    tmp_path, monkeypatch, capsys
+):
+    db = str(tmp_path / "sessions.sqlite")
+    monkeypatch.setattr("sys.stdin", io.StringIO("first password\n"))
+    assert main(["accounts", "add", "ann", "--role", "patient", "--db", db]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("second password\n"))
+    assert main(["accounts", "password", "ann", "--db", db]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("second password\n"))
+    assert main(["accounts", "password", "nobody", "--db", db]) == 2
+    assert "account 'nobody': no such account" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("a password\n"))
+    assert main(["accounts", "add", "bo", "--db", db]) == 2
+    assert "--role: needed" in capsys.readouterr().err
+    store = SqliteSessionStore(db)
+    role, stored = store.account("ann") or ("", "")
+    assert store.account("bo") is None
+    store.close()
+    assert role == "patient" and verify_password("second password", stored)
+    assert not verify_password("first password", stored)

@@ -9,6 +9,8 @@ import hmac
 import secrets
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
 
 
 def hash_password(password: str) -> str:

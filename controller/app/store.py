@@ -221,6 +221,14 @@ class SqliteSessionStore:
         except sqlite3.IntegrityError:
             raise StoreError(f"account {name!r} exists already") from None
 
+    def set_password(self, name: str, password_hash: str) -> None:
+        with self._db:
+            cursor = self._db.execute(
+                "UPDATE accounts SET password = ? WHERE name = ?", (password_hash, name)
+            )
+        if cursor.rowcount == 0:
+            raise StoreError(f"account {name!r}: no such account")
+
     def account_names(self, role: str) -> list[str]:
         rows = self._db.execute("SELECT name FROM accounts WHERE role = ? ORDER BY name", (role,))
         return [str(name) for (name,) in rows]

@@ -401,9 +401,22 @@ async function runWhatIf() {
   }
 }
 
+async function changePassword(event) {
+  event.preventDefault();
+  const message = $("#password-message");
+  try {
+    const done = await api("POST", "/api/password", { current: $("#password-current").value, new: $("#password-new").value });
+    message.textContent = done.note;
+    event.target.reset();
+  } catch (error) {
+    message.textContent = error.message;
+  }
+}
+
 // -- wiring --------------------------------------------------------------------------------------
 function wire() {
   $("#login-form").addEventListener("submit", login);
+  $("#password-form").addEventListener("submit", changePassword);
   $("#estop").addEventListener("click", () => control("/api/estop"));
   $("#reset").addEventListener("click", () => control("/api/reset"));
   $("#setup-form").addEventListener("submit", startSet);

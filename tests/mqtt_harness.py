@@ -149,13 +149,15 @@ class Subscriber:
             time.sleep(0.05)
         return self.on(leaf)
 
-    def command(self, cmd: str, key: bytes | None = KEY, **fields: Any) -> dict[str, Any]:
+    def command(
+        self, cmd: str, key: bytes | None = KEY, timeout_s: float = 10.0, **fields: Any
+    ) -> dict[str, Any]:
         """Send a command (signed with `key`, unsigned with None) and wait for its response."""
         payload: dict[str, Any] = {"v": 1, "machine": MACHINE_ID, "cmd": cmd, "ts": time.time()}
         payload |= {"nonce": uuid.uuid4().hex, **fields}
         if key is not None:
             payload = sign(payload, key)
-        return self.send_raw(json.dumps(payload).encode(), payload["nonce"])
+        return self.send_raw(json.dumps(payload).encode(), payload["nonce"], timeout_s)
 
     def send_raw(self, data: bytes, nonce: str | None, timeout_s: float = 10.0) -> dict[str, Any]:
         seen = len(self.on("cmd/response"))

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from controller.app.store import SqliteSessionStore
+from controller.bridge.outbox import REFUSAL_BURST, REFUSALS_PER_S
 from controller.bridge.process import start_bridge
 from controller.bridge.signing import Verifier, sign
 from controller.runtime.priority import helper_priority
@@ -24,6 +25,8 @@ from controller.runtime.service import ControlService
 from controller.timing import Clock, MonotonicClock
 from tests.mqtt_harness import KEY, MACHINE_ID, Broker, Subscriber, broker, machine_file
 from tests.service_harness import running_service
+
+STORM = 300
 
 
 @dataclass
@@ -117,8 +120,9 @@ def test_forged_stale_replayed_or_out_of_bounds_commands_are_refused_and_change_
         b'{"sig": "\\ud800"}',  # a lone surrogate cannot even be encoded
         b"[" * 50_000,  # json.loads recursed past the stack
         b"\xff\xfe",  # not UTF-8
+        b"{" + b" " * 70_000 + b"}",  # past MAX_COMMAND_BYTES, refused before it is parsed
     ],
-    ids=["non-ascii-sig", "nan", "infinite", "lone-surrogate", "deep-nesting", "not-utf8"],
+    ids=["non-ascii-sig", "nan", "infinite", "lone-surrogate", "deep-nesting", "not-utf8", "oversized"],
 )
 def test_a_malformed_command_is_refused_and_the_next_signed_stop_is_obeyed(tmp_path, hostile):
     """One bad message used to kill the bridge's command task: alive, retained "online", deaf."""
@@ -128,6 +132,27 @@ def test_a_malformed_command_is_refused_and_the_next_signed_stop_is_obeyed(tmp_p
         assert refused["ok"] is False and refused["error"], refused
         assert sub.command("estop")["ok"], "a signed e-stop after the bad message was not obeyed"
         assert fleet.service.status()["estop"] is True
+
+
+def test_a_storm_of_junk_is_answered_at_a_bounded_rate_and_the_signed_estop_after_it_is_obeyed(tmp_path):
+    """Every refusal used to be answered at QoS 1, in one queue with everything else: 6000 junk
+    commands put 8 s between a signed e-stop and its answer (bench/estop_over_mqtt.py)."""
+    junk = [b"[" * 50_000, b'{"sig": "a", "x": NaN}', b"{not json", b'{"v": 1, "cmd": "estop"}']
+    with fleet_of_one(tmp_path) as fleet:
+        sub = fleet.subscriber
+        began = time.monotonic()
+        sub.outgoing.extend((f"eccentrix/{MACHINE_ID}/cmd", junk[i % len(junk)]) for i in range(STORM))
+        assert sub.command("estop", timeout_s=60)["ok"], "the e-stop after the storm was not obeyed"
+        elapsed = time.monotonic() - began
+        answered = [r for r in sub.on("cmd/response") if r["ok"] is False]
+        assert len(answered) <= REFUSAL_BURST + REFUSALS_PER_S * elapsed + 1, (len(answered), elapsed)
+        deadline = time.monotonic() + 30
+        while not sub.on("state")[-1]["estop"]:
+            assert time.monotonic() < deadline, "no e-stop in the retained state"
+            time.sleep(0.05)
+        state = sub.on("state")[-1]
+        assert state["refusals_unanswered"] + len(answered) >= STORM - 1
+        assert fleet.service.loop.gate.estop
 
 
 def test_estop_over_mqtt_zeroes_tension(tmp_path):

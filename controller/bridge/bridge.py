@@ -1,7 +1,8 @@
 """MqttBridge: the control port on one side, a broker on the other.
 
-Everything the machine says goes through one bounded outbox (full: the oldest goes, counted), so a
-dead broker costs memory up to `queue_size` messages and nothing else. Telemetry is not queued while
+Everything the machine says goes through a bounded outbox (full: the oldest goes, counted), so a
+dead broker costs memory up to `queue_size` messages a lane and nothing else; answers to commands
+and safety faults go first (controller/bridge/outbox.py). Telemetry is not queued while
 offline (a stale position is worth nothing): it is dropped and counted instead. The connection is
 retried with exponential backoff from 0.5 s to 10 s; the broker publishes our retained "offline"
 state (last will) if we vanish.
@@ -12,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +20,7 @@ import aiomqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.app.set_request import SetRequestError, authorize, authorize_workout
+from controller.bridge.outbox import Outbox, Outgoing, RefusalBudget
 from controller.bridge.signing import Verifier
 from controller.bridge.topics import SCHEMA_VERSION, Topics
 from controller.config.loader import describe
@@ -32,29 +32,7 @@ BACKOFF_MAX_S = 10.0
 STATE_REFRESH_S = 10.0
 FLUSH_AT_END_S = 10.0
 FLEET = "fleet"  # who a command is from when it names nobody
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool = False
-
-
-class Outbox:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: deque[Outgoing] = deque()
-        self.dropped = 0
-        self.ready = asyncio.Event()
-
-    def put(self, item: Outgoing) -> None:
-        if len(self.items) >= self.size:
-            self.items.popleft()
-            self.dropped += 1
-        self.items.append(item)
-        self.ready.set()
+MAX_COMMAND_BYTES = 64 * 1024  # a start with a whole profile in it is a few KB
 
 
 class MqttCommand(BaseModel):
@@ -87,6 +65,7 @@ class MqttBridge:
         self.topics = Topics.of(config.topic_prefix, machine_id)
         self.machine_id = machine_id
         self.outbox = Outbox(config.queue_size)
+        self.refusals = RefusalBudget()
         self.telemetry_dropped = 0
         self.reconnects = 0
         self.connected = False
@@ -137,12 +116,14 @@ class MqttBridge:
             case "block_done" | "workout" | "warning":
                 self._queue(self.topics.set, {"machine": self.machine_id, "type": kind, **body}, qos=1)
             case "safety":
-                self._queue(self.topics.fault, {"machine": self.machine_id, **body}, qos=1)
+                self._queue(self.topics.fault, {"machine": self.machine_id, **body}, qos=1, urgent=True)
             case "end":
                 self.ended.set()
 
-    def _queue(self, topic: str, message: dict[str, Any], qos: int, retain: bool = False) -> None:
-        self.outbox.put(Outgoing(topic, _json(message), qos, retain))
+    def _queue(
+        self, topic: str, message: dict[str, Any], qos: int, retain: bool = False, urgent: bool = False
+    ) -> None:
+        self.outbox.put(Outgoing(topic, _json(message), qos, retain), urgent)
 
     def state(self, online: bool = True) -> dict[str, Any]:
         s = self._status or {}
@@ -159,6 +140,7 @@ class MqttBridge:
             "estop": s.get("estop"),
             "fault": s.get("fault"),
             "dropped": {"queued_messages": self.outbox.dropped, "telemetry": self.telemetry_dropped},
+            "refusals_unanswered": self.refusals.unanswered,
             "reconnects": self.reconnects,
         }
 
@@ -230,20 +212,21 @@ class MqttBridge:
             self.reconnects += 1
 
     async def _drain(self, client: aiomqtt.Client) -> None:
-        """Oldest first; a message leaves the outbox only once the client has taken it."""
-        items = self.outbox.items
+        """Urgent first, oldest first; a message leaves the outbox only once the client has taken it."""
+        outbox = self.outbox
         while True:
-            while items:
-                item = items[0]
+            while outbox:
+                lane = outbox.next_lane()
+                item = lane[0]
                 await client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
-                if items and items[0] is item:
-                    items.popleft()
-            self.outbox.ready.clear()
-            await self.outbox.ready.wait()
+                if lane and lane[0] is item:
+                    lane.popleft()
+            outbox.ready.clear()
+            await outbox.ready.wait()
 
     async def _flush(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
-        while (self.outbox.items or not self.connected) and time.monotonic() < deadline:
+        while (self.outbox or not self.connected) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)  # let QoS 1 acknowledgements come back
 
@@ -251,22 +234,35 @@ class MqttBridge:
     async def _commands(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             payload = message.payload if isinstance(message.payload, bytes) else b""
-            response = await self.obey(payload)
-            self._queue(self.topics.response, response, qos=1)
+            data, refusal = self.verified(payload)
+            if data is not None:
+                self._queue(self.topics.response, await self.obey(data), qos=1, urgent=True)
+            elif self.refusals.take():  # junk is answered at a bounded rate, the rest counted
+                self._queue(self.topics.response, refusal, qos=0)
 
-    async def obey(self, payload: bytes) -> dict[str, Any]:
-        """The answer to one command; nothing reaches the machine unless it is signed, fresh, new
-        and valid."""
+    def verified(self, payload: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """(the command, {}) if it is signed, fresh, new and for this machine; else (None, why not)."""
+        if len(payload) > MAX_COMMAND_BYTES:
+            return None, {
+                "nonce": None,
+                "ok": False,
+                "error": f"a command is at most {MAX_COMMAND_BYTES} bytes",
+            }
         try:
             data = json.loads(payload, parse_constant=_no_constant)
         except (ValueError, RecursionError):  # bad UTF-8 or JSON, NaN/Infinity, nesting past the stack
-            return {"nonce": None, "ok": False, "error": "not JSON"}
+            return None, {"nonce": None, "ok": False, "error": "not JSON"}
         if not isinstance(data, dict):
-            return {"nonce": None, "ok": False, "error": "a command is a JSON object"}
+            return None, {"nonce": None, "ok": False, "error": "a command is a JSON object"}
         nonce = data.get("nonce") if isinstance(data.get("nonce"), str) else None
         refusal = self.verifier.refusal(data)
         if refusal:
-            return {"nonce": nonce, "cmd": data.get("cmd"), "ok": False, "error": refusal}
+            return None, {"nonce": nonce, "cmd": data.get("cmd"), "ok": False, "error": refusal}
+        return data, {}
+
+    async def obey(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The answer to a verified command; nothing reaches the machine unless it is also valid."""
+        nonce = data.get("nonce")
         try:
             command = MqttCommand.model_validate(data)
             fields = self._request_fields(command)

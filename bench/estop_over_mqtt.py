@@ -28,6 +28,7 @@ import aiomqtt
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from controller.bridge.bridge import NO_DELAY
 from controller.bridge.process import start_bridge, wait_for_bridge
 from controller.bridge.signing import sign
 from tests.mqtt_harness import KEY, MACHINE_ID, broker, machine_file
@@ -107,7 +108,7 @@ async def storm(port: int, until: float) -> int:
 
 async def measure(port: int, seconds: float, storm_clients: int) -> dict[str, tuple[list[float], int]]:
     figures: dict[str, tuple[list[float], int]] = {}
-    async with aiomqtt.Client("127.0.0.1", port, identifier="presser") as client:
+    async with aiomqtt.Client("127.0.0.1", port, identifier="presser", socket_options=[NO_DELAY]) as client:
         await client.subscribe(RESPONSES, qos=1)
         presser = Presser(client)
         listening = asyncio.create_task(presser.listen())

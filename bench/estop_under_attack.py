@@ -5,9 +5,12 @@
 Runs `eccentrix demo` (simulated drive and lifter, dashboard in its own process) with a set under
 way, and presses the e-stop over HTTP every 200 ms as a logged-in lifter would: first with nobody
 else on the dashboard, then while N clients each loop over an oversized body (9 MB), a malformed
-one (60,000 nested brackets) and a slow one (a byte every 100 ms, never finished). The figure is
-the time from sending the e-stop to its answer, which comes once the control process has taken
-it. Goal (issue 17): the e-stop stays answerable: p99 within 100 ms, half a person's reaction time.
+one (60,000 nested brackets) and a slow one (a byte every 100 ms, never finished). The attackers
+run in a process of their own, on the same two cores: their CPU competes with the dashboard's (the
+worst case: an attacker on the machine itself), but their event loop does not delay the presser's
+clock. The figure is the time from sending the e-stop to its answer, which comes once the control
+process has taken it. Goal (issue 17): the e-stop stays answerable: p99 within 100 ms, half a
+person's reaction time.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import multiprocessing
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -75,6 +80,15 @@ async def attacker(url: str, port: int, until: float) -> int:
     return sent
 
 
+def attack(url: str, port: int, attackers: int, until: float, sent: Any) -> None:
+    """In a process of its own: the attackers' work must not delay the presser's clock."""
+
+    async def all_of_them() -> list[int]:
+        return await asyncio.gather(*(attacker(url, port, until) for _ in range(attackers)))
+
+    sent.value = sum(asyncio.run(all_of_them()))
+
+
 def run(attackers: int, seconds: float) -> tuple[list[float], int]:
     with tempfile.TemporaryDirectory() as folder:
         port = 18100 + attackers
@@ -82,18 +96,16 @@ def run(attackers: int, seconds: float) -> tuple[list[float], int]:
         url = f"http://127.0.0.1:{port}"
         cookie = log_in_and_start(url)
         time.sleep(3.0)
-
-        async def measure() -> tuple[list[float], list[int]]:
-            until = time.monotonic() + seconds
-            return await asyncio.gather(
-                press(url, cookie, until),
-                asyncio.gather(*(attacker(url, port, until) for _ in range(attackers))),
-            )
-
-        latencies, sent = asyncio.run(measure())
+        until = time.monotonic() + seconds  # CLOCK_MONOTONIC: the same in both processes
+        context = multiprocessing.get_context("spawn")
+        sent = context.Value("i", 0)
+        attacking = context.Process(target=attack, args=(url, port, attackers, until, sent))
+        attacking.start()
+        latencies = asyncio.run(press(url, cookie, until))
+        attacking.join(timeout=60)
         demo.terminate()
         demo.communicate(timeout=60)
-    return latencies, sum(sent)
+    return latencies, int(sent.value)
 
 
 def main() -> None:

@@ -237,6 +237,8 @@ class ControlLoop:
     def _note_flags(self, now_s: float, flags: Flag) -> None:
         rising = (flags & ~self._flags) & EVENT_FLAGS
         self._flags = flags
+        if not rising:  # nearly every cycle: no walk over the flags
+            return
         for flag in Flag:
             if flag & rising and flag.name:
                 self.safety_events.append(

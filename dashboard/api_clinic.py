@@ -4,18 +4,18 @@ sore, 0-10), gets today's set as the plan decides it, and starts it."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.app.clinic import Clinic
 from controller.app.progression import stage_profile
 from controller.app.report import render_report
 from controller.app.store import SqliteSessionStore, StoreError
 from controller.config import CapsConfig, ConfigError
-from controller.config.loader import CONFIG_ROOT
+from controller.config.loader import CONFIG_ROOT, describe
 from controller.config.protocol import load_protocol
 from controller.wire import Name
 from dashboard.api_machine import Ok, ask_control
@@ -25,6 +25,8 @@ from dashboard.state import hub_of, open_store
 router = APIRouter(prefix="/api")
 Store = Annotated[SqliteSessionStore, Depends(open_store)]
 Supervisor = Annotated[User, Depends(require(*SUPERVISE))]
+CAP_FIELDS = tuple(CapsConfig.model_fields)
+CapField = Literal[CAP_FIELDS]  # type: ignore[valid-type]
 
 
 class Assign(BaseModel):
@@ -69,10 +71,35 @@ def assign_plan(name: Name, body: Assign, store: Store, user: Supervisor) -> Ok:
     return Ok(note=f"{name}: {plan.protocol.title}, {plan.protocol.sessions} sessions")
 
 
-@router.put("/patients/{name}/caps", response_model=Ok)
-def set_caps(name: Name, body: CapsConfig, store: Store, user: Supervisor) -> Ok:
-    Clinic(store).set_caps(name, body, by=user.name)
-    return Ok(note="applies to every set started for them from now on")
+class CapsChange(BaseModel):
+    """Caps change field by field: `set` the ones given, `remove` the ones named; the rest stay.
+    Replacing them whole (as this once did) dropped the force caps of a patient whose speed cap
+    alone was being set."""
+
+    model_config = ConfigDict(extra="forbid")
+    set: CapsConfig = CapsConfig()
+    remove: list[CapField] = Field(default_factory=list, max_length=len(CAP_FIELDS))
+
+
+@router.patch("/patients/{name}/caps")
+def change_caps(name: Name, body: CapsChange, store: Store, user: Supervisor) -> dict[str, Any]:
+    clinic = Clinic(store)
+    current = clinic.caps_for(name)
+    before = current.model_dump(exclude_none=True) if current else {}
+    given = body.set.model_dump(exclude_unset=True)
+    both = sorted(set(given) & set(body.remove))
+    if both:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{', '.join(both)}: both set and removed")
+    merged = {k: v for k, v in (before | given).items() if k not in body.remove}
+    try:
+        after = CapsConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, describe(exc, CapsConfig, "caps")
+        ) from None
+    clinic.set_caps(name, after, by=user.name)
+    note = "applies to every set started for them from now on"
+    return {"before": before, "after": after.model_dump(exclude_none=True), "note": note}
 
 
 @router.get("/patients/{name}/progress")

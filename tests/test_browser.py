@@ -179,3 +179,36 @@ def test_skip_rest_is_offered_only_in_a_rest_and_starts_the_next_set(demo, page)
     expect(page.locator("#set-index")).to_have_text("2/2")
     expect(page.locator("#skip-rest")).to_be_hidden()
     expect(page.locator("#set-state")).to_have_text("idle: hold the handle still to load")  # ~1.5 s of it
+
+
+def test_caps_change_field_by_field_and_a_removal_is_confirmed(demo, page):
+    """Issue 19: setting a speed cap replaced every cap; the form was not even filled in."""
+    page.set_viewport_size({"width": 768, "height": 1024})  # a tablet, upright
+    page.goto(demo)
+    log_in_as(page, "clinician")
+    page.click("nav button[data-tab=clinic]")
+    page.select_option("#clinic-patient", "patient")
+    page.fill("#cap-con", "150")
+    page.fill("#cap-rom-max", "0.7")
+    page.click("#set-caps")
+    expect(page.locator("#patient-table")).to_contain_text("max_concentric_force_n 150")
+    page.reload()  # a fresh page: the form shows what is in force, not what was typed
+    page.click("nav button[data-tab=clinic]")
+    page.select_option("#clinic-patient", "patient")
+    expect(page.locator("#cap-con")).to_have_value("150")
+    expect(page.locator("#cap-rom-max")).to_have_value("0.7")
+    page.fill("#cap-speed", "0.4")
+    page.click("#set-caps")
+    table = page.locator("#patient-table")
+    expect(table).to_contain_text("max_speed_mps 0.4")
+    expect(table).to_contain_text("max_concentric_force_n 150")
+    expect(table).to_contain_text("rom_max_m 0.7")
+    expect(page.locator("#clinic-message")).to_contain_text("caps were max_concentric_force_n 150")
+    page.fill("#cap-con", "")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # asked, and declined: nothing changes
+    page.click("#set-caps")
+    expect(table).to_contain_text("max_concentric_force_n 150")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#set-caps")
+    expect(table).not_to_contain_text("max_concentric_force_n")
+    expect(table).to_contain_text("max_speed_mps 0.4")

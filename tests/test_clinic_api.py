@@ -26,8 +26,8 @@ def test_a_clinician_assigns_and_a_patient_checks_in_and_starts_today(dash: Test
         "rom_min_m": 0.05,
         "rom_max_m": 0.7,
     }
-    assert dash.put("/api/patients/patient/caps", json=caps).status_code == 200
-    bad = dash.put("/api/patients/patient/caps", json={"max_speed_mps": 50})
+    assert dash.patch("/api/patients/patient/caps", json={"set": caps}).status_code == 200
+    bad = dash.patch("/api/patients/patient/caps", json={"set": {"max_speed_mps": 50}})
     assert bad.status_code == 422 and "max_speed_mps" in bad.text
     listed = dash.get("/api/patients").json()
     assert listed == [
@@ -52,3 +52,25 @@ def test_a_clinician_assigns_and_a_patient_checks_in_and_starts_today(dash: Test
     assert dash.get("/api/patients/lifter/report").status_code == 403
     progress = dash.get("/api/patients/patient/progress").json()
     assert [d["action"] for d in progress["decisions"]] == ["start"]
+
+
+def test_caps_change_field_by_field_and_a_removal_is_named(dash: TestClient):
+    """Setting a speed cap used to replace all the caps: the force caps and the window were gone."""
+    log_in(dash, "clinician")
+    caps = "/api/patients/patient/caps"
+    first = {"max_concentric_force_n": 150.0, "rom_min_m": 0.05, "rom_max_m": 0.7}
+    assert dash.patch(caps, json={"set": first}).json()["before"] == {}
+    speed = dash.patch(caps, json={"set": {"max_speed_mps": 0.4}}).json()
+    assert speed["before"] == first | {"rom_soft_m": 0.03}
+    assert speed["after"] == first | {"rom_soft_m": 0.03, "max_speed_mps": 0.4}
+    removed = dash.patch(caps, json={"remove": ["max_concentric_force_n"]}).json()
+    assert "max_concentric_force_n" not in removed["after"] and removed["after"]["rom_max_m"] == 0.7
+    both = dash.patch(caps, json={"set": {"max_speed_mps": 0.3}, "remove": ["max_speed_mps"]})
+    assert both.status_code == 422 and "max_speed_mps: both set and removed" in both.text
+    unknown = dash.patch(caps, json={"remove": ["max_fun"]})
+    assert unknown.status_code == 422
+    window = dash.patch(caps, json={"set": {"rom_min_m": 0.69}})  # against the kept rom_max_m
+    assert window.status_code == 422 and "rom_max_m" in window.text
+    assert dash.put(caps, json=first).status_code == 405  # no whole replacement any more
+    (listed,) = dash.get("/api/patients").json()
+    assert listed["caps"] == {"rom_min_m": 0.05, "rom_max_m": 0.7, "max_speed_mps": 0.4, "rom_soft_m": 0.03}

@@ -48,7 +48,11 @@ async function loadClinic() {
       row.append(cell);
       return row;
     }));
+    const chosen = $("#clinic-patient").value;
+    state.patients = patients;
     $("#clinic-patient").replaceChildren(...patients.map((p) => new Option(p.name, p.name)));
+    if (patients.some((p) => p.name === chosen)) $("#clinic-patient").value = chosen;
+    fillCaps();
     $("#clinic-protocol").replaceChildren(...protocols.map((p) => new Option(`${p.title} (${p.weeks} weeks)`, p.name)));
   } catch (error) {
     $("#clinic-message").textContent = error.message;
@@ -66,14 +70,41 @@ async function clinicAction(event, method, path, body) {
   }
 }
 
-function capsFromForm() {
-  const fields = { max_concentric_force_n: "#cap-con", max_eccentric_force_n: "#cap-ecc", max_speed_mps: "#cap-speed",
-    max_eccentric_pct: "#cap-pct", rom_min_m: "#cap-rom-min", rom_max_m: "#cap-rom-max" };
-  const caps = {};
-  for (const [key, selector] of Object.entries(fields)) {
-    if ($(selector).value !== "") caps[key] = Number($(selector).value);
+const CAP_FIELDS = { max_concentric_force_n: "#cap-con", max_eccentric_force_n: "#cap-ecc", max_speed_mps: "#cap-speed",
+  max_eccentric_pct: "#cap-pct", rom_min_m: "#cap-rom-min", rom_max_m: "#cap-rom-max" };
+
+function chosenPatient() {
+  return (state.patients || []).find((p) => p.name === $("#clinic-patient").value);
+}
+
+// The form shows the patient's caps as they are; what is sent is only what changed.
+function fillCaps() {
+  const caps = (chosenPatient() || {}).caps || {};
+  for (const [key, selector] of Object.entries(CAP_FIELDS)) $(selector).value = caps[key] ?? "";
+}
+
+function capsText(caps) {
+  const shown = Object.entries(caps).filter(([k]) => k in CAP_FIELDS);
+  return shown.length ? shown.map(([k, v]) => `${k} ${v}`).join(", ") : "none";
+}
+
+async function changeCaps(event) {
+  event.preventDefault();
+  const current = (chosenPatient() || {}).caps || {};
+  const change = { set: {}, remove: [] };
+  for (const [key, selector] of Object.entries(CAP_FIELDS)) {
+    const typed = $(selector).value;
+    if (typed === "" && current[key] !== undefined) change.remove.push(key);
+    else if (typed !== "" && Number(typed) !== current[key]) change.set[key] = Number(typed);
   }
-  return caps;
+  if (change.remove.length && !confirm(`Remove ${change.remove.join(", ")} for ${$("#clinic-patient").value}?`)) return;
+  try {
+    const reply = await api("PATCH", `/api/patients/${encodeURIComponent($("#clinic-patient").value)}/caps`, change);
+    $("#clinic-message").textContent = `caps were ${capsText(reply.before)}; now ${capsText(reply.after)} (${reply.note})`;
+    await loadClinic();
+  } catch (error) {
+    $("#clinic-message").textContent = error.message;
+  }
 }
 
 function wireClinic() {
@@ -84,7 +115,8 @@ function wireClinic() {
   const patient = () => encodeURIComponent($("#clinic-patient").value);
   $("#assign-form").addEventListener("submit", (e) =>
     clinicAction(e, "PUT", `/api/patients/${patient()}/plan`, { protocol: $("#clinic-protocol").value }));
-  $("#caps-form").addEventListener("submit", (e) => clinicAction(e, "PUT", `/api/patients/${patient()}/caps`, capsFromForm()));
+  $("#caps-form").addEventListener("submit", changeCaps);
+  $("#clinic-patient").addEventListener("change", fillCaps);
 }
 
 wireClinic();

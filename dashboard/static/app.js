@@ -117,7 +117,8 @@ async function startSet(event) {
     exercise: $("#exercise").value,
     tempo: { concentric_s: number("#tempo-con"), pause_s: number("#tempo-pause"), eccentric_s: number("#tempo-ecc") },
   };
-  if (profile && profile.kind === "eccentric_overload" && profile.eccentric_load_kg === undefined) {
+  // The API sends null for a profile without a fixed eccentric load (undefined never came).
+  if (profile && profile.kind === "eccentric_overload" && profile.eccentric_load_kg == null) {
     body.eccentric_pct = number("#eccentric-pct");
   }
   const message = $("#setup-message");

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from dashboard.hub import Hub, Subscriber
 
 pytestmark = pytest.mark.fast
 
-STATUS = {
+STATUS: dict[str, Any] = {
     "type": "status",
     "time_s": 1.0,
     "machine": "rig",
@@ -25,7 +26,7 @@ STATUS = {
     "reps_done": 2,
     "recording": "/recordings/ann.ecxr",
 }
-SET = [
+SET: list[dict[str, Any]] = [
     {"type": "set_started", "profile": "constant", "by": "clin", "person": "ann"},
     STATUS,
     {"type": "telemetry", "tension_n": [300.0]},

@@ -102,6 +102,9 @@ def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page):
     expect(page.locator("#fault")).to_contain_text("STOPPED", timeout=5_000)
     page.wait_for_function("Number(document.querySelector('#tension-now').textContent) < 25", timeout=5_000)
     expect(page.locator("#set-state")).to_contain_text("stopped")
+    # The counter says reps done: the one the e-stop cut short is not one (it showed the rep in
+    # progress, one more than the table)
+    expect(page.locator("#rep-count")).to_have_text(str(rows.count()))
 
 
 def log_in_as(page: Page, name: str) -> None:
@@ -179,18 +182,26 @@ def test_skip_rest_is_offered_only_in_a_rest_and_starts_the_next_set(demo, page)
     page.goto(demo)
     log_in_as(page, "lifter")
     page.select_option("#profile", "constant")
-    for field, value in (("#load", "40"), ("#reps", "1"), ("#sets", "2"), ("#rest", "600")):
+    for field, value in (("#load", "40"), ("#reps", "2"), ("#sets", "2"), ("#rest", "600")):
         page.fill(field, value)
     page.click("#start-set")
     expect(page.locator("#tab-live")).to_be_visible()
     expect(page.locator("#set-index")).to_have_text("1/2")
     expect(page.locator("#skip-rest")).to_be_hidden()
-    expect(page.locator("#skip-rest")).to_be_visible(timeout=90_000)  # once set 1's rep is done
+    expect(page.locator("#skip-rest")).to_be_visible(timeout=90_000)  # once set 1's reps are done
     expect(page.locator("#set-state")).to_have_text(re.compile(r"resting \(\d+ s\)"))  # with its countdown
+    # Reps done, not the one in progress (issue 19: 7 after a 6-rep set), and the last rep's cue shown
+    expect(page.locator("#rep-count")).to_have_text("2")
+    expect(page.locator("#tempo-cue")).not_to_have_text("-")
     page.click("#skip-rest")
     expect(page.locator("#set-index")).to_have_text("2/2")
+    expect(page.locator("#rep-count")).to_have_text("0")
+    expect(page.locator("#tempo-cue")).to_have_text("-")  # set 1's verdict does not carry over
     expect(page.locator("#skip-rest")).to_be_hidden()
     expect(page.locator("#set-state")).to_have_text("idle: hold the handle still to load")  # ~1.5 s of it
+    expect(page.locator("#set-state")).to_have_text("done", timeout=90_000)
+    page.wait_for_timeout(1500)  # the lifter walks the handle home: that is no third rep
+    expect(page.locator("#rep-count")).to_have_text("2")
 
 
 def test_caps_change_field_by_field_and_a_removal_is_confirmed(demo, page):

@@ -22,6 +22,10 @@ async function api(method, path, body) {
   return data;
 }
 
+function plural(count, word) {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
 function fmt(value, digits = 2) {
   return typeof value === "number" && isFinite(value) ? value.toFixed(digits) : "-";
 }
@@ -152,7 +156,7 @@ function receive(message) {
     case "status": return showStatus(message);
     case "telemetry": return addSamples(message);
     case "rep": return addRep(message);
-    case "set_started": $("#rep-table tbody").innerHTML = ""; return;
+    case "set_started": $("#rep-table tbody").innerHTML = ""; return newSet(1);
     case "safety": return addEvent(message);
     case "warning": return addEvent(message);
     case "block_done": return blockSummary(message);
@@ -162,6 +166,7 @@ function receive(message) {
 
 function showStatus(s) {
   state.status = s;
+  if (s.sets && state.set && s.set_index > state.set.index) newSet(s.set_index);
   $("#machine").textContent = s.machine;
   const link = $("#link");
   link.textContent = s.drive.link_up ? "drive online" : "drive offline";
@@ -215,7 +220,6 @@ function addSamples(m) {
   if (drop) ["t", "tension", "command", "position"].forEach((k) => live[k].splice(0, drop));
   live.dirty = true;
   $("#phase").textContent = m.phase;
-  $("#rep-count").textContent = m.rep;
   $("#tension-now").textContent = m.tension_n[m.tension_n.length - 1].toFixed(0);
   if (state.status) showSetState(m.set_state);
 }
@@ -257,7 +261,17 @@ function ensureLiveChart() {
   requestAnimationFrame(draw);
 }
 
+// The counter shows reps done in this set: a rep counts once it is over, and a failed one not at all.
+function newSet(index) {
+  state.set = { index, done: 0 };
+  $("#rep-count").textContent = "0";
+  $("#tempo-cue").textContent = "-";  // the last set's verdict says nothing of this one
+}
+
 function addRep(r) {
+  if (!state.set || state.set.index !== r.set) newSet(r.set);
+  if (!r.failed) state.set.done += 1;
+  $("#rep-count").textContent = state.set.done;
   const cue = r.tempo ? r.tempo.cue : "-";
   $("#tempo-cue").textContent = cue;
   const row = document.createElement("tr");
@@ -396,7 +410,7 @@ async function runWhatIf() {
         <td>${fmt(was.mean_concentric_force_n, 0)}</td><td>${fmt(r.mean_concentric_force_n, 0)}</td></tr>`;
     });
     $("#whatif-table tbody").innerHTML = rows.join("");
-    message.textContent = `${doc.replayed.length} reps replayed`;
+    message.textContent = `${plural(doc.replayed.length, "rep")} replayed`;
   } catch (error) {
     message.textContent = error.message;
   }

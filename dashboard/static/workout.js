@@ -56,7 +56,7 @@ function workoutText(w) {
 }
 
 function blockSummary(done) {
-  const parts = [`${done.exercise || done.profile}: ${done.reps} reps`];
+  const parts = [`${done.exercise || done.profile}: ${plural(done.reps, "rep")}`];
   if (typeof done.converged_eccentric_kg === "number") {
     parts.push(`lowering load converged to ${done.converged_eccentric_kg.toFixed(1)} kg`);
   }

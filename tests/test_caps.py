@@ -59,7 +59,7 @@ def test_the_window_eases_the_tension_off_at_both_ends(position):
     limits = GateLimits.of(MACHINE, CLINICIAN)
     state = GateState()
     for k in range(1500):  # 3 s asking for far more than the caps, held at this position
-        inp = GateInput(k * 0.002, 2000.0, position, 0.0, 0.0, 0.0, felt_tension_n=state.output_n)
+        inp = GateInput(k * 0.002, 2000.0, position, 0.0, 0.0, 0.0, hand_pull_n=state.output_n)
         state = apply(limits, state, inp).state
     into = min(position - 0.08, 0.55 - position)
     allowed = limits.idle_n + (limits.max_concentric_n - limits.idle_n) * min(1.0, max(0.0, into / 0.03))

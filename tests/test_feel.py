@@ -54,13 +54,14 @@ def test_pure_feel_halves_the_felt_inertia_without_ringing(profile: str, athlete
     assert not pure.safety_events
 
 
-def test_pure_feel_keeps_a_light_fast_set_taut():
-    # At 10 kg the 4.5 kg of spool cannot follow the trained athlete's turnarounds: the cable goes
-    # slack and the gate cuts. With most of its inertia cancelled, it follows.
-    assert any(e.kind == "release" for e in run(FeelMode.MACHINE, load_kg=10.0).safety_events)
-    pure = run(FeelMode.PURE, load_kg=10.0)
-    assert len(pure.reps) == 4
-    assert not pure.safety_events
+def test_a_light_fast_set_stays_taut_on_either_feel():
+    # At 10 kg the 4.5 kg of spool lags the trained athlete's turnarounds: for a few milliseconds the
+    # hand pulls only a third of the motor's pull. That is no let-go (the gate judged it one, at
+    # every rep, until issue 19), and with most of the inertia cancelled the lag is gone too.
+    for mode in (FeelMode.MACHINE, FeelMode.PURE):
+        result = run(mode, load_kg=10.0)
+        assert len(result.reps) == 4, mode
+        assert not result.safety_events, mode
 
 
 @pytest.mark.parametrize("factor", [0.7, 1.15])

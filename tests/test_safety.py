@@ -19,7 +19,15 @@ from controller.config import CapsConfig, load_machine, load_profile
 from controller.config.loader import CONFIG_ROOT
 from controller.config.protocol import load_protocol
 from controller.core.profiles import Profile
-from controller.core.safety import Flag, GateInput, GateLimits, GateOutput, GateState, apply
+from controller.core.safety import (
+    RELEASE_PULL_FRACTION,
+    Flag,
+    GateInput,
+    GateLimits,
+    GateOutput,
+    GateState,
+    apply,
+)
 
 DT = 0.002
 SHIPPED_MACHINES = sorted(p.stem for p in (CONFIG_ROOT / "machines").glob("*.toml"))
@@ -87,7 +95,7 @@ class GateSafety:
             velocity_mps=0.0,
             acceleration_mps2=0.0,
             feedback_age_s=0.0,
-            felt_tension_n=request,
+            hand_pull_n=request,
         )
         return replace(base, **kw)
 
@@ -122,7 +130,7 @@ class GateSafety:
         velocity = direction * self.pace(limits)
         state = GateState(lowering=velocity < 0)
         seconds = self.rise_s(limits, wanted)
-        state, outs = self.hold(limits, state, wanted, seconds, velocity_mps=velocity, felt_tension_n=wanted)
+        state, outs = self.hold(limits, state, wanted, seconds, velocity_mps=velocity, hand_pull_n=wanted)
         cap = limits.max_eccentric_n if velocity < 0 else limits.max_concentric_n
         assert state.output_n == pytest.approx(min(wanted, cap))
         assert all(o.force_n <= cap + 1e-9 for o in outs)
@@ -167,7 +175,7 @@ class GateSafety:
         velocity = -of_limit * limits.max_retract_mps
         level = self.working(limits)
         state = self.loaded(limits, level, velocity_mps=-0.5 * self.pace(limits))
-        state, outs = self.hold(limits, state, level, 0.05, velocity_mps=velocity, felt_tension_n=level)
+        state, outs = self.hold(limits, state, level, 0.05, velocity_mps=velocity, hand_pull_n=level)
         if velocity < -limits.max_retract_mps:
             assert state.output_n == 0.0 and outs[-1].flags & Flag.OVERSPEED_IN
         else:
@@ -178,7 +186,7 @@ class GateSafety:
         velocity = of_limit * limits.max_payout_mps
         level = self.working(limits)
         state = self.loaded(limits, 0.5 * level)
-        state, _ = self.hold(limits, state, level, 0.5, velocity_mps=velocity, felt_tension_n=0.5 * level)
+        state, _ = self.hold(limits, state, level, 0.5, velocity_mps=velocity, hand_pull_n=0.5 * level)
         if velocity > limits.max_payout_mps:
             assert state.output_n == pytest.approx(0.5 * level)
         else:
@@ -220,19 +228,19 @@ class GateSafety:
                 min(level, limits.idle_n + (cap - limits.idle_n) * fraction)
             )
 
-    @pytest.mark.parametrize("felt_fraction", [1.0, 0.8, 0.6, 0.49, 0.2, 0.0])
+    @pytest.mark.parametrize("pull_fraction", [1.0, 0.8, 0.6, 0.49, 0.3, 0.24, 0.1, 0.0])
     @pytest.mark.parametrize("direction", [-1, 0, 1])
-    def test_let_go_cuts_to_idle_and_latches(self, limits, felt_fraction, direction):
+    def test_let_go_cuts_to_idle_and_latches(self, limits, pull_fraction, direction):
         level = self.working(limits)
         velocity = direction * self.pace(limits)
         state = self.loaded(limits, level)
-        felt = level * felt_fraction
+        felt = level * pull_fraction
         out = apply(
             limits,
             state,
-            self.inp(limits, after(state), level, velocity_mps=velocity, felt_tension_n=felt),
+            self.inp(limits, after(state), level, velocity_mps=velocity, hand_pull_n=felt),
         )
-        let_go = velocity < -0.1 and felt_fraction < 0.5 and level > limits.release_arm_n
+        let_go = velocity < -0.1 and pull_fraction < RELEASE_PULL_FRACTION and level > limits.release_arm_n
         assert bool(out.flags & Flag.RELEASE) == let_go
         state, _ = self.hold(limits, out.state, level, limits.release_cut_s + 0.004, velocity_mps=velocity)
         assert state.output_n == pytest.approx(limits.idle_n if let_go else level)
@@ -284,7 +292,7 @@ gate_inputs = st.fixed_dictionaries(
         "velocity_mps": st.floats(-5, 5),
         "acceleration_mps2": st.floats(-500, 500),
         "feedback_age_s": st.sampled_from([0.0, 0.002, 0.01, 0.03, 1.0]),
-        "felt_fraction": st.floats(0, 1.5),
+        "pull_fraction": st.floats(0, 1.5),
         "estop": st.sampled_from([False] * 9 + [True]),
         "reset": st.booleans(),
         "rearm": st.booleans(),
@@ -310,7 +318,7 @@ def properties_hold(limits: GateLimits) -> None:
                 velocity_mps=step["velocity_mps"],
                 acceleration_mps2=step["acceleration_mps2"],
                 feedback_age_s=step["feedback_age_s"],
-                felt_tension_n=last * step["felt_fraction"],
+                hand_pull_n=last * step["pull_fraction"],
                 estop=step["estop"],
                 reset=step["reset"],
                 rearm=step["rearm"],
@@ -334,7 +342,7 @@ def zero_reachable(suite: GateSafety, limits: GateLimits) -> None:
     def check(start: float, velocity: float) -> None:
         state = GateState(output_n=start, time_s=0.0)
         deadline = start / limits.slew_down + 2 * DT
-        state, outs = suite.hold(limits, state, 0.0, deadline, velocity_mps=velocity, felt_tension_n=start)
+        state, outs = suite.hold(limits, state, 0.0, deadline, velocity_mps=velocity, hand_pull_n=start)
         assert state.output_n == 0.0
         assert all(b.force_n <= a.force_n for a, b in itertools.pairwise(outs))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -216,3 +218,29 @@ def test_velocity_loss_threshold_is_validated(tmp_path):
     path.write_text('name = "x"\nkind = "constant"\nload_kg = 50\nstop_at_velocity_loss_pct = 95\n')
     with pytest.raises(ConfigError, match=r"(?s)stop_at_velocity_loss_pct.*<= 80"):
         load_profile(path)
+
+
+@pytest.mark.parametrize(
+    ("profile", "athlete", "load_kg"),
+    [
+        ("constant", "trained", 10.0),  # a let-go cut at each fast turnaround ended the count at 1
+        ("constant", "trained", 12.0),
+        ("eccentric-only", "trained", 4.0),  # the assisted lift pulled less than static friction:
+        ("eccentric-only", "rehab-patient", 2.0),  # the handle stayed up, the lowering never began
+    ],
+)
+def test_a_light_set_counts_every_rep_with_no_cut_and_loads_once(profile, athlete, load_kg):
+    result = run_set(profile, athlete, reps=3, load_kg=load_kg)
+    assert len(result.reps) == 3
+    assert [e for e in result.safety_events if e.kind == "release"] == []
+    states = [f.set_state for f in result.frames]
+    assert sum(1 for was, now in itertools.pairwise(states) if was != "loading" and now == "loading") == 1
+
+
+def test_a_light_let_go_is_still_cut_within_50_ms():
+    result = run_set("constant", reps=3, load_kg=10.0, scenario="release-mid-rep")
+    load = kg_to_newtons(10.0)
+    opened = result.athlete_phase.index("released")
+    low = next(i for i in range(opened, len(result.frames)) if result.true_tension_n[i] < 0.05 * load)
+    assert result.frames[low].time_s - result.frames[opened].time_s <= 0.05
+    assert any(e.kind == "release" for e in result.safety_events)

@@ -210,7 +210,7 @@ class ControlLoop:
             acceleration_mps2=m.acceleration_mps2,
             feedback_age_s=max(0.0, now_s - m.time_s),
             felt_extra_n=max(0.0, friction),
-            felt_tension_n=m.felt_tension_n,
+            hand_pull_n=m.pull_n,
             estop=bool(commands & Command.ESTOP),
             reset=bool(commands & Command.RESET),
             rearm=self.lifecycle.state not in LOADED,

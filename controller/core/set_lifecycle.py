@@ -154,7 +154,11 @@ class SetLifecycle:
         return None
 
     def _aim(self, now_s: float, target: Target, ramp_s: float) -> Target:
-        self.ramp.go_to(target.level_n, now_s, ramp_s)
+        """A level is never under the machine's idle tension: an assisted lift of a light load (25 %
+        of 4 kg: 10 N) pulled less than the spool's static friction (12 N), so the handle stayed
+        where the lift left it and the lowering never began. A factor (a curve, a pace hold) may
+        still take the tension lower: that is its shape, not the load."""
+        self.ramp.go_to(max(target.level_n, self.idle_n), now_s, ramp_s)
         return target
 
     def _held_still(self, now_s: float, m: Motion) -> float:

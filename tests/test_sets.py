@@ -237,9 +237,12 @@ def test_a_light_set_counts_every_rep_with_no_cut_and_loads_once(profile, athlet
     assert sum(1 for was, now in itertools.pairwise(states) if was != "loading" and now == "loading") == 1
 
 
-def test_a_light_let_go_is_still_cut_within_50_ms():
-    result = run_set("constant", reps=3, load_kg=10.0, scenario="release-mid-rep")
-    load = kg_to_newtons(10.0)
+@pytest.mark.parametrize(("machine", "load_kg"), [("home-gym-2kw", 10.0), ("a6-diy", 12.0)])
+def test_a_light_let_go_is_still_cut_within_50_ms(machine, load_kg):
+    """Also on the build whose handle outweighs its spool: there the open hand leaves the cable
+    carrying most of the pull, to accelerate the handle, and only the hand's own pull tells."""
+    result = run_set("constant", reps=3, load_kg=load_kg, scenario="release-mid-rep", machine=machine)
+    load = kg_to_newtons(load_kg)
     opened = result.athlete_phase.index("released")
     low = next(i for i in range(opened, len(result.frames)) if result.true_tension_n[i] < 0.05 * load)
     assert result.frames[low].time_s - result.frames[opened].time_s <= 0.05

@@ -53,13 +53,22 @@ def start(client: TestClient, **body: Any) -> Any:
 
 def test_nothing_without_logging_in(dash):
     assert dash.get("/api/status").status_code == 401
-    assert dash.post("/api/estop").status_code == 401
     assert dash.post("/api/set/skip-rest").status_code == 401
     assert start(dash).status_code == 401
     assert dash.post("/api/login", json={"name": "lifter", "password": "wrong"}).status_code == 401
     with pytest.raises(WebSocketDisconnect) as closed, dash.websocket_connect("/ws/telemetry") as ws:
         ws.receive_text()
     assert closed.value.code == 4401
+
+
+def test_the_estop_needs_no_login_and_its_reset_does(dash):
+    """Like the red button on the machine: whoever stands by must not need a password first."""
+    stopped = dash.post("/api/estop")
+    assert stopped.status_code == 200 and "tension off" in stopped.json()["note"]
+    assert dash.post("/api/reset").status_code == 401
+    log_in(dash, "lifter")
+    wait_until(lambda: status(dash)["estop"], "the e-stop without a login did not latch")
+    assert dash.post("/api/reset").status_code == 200
 
 
 def test_roles_decide_who_may_do_what(dash):

@@ -300,7 +300,7 @@ async function openSession(id) {
     detail.append(box);
     const reps = set.reps.map((r) => r.index);
     new uPlot({
-      title: `set ${set.number}: ${set.profile}, ${fmt(set.load_kg, 1)} kg`, width: 520, height: 220,
+      title: `set ${set.number}: ${set.profile}, ${fmt(set.load_kg, 1)} kg`, width: Math.min(520, document.body.clientWidth - 40), height: 220,
       scales: { x: { time: false }, v: { auto: true } },
       axes: [{ stroke: "#93a1ad" }, { stroke: "#93a1ad", label: "N" }, { scale: "v", side: 1, stroke: "#93a1ad", label: "m/s" }],
       series: [{ label: "rep" },
@@ -432,8 +432,8 @@ async function changePassword(event) {
 function wire() {
   $("#login-form").addEventListener("submit", login);
   $("#password-form").addEventListener("submit", changePassword);
-  $("#estop").addEventListener("click", () => control("/api/estop"));
-  $("#reset").addEventListener("click", () => control("/api/reset"));
+  $("#estop").addEventListener("click", () => control("/api/estop", $("#notice")));
+  $("#reset").addEventListener("click", () => control("/api/reset", $("#notice")));
   $("#setup-form").addEventListener("submit", startSet);
   $("#stop-set").addEventListener("click", () => control("/api/set/stop", $("#setup-message")));
   $("#skip-rest").addEventListener("click", () => control("/api/set/skip-rest"));

@@ -42,6 +42,12 @@ def profiles(load_kg: float) -> dict[str, ProfileConfig]:
     }
 
 
+def done_by_athlete(result: SimulationResult) -> int:
+    """Reps the simulated person lowered to the bottom: the truth the counter is held to."""
+    phases = result.athlete_phase
+    return sum(1 for was, now in itertools.pairwise(phases) if was == "eccentric" and now == "bottom")
+
+
 def load_ins(result: SimulationResult) -> int:
     states = [f.set_state for f in result.frames]
     return sum(1 for was, now in itertools.pairwise(states) if was != "loading" and now == "loading")
@@ -77,7 +83,9 @@ def main() -> None:
                 result = simulate(SimulationSetup(machine, profile, load_athlete(athlete)), keep_frames=True)
                 cuts = sum(1 for e in result.safety_events if e.kind == "release")
                 failed = sum(1 for r in result.reps if r.failed)
-                counted = f"{len(result.reps)}/{profile.reps}" + (f" ({failed} failed)" if failed else "")
+                counted = (
+                    f"{len(result.reps) - failed} of {done_by_athlete(result)} done ({profile.reps} planned)"
+                )
                 cells.append(f"{name} {counted}, {cuts} cuts, {load_ins(result)} load-in")
             if kg_to_newtons(load_kg) > GateLimits.of(machine).release_arm_n:
                 cut = f"let-go cut {let_go_cut_ms(machine, profiles(load_kg)['constant'], athlete):.0f} ms"

@@ -16,6 +16,7 @@ from controller.config.loader import CONFIG_ROOT
 from controller.wire import ControlUnavailable, Name, StartSet
 from dashboard.auth import (
     ADMINISTER,
+    CHOOSE_SETS,
     COOKIE,
     LOGIN_IDLE_S,
     SUPERVISE,
@@ -208,7 +209,9 @@ async def skip_rest(request: Request, user: Annotated[User, Depends(require(*TRA
 
 
 @router.post("/set/start", response_model=Ok)
-async def start_set(body: StartSet, request: Request, user: Annotated[User, Depends(require(*TRAIN))]) -> Ok:
+async def start_set(
+    body: StartSet, request: Request, user: Annotated[User, Depends(require(*CHOOSE_SETS))]
+) -> Ok:
     try:
         start = authorize(body, user.name, supervising=user.role in SUPERVISE)
     except SetRequestError as exc:

@@ -12,7 +12,7 @@ from controller.config.loader import CONFIG_ROOT
 from controller.config.workout import load_workout
 from controller.wire import StartWorkout
 from dashboard.api_machine import Ok, ask_control
-from dashboard.auth import SUPERVISE, TRAIN, User, current_user, require
+from dashboard.auth import CHOOSE_SETS, SUPERVISE, User, current_user, require
 from dashboard.state import hub_of
 
 router = APIRouter(prefix="/api")
@@ -35,7 +35,7 @@ def workouts(_: Annotated[User, Depends(current_user)]) -> list[dict[str, Any]]:
 
 @router.post("/workout/start", response_model=Ok)
 async def start_workout(
-    body: StartWorkout, request: Request, user: Annotated[User, Depends(require(*TRAIN))]
+    body: StartWorkout, request: Request, user: Annotated[User, Depends(require(*CHOOSE_SETS))]
 ) -> Ok:
     try:
         workout = authorize_workout(body, user.name, supervising=user.role in SUPERVISE)

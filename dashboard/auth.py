@@ -30,6 +30,8 @@ class Role(StrEnum):
 
 # Who may do what. E-stop is every role's: a stop button nobody may press is no stop button.
 TRAIN = (Role.ATHLETE, Role.PATIENT, Role.CLINICIAN, Role.ADMIN)
+# A set of one's own choosing; a patient trains on the plan their clinician set (Today).
+CHOOSE_SETS = (Role.ATHLETE, Role.CLINICIAN, Role.ADMIN)
 SUPERVISE = (Role.CLINICIAN, Role.ADMIN)
 ADMINISTER = (Role.ADMIN,)
 

@@ -136,6 +136,8 @@ def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_stops_a
     log_in_as(page, "patient")
     expect(page.locator("#tab-today")).to_be_visible()  # a patient lands on today's page
     expect(page.locator("nav button[data-tab=clinic]")).to_be_hidden()
+    for tab in ("setup", "replay"):  # a patient trains on the plan their clinician set (issue 19)
+        expect(page.locator(f"nav button[data-tab={tab}]")).to_be_hidden()
     page.fill("#soreness", "2")
     page.click("#checkin")
     expect(page.locator("#today-sets")).to_contain_text("3 x 10 at 2 kg")

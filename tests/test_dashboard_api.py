@@ -71,6 +71,13 @@ def test_the_estop_needs_no_login_and_its_reset_does(dash):
     assert dash.post("/api/reset").status_code == 200
 
 
+def test_a_patient_starts_only_the_set_their_plan_decides(dash):
+    log_in(dash, "patient")
+    assert start(dash).status_code == 403
+    assert dash.post("/api/workout/start", json={"workout": "upper-negatives"}).status_code == 403
+    assert status(dash)["set_state"] == "idle"
+
+
 def test_roles_decide_who_may_do_what(dash):
     log_in(dash, "lifter")
     assert dash.get("/api/me").json() == {"name": "lifter", "role": "athlete"}

@@ -16,10 +16,40 @@ async function api(method, path, body) {
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) {
-    const detail = data && data.detail;
-    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail || response.statusText));
+    throw new Error(data && data.detail ? sentences(data.detail) : response.statusText);
   }
   return data;
+}
+
+// What a lifter or patient reads: what happened and what to do next. The engineer's wording stays
+// one tap away (the title of the line, the Machine tab).
+const PLAIN = {
+  estop: "Stopped: all tension is off. Press Reset once the handle is at rest.",
+  release: "The handle was let go, or the cable went slack: tension is off. Take the handle and hold it still to go on.",
+  overspeed_in: "The cable came in too fast: tension is off. Take the handle and hold it still to go on.",
+  overspeed_out: "The handle went out too fast: the tension is held where it was. Move more slowly.",
+  stale: "The machine lost contact with its motor: tension is off. Wait, or ask staff if it repeats.",
+  capped: "You reached your limit: the machine holds the tension there.",
+  feel_ringing: "The weight feel was switched off for this set: the set goes on. Tell staff: the machine's settings need a look.",
+  store_failed: "This set is not saved yet. The machine keeps it and tries again; nothing to do.",
+  loop_lag: "The machine fell behind and stopped to be safe. Press Reset at rest to go on; tell staff if it repeats.",
+  loop_lag_unloaded: "The machine fell behind while nothing was loaded: nothing to do.",
+  drive_link_lost: "The machine lost its motor: tension is off. Tell staff.",
+  drive_alarm: "The motor reported a fault: tension is off. Tell staff.",
+  drive_fault: "The motor reported a fault: tension is off. Tell staff.",
+  drive_implausible: "The motor's readings made no sense: tension is off. Tell staff.",
+  overload_spacing: "Heavy negatives again so soon: your muscles may not have recovered. Consider a lighter day.",
+};
+
+function plainly(kind, detail) {
+  return PLAIN[kind] || `${kind.replaceAll("_", " ")}${detail ? `: ${detail}` : ""}`;
+}
+
+// A 422's list of {loc, msg} as sentences, never raw JSON.
+function sentences(detail) {
+  if (typeof detail === "string") return detail;
+  if (!Array.isArray(detail)) return JSON.stringify(detail);
+  return detail.map((e) => `${(e.loc || []).filter((p) => p !== "body").join(".") || "request"}: ${e.msg}`).join("; ");
 }
 
 function plural(count, word) {
@@ -171,7 +201,9 @@ function showStatus(s) {
   const link = $("#link");
   link.textContent = s.drive.link_up ? "drive online" : "drive offline";
   link.classList.toggle("up", s.drive.link_up);
-  $("#fault").textContent = s.fault ? `FAULT ${s.fault}` : s.estop ? "STOPPED (reset at rest)" : "";
+  const faultKind = s.fault ? s.fault.split(":")[0] : null;
+  $("#fault").textContent = faultKind ? plainly(faultKind) : s.estop ? PLAIN.estop : "";
+  $("#fault").title = s.fault || "";  // the engineer's wording, one tap (or hover) away
   $("#set-index").textContent = s.sets ? `${s.set_index}/${s.sets}` : "-";
   showSetState(s.set_state);
   $("#workout-now").textContent = workoutText(s.workout);
@@ -202,7 +234,8 @@ function showSetState(setState) {
 function addEvent(event) {
   const item = document.createElement("li");
   const when = event.time_s === undefined ? "" : `${fmt(event.time_s, 2)} s  `;
-  item.textContent = `${when}${event.kind}  ${event.detail || ""}`;
+  item.textContent = `${when}${plainly(event.kind)}`;
+  item.title = `${event.kind} ${event.detail || ""}`;
   $("#events").prepend(item);
 }
 

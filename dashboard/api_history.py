@@ -53,6 +53,7 @@ def sessions(store: Store, user: Annotated[User, Depends(current_user)]) -> list
                     "id": record.id,
                     "person": record.person,
                     "started": record.started,
+                    "exercise": ", ".join(dict.fromkeys(e for s in record.sets if (e := s.exercise))),
                     "sets": len(record.sets),
                     "reps": reps,
                     "recording": Path(record.recording).name if record.recording else None,

@@ -130,13 +130,16 @@ def test_a_set_in_pounds_runs_lands_in_history_and_exports(dash):
     assert status(dash)["load_kg"] == pytest.approx(45.359, abs=0.01)
     wait_until(lambda: dash.get("/api/sessions").json(), "no session in the history", timeout_s=120)
     (row,) = dash.get("/api/sessions").json()
-    assert row["person"] == "lifter" and row["reps"] == 2
+    assert row["person"] == "lifter" and row["reps"] == 2 and row["exercise"] == "row"
     detail = dash.get(f"/api/sessions/{row['id']}").json()
     assert detail["sets"][0]["load_kg"] == pytest.approx(45.359, abs=0.01)
     exported = dash.get(f"/api/sessions/{row['id']}/export.csv")
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [r["index"] for r in rows] == ["1", "2"]
+    # a spreadsheet's row: the exercise named, the session's time, figures to 3 decimals (issue 19)
+    assert rows[0]["exercise"] == "row" and rows[0]["load_kg"] == "45.359" and rows[0]["started"]
+    assert all(len(r["concentric_s"].partition(".")[2]) <= 3 for r in rows)
     assert dash.get("/api/sessions/999").status_code == 404
     log_in(dash, "admin")
     assert dash.get(f"/api/sessions/{row['id']}").status_code == 200

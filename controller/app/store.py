@@ -384,13 +384,19 @@ class SqliteSessionStore:
 
 
 def write_csv(record: SessionRecord, out: TextIO) -> None:
+    """One row a rep, as a spreadsheet wants it: the exercise named, figures to 3 decimals."""
     writer = csv.writer(out)
-    writer.writerow(["session", "set", "profile", "load_kg", *REP_COLUMNS])
+    writer.writerow(["session", "started", "exercise", "set", "profile", "load_kg", *REP_COLUMNS])
     for s in record.sets:
         for rep in s.reps:
+            figures = [_cell(getattr(rep, c)) for c in REP_COLUMNS]
             writer.writerow(
-                [record.id, s.number, s.profile, s.load_kg, *(getattr(rep, c) for c in REP_COLUMNS)]
+                [record.id, record.started, s.exercise, s.number, s.profile, _cell(s.load_kg), *figures]
             )
+
+
+def _cell(value: object) -> object:
+    return round(value, 3) if isinstance(value, float) else value
 
 
 def export_csv(record: SessionRecord, path: str | Path) -> None:

@@ -52,6 +52,10 @@ function sentences(detail) {
   return detail.map((e) => `${(e.loc || []).filter((p) => p !== "body").join(".") || "request"}: ${e.msg}`).join("; ");
 }
 
+function escapeHtml(text) {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
@@ -320,7 +324,7 @@ function addRep(r) {
 async function loadHistory() {
   const sessions = await api("GET", "/api/sessions");
   $("#session-table tbody").innerHTML = sessions.map((s) =>
-    `<tr><td>${s.id}</td><td>${s.started}</td><td>${s.person || "-"}</td><td>${s.sets}</td><td>${s.reps}</td>
+    `<tr><td>${s.id}</td><td>${new Date(s.started).toLocaleString()}</td><td>${escapeHtml(s.exercise || "-")}</td><td>${s.person || "-"}</td><td>${s.sets}</td><td>${s.reps}</td>
      <td><button data-session="${s.id}">Open</button> <a href="/api/sessions/${s.id}/export.csv">CSV</a></td></tr>`).join("");
 }
 

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from controller.config import MachineConfig, ProfileConfig
+from controller.config.loader import validate
 from controller.core.loop import ControlLoop, Frame
 from controller.core.reps import RepMetrics
-from controller.core.set_lifecycle import SetState
+from controller.core.set_lifecycle import LOADED
 from controller.runtime.recorder import Recording
 from controller.runtime.regression import configs_of, regression_replay
 from controller.timing import SimulatedClock
@@ -38,9 +39,9 @@ TRACE_EVERY = 10  # frames: 50 points a second at 500 Hz, plenty for a chart
 
 class ReplayedPerson:
     """Follows the recorded handle path. Like a person, they wait for the load to come in before
-    they lift: the path pauses where the recorded set began loading until the replayed set loads too
-    (the recorded path after that moment is a reaction to the load, which the replay must not
-    precede)."""
+    they lift: the path pauses where each recorded set began loading until the replayed set loads
+    too (the recorded path after that moment is a reaction to the load, which the replay must not
+    precede; a rest that ends later in the replay would otherwise leave the next set unloaded)."""
 
     def __init__(
         self, recording: Recording, machine: MachineConfig, loading: Callable[[], bool] = lambda: True
@@ -61,9 +62,12 @@ class ReplayedPerson:
         self._loading = loading
         states = recording.header.get("set_states", [])
         code = states.index("loading") if "loading" in states else -1
-        loads = np.flatnonzero(c["set_state"] == code)
-        self._load_s: float | None = float(self.time_s[loads[0]]) if len(loads) else None
-        self._offset_s = 0.0  # how long the replayed person has waited for the load
+        loading_now = c["set_state"] == code
+        began = np.flatnonzero(loading_now[1:] & ~loading_now[:-1]) + 1
+        if len(loading_now) and loading_now[0]:
+            began = np.concatenate(([0], began))
+        self._loads_s = [float(self.time_s[i]) for i in began]  # every set's load-in, in order
+        self._offset_s = 0.0  # how long the replayed person has waited for the loads
 
     @property
     def attached(self) -> bool:
@@ -82,11 +86,11 @@ class ReplayedPerson:
         if not self.attached:
             return 0.0
         t, waiting = now_s - self._offset_s, False
-        if self._load_s is not None and t >= self._load_s:
+        if self._loads_s and t >= self._loads_s[0]:
             if self._loading():
-                self._load_s = None  # loaded: follow the rest of the path from here
+                self._loads_s.pop(0)  # loaded: follow the path on to the next set's load-in
             else:
-                self._offset_s, t, waiting = now_s - self._load_s, self._load_s, True
+                self._offset_s, t, waiting = now_s - self._loads_s[0], self._loads_s[0], True
         x = float(np.interp(t, self.time_s, self.position_m))
         v = 0.0 if waiting else float(np.interp(t, self.time_s, self.velocity_mps))
         a = 0.0 if waiting else float(np.interp(t, self.time_s, self.acceleration_mps2))
@@ -116,17 +120,24 @@ def _rep(rep: RepMetrics) -> dict[str, Any]:
 
 
 def what_if(recording: Recording, profile: ProfileConfig, load_kg: float | None = None) -> WhatIf:
+    """The recorded set under another kind of resistance, and only that: at the recorded load
+    (unless `load_kg` says another), with its sets, reps and rests. Replayed at the profile's own
+    50 kg, one set of its own reps, a 40 kg set of 2 x 6 became 6 reps at 50 kg, the second set
+    never loaded."""
     original = regression_replay(recording).reps
-    machine, _ = configs_of(recording)
-    replayed, trace = asyncio.run(_resimulate(recording, machine, profile, load_kg))
-    return WhatIf(profile, original, replayed, trace)
+    machine, recorded = configs_of(recording)
+    load = load_kg if load_kg is not None else recording.header.get("load_kg") or recorded.load_kg
+    plan = {"load_kg": load, "sets": recorded.sets, "reps": recorded.reps, "rest_s": recorded.rest_s}
+    same_plan = validate(profile.model_dump(mode="json") | plan, ProfileConfig, "what-if profile")
+    replayed, trace = asyncio.run(_resimulate(recording, machine, same_plan, None))
+    return WhatIf(same_plan, original, replayed, trace)
 
 
 async def _resimulate(
     recording: Recording, machine: MachineConfig, profile: ProfileConfig, load_kg: float | None
 ) -> tuple[list[RepMetrics], dict[str, list[float]]]:
     loop = ControlLoop(machine, profile, load_kg)
-    person = ReplayedPerson(recording, machine, lambda: loop.lifecycle.state is not SetState.IDLE)
+    person = ReplayedPerson(recording, machine, lambda: loop.lifecycle.state in LOADED)
     plant = Plant(PlantParams.from_machine(machine), attached_mass_kg=person.moving_mass_kg)
     plant.place(float(person.position_m[0]) if len(person.position_m) else 0.0)
     rig = Rig(plant, person)

@@ -93,6 +93,21 @@ def test_what_if_at_constant_load_drops_the_eccentric_force_to_that_load(recorde
         assert after.rom_m == pytest.approx(before.rom_m, rel=0.1)
 
 
+def test_what_if_keeps_the_recorded_load_sets_and_reps(tmp_path):
+    """Issue 19: a 40 kg set of 2 x 3 replayed as one set of the profile's own at its 50 kg."""
+    path = tmp_path / "two-sets.ecxr"
+    planned = load_profile("eccentric-overload-130").model_copy(update={"sets": 2, "rest_s": 3.0})
+    setup = SimulationSetup(
+        load_machine("home-gym-2kw"), planned, load_athlete("trained"), reps=3, load_kg=40.0, record=path
+    )
+    simulate(setup)
+    report = what_if(read_recording(path), load_profile("constant"))
+    assert report.profile.load_kg == 40.0 and report.profile.sets == 2
+    assert len(report.original) == len(report.replayed) == 6  # both sets, every rep
+    for after in report.replayed:
+        assert after.mean_eccentric_force_n == pytest.approx(kg_to_newtons(40.0), rel=0.05)
+
+
 @pytest.mark.parametrize("keep_fraction", np.linspace(0.05, 0.999, 17))
 def test_a_truncated_recording_opens_up_to_the_damage(recorded, tmp_path, keep_fraction):
     data = recorded[0].read_bytes()

@@ -150,7 +150,9 @@ def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_stops_a
     expect(page.locator("#today-sets")).to_contain_text("3 x 10 at 2 kg")
     page.click("#today-start")
     expect(page.locator("#today-message")).to_contain_text("starting")
+    expect(page.locator("#today-live")).to_contain_text("Set 1 of 3")  # how the set goes, as it goes
     page.click("#patient-stop")
+    expect(page.locator("#today-message")).to_contain_text("stopped")  # it said "done" (issue 19)
     expect(page.locator("#fault")).to_contain_text("Stopped: all tension is off", timeout=5_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-patient.png"), full_page=True)

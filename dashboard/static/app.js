@@ -210,6 +210,7 @@ function showStatus(s) {
   $("#fault").title = s.fault || "";  // the engineer's wording, one tap (or hover) away
   $("#set-index").textContent = s.sets ? `${s.set_index}/${s.sets}` : "-";
   showSetState(s.set_state);
+  showToday(s);
   $("#workout-now").textContent = workoutText(s.workout);
   $("#skip-rest").hidden = !(s.set_state === "resting" || (s.workout && s.workout.rest_left_s > 0));
   const rows = {
@@ -233,6 +234,17 @@ function showSetState(setState) {
   const rest = setState === "resting" ? ` (${s.rest_left_s.toFixed(0)} s)` : "";
   const waiting = setState === "idle" && s.armed ? ": hold the handle still to load" : "";
   $("#set-state").textContent = setState + rest + waiting;
+}
+
+// The patient's page says how the set goes as it goes: which set, what now, reps done, the rest left.
+function showToday(s) {
+  if (!s.sets) {
+    $("#today-live").textContent = s.estop ? PLAIN.estop : "";
+    return;
+  }
+  const done = state.set ? state.set.done : 0;
+  const now = s.estop ? "stopped" : s.set_state === "resting" ? `rest, ${s.rest_left_s.toFixed(0)} s left` : s.set_state;
+  $("#today-live").textContent = `Set ${s.set_index} of ${s.sets}: ${now}, ${plural(done, "rep")} done`;
 }
 
 function addEvent(event) {

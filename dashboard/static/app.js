@@ -76,6 +76,8 @@ async function login(event) {
 }
 
 async function enter() {
+  // Only the tabs of this role, from the first moment the navigation shows
+  document.querySelectorAll("nav button[data-roles]").forEach((b) => { b.hidden = !b.dataset.roles.split(" ").includes(state.me.role); });
   $("#login-view").hidden = true;
   $("#tabs").hidden = false;
   $("#who").textContent = `${state.me.name} (${state.me.role})`;
@@ -83,7 +85,6 @@ async function enter() {
   fillProfiles();
   await loadWorkouts();
   connectTelemetry();
-  document.querySelectorAll("nav button[data-roles]").forEach((b) => { b.hidden = !b.dataset.roles.split(" ").includes(state.me.role); });
   showTab(state.me.role === "patient" ? "today" : "setup");
 }
 

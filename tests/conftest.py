@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from playwright.sync_api import Page
 
 from controller.config import MachineConfig, load_machine
+from tests.browser import chromium_page, running_demo
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +18,15 @@ def home_gym() -> MachineConfig:
 @pytest.fixture(scope="session")
 def a6_diy() -> MachineConfig:
     return load_machine("a6-diy")
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[str]:
+    with running_demo(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with chromium_page() as page:
+        yield page

@@ -1,64 +1,16 @@
-"""The README's first command, used as a person would: `eccentrix demo` in its own process, Debian's
-Chromium (headless, driven by Playwright) logs in, sets up an eccentric-overload set, watches the
-reps come in, and hits the e-stop. The live view's screenshot is kept in artifacts/."""
+"""The README's first command, used as a person would, in Chromium (tests/browser.py): log in, set up
+an eccentric-overload set, watch the reps come in, hit the e-stop; a clinician and a patient; a
+workout; every page at phone and tablet sizes."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.live_dashboard import free_port
-from tests.machines import home_gym_file
-
-CHROMIUM = os.environ.get("ECCENTRIX_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-PASSWORD = "browser-test-pw"
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "controller.cli", "demo", "--data", str(tmp_path), "--port", str(port)]
-    command += ["--machine", str(home_gym_file(tmp_path))]
-    process = subprocess.Popen([*command, "--password", PASSWORD])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "eccentrix demo exited"
-            assert time.monotonic() < deadline, "the demo's dashboard did not come up"
-            try:
-                if httpx.get(url + "/", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        assert process.wait(timeout=30) is not None
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: ./dev test installs Debian's chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        yield page
-        browser.close()
-    assert not errors, errors  # no script error on any page of the test
+from tests.browser import ARTIFACTS, PASSWORD, fits_and_shows_the_estop, log_in_as, wait_in_page
 
 
 def running_profile(page: Page, url: str) -> dict[str, Any]:
@@ -106,21 +58,13 @@ def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page):
     assert float(page.locator("#tension-now").inner_text()) > 200  # a set is under way
     page.click("#estop")
     expect(page.locator("#fault")).to_contain_text("Stopped: all tension is off", timeout=5_000)
-    page.wait_for_function("Number(document.querySelector('#tension-now').textContent) < 25", timeout=5_000)
+    wait_in_page(page, "Number(document.querySelector('#tension-now').textContent) < 25", timeout_ms=5_000)
     expect(page.locator("#set-state")).to_contain_text("stopped")
     expect(page.locator("#events")).to_contain_text("Press Reset once the handle is at rest")
     # The counter says reps done: the one the e-stop cut short is not one (it showed the rep in
     # progress, one more than the table; a cut-short rep may still come in as a failed row)
     page.wait_for_timeout(1000)
     assert 1 <= int(page.locator("#rep-count").inner_text()) <= rows.count()
-
-
-def log_in_as(page: Page, name: str) -> None:
-    expect(page.locator("#login-form")).to_be_visible()
-    page.fill("#login-name", name)
-    page.fill("#login-password", PASSWORD)
-    page.click("#login-button")
-    expect(page.locator("#who")).to_contain_text(name)
 
 
 def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_stops_and_changes_password(
@@ -247,17 +191,6 @@ def test_caps_change_field_by_field_and_a_removal_is_confirmed(demo, page):
     page.click("#set-caps")
     expect(table).not_to_contain_text("max_concentric_force_n")
     expect(table).to_contain_text("max_speed_mps 0.4")
-
-
-def fits_and_shows_the_estop(page: Page, where: str) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    viewport = page.viewport_size
-    assert viewport is not None and width <= viewport["width"], f"{where}: {width} px wide"
-    box = page.locator("#estop").bounding_box()
-    assert box is not None, f"{where}: no E-STOP"
-    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], f"{where}: E-STOP off-screen"
-    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], f"{where}: E-STOP off-screen"
-    assert box["height"] >= 48 and box["width"] >= 48, f"{where}: E-STOP under 48 px"
 
 
 @pytest.mark.parametrize(

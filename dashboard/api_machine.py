@@ -13,6 +13,7 @@ from controller.app.set_request import SetRequestError, authorize
 from controller.app.store import SqliteSessionStore, StoreError
 from controller.config import load_profile
 from controller.config.loader import CONFIG_ROOT
+from controller.config.profile import Audience
 from controller.wire import ControlUnavailable, Name, StartSet
 from dashboard.auth import (
     ADMINISTER,
@@ -170,9 +171,16 @@ def machine_status(request: Request, user: Annotated[User, Depends(current_user)
 
 
 @router.get("/profiles")
-def profiles(_: Annotated[User, Depends(current_user)]) -> list[dict[str, Any]]:
+def profiles(user: Annotated[User, Depends(current_user)]) -> list[dict[str, Any]]:
+    """The profiles this person picks from: lifters the training ones, clinicians and admins all of
+    them, a patient none (their sets come from their protocol)."""
+    if user.role is Role.PATIENT:
+        return []
     names = sorted(p.stem for p in (CONFIG_ROOT / "profiles").glob("*.toml"))
-    return [load_profile(name).model_dump(mode="json") | {"file": name} for name in names]
+    shown = [(name, load_profile(name)) for name in names]
+    if user.role not in SUPERVISE:
+        shown = [(name, p) for name, p in shown if p.audience is Audience.TRAINING]
+    return [p.model_dump(mode="json") | {"file": name} for name, p in shown]
 
 
 @router.post("/estop", response_model=Ok)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.config import ConfigError, load_athlete, load_machine
+from controller.config import ConfigError, load_athlete, load_machine, load_profile
 from controller.config.loader import CONFIG_ROOT
 
 pytestmark = pytest.mark.fast
@@ -17,6 +17,14 @@ def test_every_shipped_config_loads():
         load_machine(path)
     for path in (CONFIG_ROOT / "athletes").glob("*.toml"):
         load_athlete(path)
+
+
+def test_every_shipped_profile_has_a_title_and_description_a_person_reads():
+    for path in (CONFIG_ROOT / "profiles").glob("*.toml"):
+        profile = load_profile(path)
+        assert profile.title and profile.title != profile.name, path.name
+        assert len(profile.description) > 20, path.name
+        assert "_" not in profile.title + profile.description, path.name  # no config words
 
 
 def write(tmp_path: Path, text: str) -> Path:

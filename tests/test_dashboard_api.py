@@ -99,6 +99,19 @@ def test_roles_decide_who_may_do_what(dash):
     assert status(dash)["person"] == "pat"
 
 
+def test_each_role_picks_from_its_own_profiles_by_their_human_names(dash):
+    def listed(name: str) -> dict[str, str]:
+        log_in(dash, name)
+        return {p["file"]: p["audience"] for p in dash.get("/api/profiles").json()}
+
+    lifter = listed("lifter")
+    assert lifter and set(lifter.values()) == {"training"}
+    clinician = listed("clinician")
+    assert set(clinician.values()) == {"training", "clinic"} and set(lifter) < set(clinician)
+    assert listed("patient") == {}
+    assert listed("admin") == clinician
+
+
 @pytest.mark.parametrize(
     ("body", "code", "words"),
     [

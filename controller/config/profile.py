@@ -22,6 +22,14 @@ class ProfileKind(StrEnum):
     ISOMETRIC = "isometric"  # the handle held still while the person pulls: a strength test
 
 
+class Audience(StrEnum):
+    """Who picks the profile from a list: lifters see the training ones; clinicians and admins see
+    every one, clinic profiles included (a patient's come from their protocol)."""
+
+    TRAINING = "training"
+    CLINIC = "clinic"
+
+
 class CapsConfig(Section):
     """Bounds set by whoever owns the profile or the person (a clinician, a coach), enforced in the
     SafetyGate. The range-of-motion window is in cable position (m out from the dock): the tension
@@ -155,7 +163,9 @@ class IsometricConfig(Section):
 
 class ProfileConfig(Section):
     name: str = Field(min_length=1, max_length=64)
-    description: str = ""
+    title: str = Field("", max_length=80)  # what people read; `name` is the key files and logs use
+    description: str = Field("", max_length=400)
+    audience: Audience = Audience.TRAINING
     kind: ProfileKind
     load_kg: float = Field(gt=0, le=500)
     eccentric_pct: float = Field(0.0, ge=0, le=100)

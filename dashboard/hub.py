@@ -78,7 +78,7 @@ class Hub:
             self.person = self.reps_person = message.get("person")
             self.reps = []
         whose = message.get("person") if kind == "block_done" else self.person
-        if kind == "rep":
+        if kind in ("rep", "set_done"):
             self.reps.append(message)
         elif kind in ("safety", "block_done", "warning", "workout"):
             self.events = [*self.events, (whose, message)][-RECENT_EVENTS:]

@@ -34,6 +34,7 @@ SET_FIELDS_BLANK: dict[str, Any] = {
     "reps_done": 0,
     "profile": None,
     "load_kg": None,
+    "loads_kg": None,
     "person": None,
     "exercise": None,
     "recording": None,

@@ -54,16 +54,22 @@ async def with_client(path: Path, body: Any) -> Any:
 def test_a_block_of_sets_is_run_recorded_stored_and_replays_exactly(tmp_path):
     tempo = {"concentric_s": 1.0, "pause_s": 0.0, "eccentric_s": 2.0, "tolerance_pct": 15.0}
 
-    async def body(listener: Listener) -> dict[str, Any]:
+    async def body(listener: Listener) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         start = {"profile": profile(reps=3, tempo=tempo), "person": "ada", "exercise": "row"}
         reply = await listener.client.request("start", start=start, by="test")
         assert reply["ok"], reply
         (done,) = await listener.wait_for("block_done", timeout_s=120)
-        return done
+        return done, [m for m in listener.messages if m["type"] in ("rep", "set_done", "block_done")]
 
     with running_service(tmp_path) as service:
-        done = asyncio.run(with_client(service.port.path, body))
+        done, ends = asyncio.run(with_client(service.port.path, body))
     assert done["reps"] == 3
+    # the set's summary once its last rep is in, before the block is filed
+    assert [m["type"] for m in ends] == ["rep", "rep", "rep", "set_done", "block_done"]
+    summary = ends[3]
+    assert (summary["set"], summary["sets"], summary["reps"], summary["volume_kg"]) == (1, 1, 3, 150.0)
+    assert summary["best_velocity_mps"] == max(r["mean_concentric_velocity_mps"] for r in ends[:3])
+    assert 1.15 < summary["eccentric_concentric_ratio"] < 1.45  # 30 % more down than up
     store = SqliteSessionStore(tmp_path / "sessions.sqlite")
     record = store.session(done["session"])
     store.close()

@@ -27,6 +27,7 @@ from controller.config.loader import CONFIG_ROOT, validate
 from controller.config.workout import WorkoutConfig, load_workout
 from controller.core.reps import RepMetrics
 from controller.wire import StartWorkout
+from tests.sets import made_rep
 
 pytestmark = pytest.mark.fast
 
@@ -34,10 +35,7 @@ NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
 
 def some_reps(up_n: float, down_n: float) -> list[RepMetrics]:
-    rep = RepMetrics(
-        1, 1.0, 3.0, 0.5, up_n, down_n, down_n, 0.5, 0.5, 0.8, 250.0, 4.0, 0.0, 0.8, 0.0, False, False
-    )
-    return [rep]
+    return [made_rep(mean_concentric_force_n=up_n, mean_eccentric_force_n=down_n)]
 
 
 def workout(*steps: dict[str, object], **fields: object) -> WorkoutConfig:

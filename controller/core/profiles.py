@@ -77,6 +77,14 @@ class Profile:
     def kind(self) -> ProfileKind:
         return self.config.kind
 
+    @property
+    def loads_n(self) -> tuple[float, float]:
+        """The lift's and the lowering's load as they stand, before range curves, pace and a
+        spotter's help: what a screen shows as the weight."""
+        assisted = self.kind is ProfileKind.ECCENTRIC_ONLY or self._negatives_from is not None
+        lowering = self.base_n if self.kind is ProfileKind.CONSTANT else self.eccentric_n
+        return (self.assist_n if assisted else self.base_n), lowering
+
     def concentric_level(self, inp: ProfileInput) -> float:
         match self.kind:
             case ProfileKind.ECCENTRIC_ONLY:

@@ -1,6 +1,6 @@
 """What a running loop says to the outside, put into the control port: frames decimated to
-TELEMETRY_HZ, each rep with its tempo cue, and safety events. The control service and a simulated
-set with a bridge (simulate --mqtt) both publish through it."""
+TELEMETRY_HZ, each rep with its tempo cue, each set's summary once it is over, and safety events.
+The control service and a simulated set with a bridge (simulate --mqtt) both publish through it."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from typing import Any
 from controller.config.profile import TempoConfig
 from controller.core.loop import ControlLoop, Frame
 from controller.core.reps import RepMetrics
+from controller.core.set_lifecycle import SetState
+from controller.core.set_summary import summarise_set
 from controller.core.tempo import tempo_feedback
 from controller.runtime.ipc import ControlPort
+from controller.units import newtons_to_kg
 
 TELEMETRY_HZ = 100.0
+SET_OVER = (SetState.RESTING, SetState.DONE, SetState.STOPPED)
 
 
 class LoopPublisher:
@@ -24,20 +28,36 @@ class LoopPublisher:
         self._events_sent = 0
         self._loop: ControlLoop | None = None
         self._tempo: TempoConfig | None = None
+        self._set_over = False  # the summary goes out as the set ends, once
 
     def attach(self, loop: ControlLoop, tempo: TempoConfig | None) -> None:
-        self._loop, self._tempo, self._events_sent = loop, tempo, 0
+        self._loop, self._tempo, self._events_sent, self._set_over = loop, tempo, 0, False
         loop.observers.on_frame.append(self._on_frame)
         loop.observers.on_rep.append(self._on_rep)
 
     def publish_events(self) -> None:
-        """New safety events of the attached loop; once per cycle, outside step()."""
+        """New safety events of the attached loop, and the summary of a set just over; once per
+        cycle, outside step()."""
         if self._loop is None:
             return
         events = self._loop.safety_events
         while self._events_sent < len(events):
             self.port.publish({"type": "safety", **asdict(events[self._events_sent])})
             self._events_sent += 1
+        self._publish_set_over(self._loop)
+
+    def _publish_set_over(self, loop: ControlLoop) -> None:
+        lifecycle = loop.lifecycle
+        was_over, self._set_over = self._set_over, lifecycle.state in SET_OVER
+        if was_over or not self._set_over:
+            return
+        load_kg = newtons_to_kg(lifecycle.profile.base_n)
+        summary = summarise_set(lifecycle.tracker.completed, load_kg)
+        if summary is not None:
+            sets = lifecycle.profile.config.sets
+            self.port.publish(
+                {"type": "set_done", "set": lifecycle.set_index, "sets": sets, **asdict(summary)}
+            )
 
     def _on_frame(self, frame: Frame) -> None:
         self._frames += 1

@@ -35,6 +35,7 @@ from controller.runtime.priority import helper_priority, prefer_control_thread
 from controller.runtime.publisher import LoopPublisher
 from controller.runtime.recorder import RecordingWriter, recording_header
 from controller.timing import Clock
+from controller.units import newtons_to_kg
 
 STATUS_EVERY_S = 0.5
 REQUESTS_PER_CYCLE = 8
@@ -346,6 +347,7 @@ class ControlService:
             "reps_done": len(lifecycle.tracker.completed),
             "profile": block.profile.model_dump(mode="json") if block else None,
             "load_kg": (block.load_kg or block.profile.load_kg) if block else None,
+            "loads_kg": [newtons_to_kg(n) for n in lifecycle.profile.loads_n] if block else None,
             "person": block.person if block else None,
             "exercise": block.exercise if block else None,
             "recording": str(block.writer.path) if block and block.writer else None,

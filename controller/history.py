@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from controller.app.store import SqliteSessionStore, export_csv, export_json
+from controller.app.export import export_csv, export_json
+from controller.app.store import SqliteSessionStore
 from controller.app.strength import PROFILE_DAYS, strength_of
 from controller.core.isometric import symmetry_pct, write_trace_csv
 from controller.runtime.isometric_recording import isometric_test

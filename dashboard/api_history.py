@@ -13,7 +13,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.app.store import SqliteSessionStore, StoreError, write_csv
+from controller.app.export import write_csv
+from controller.app.progress import progress_of
+from controller.app.store import SqliteSessionStore, StoreError
 from controller.app.strength import strength_of
 from controller.app.vbt import VbtError
 from controller.config import ConfigError, load_profile
@@ -165,6 +167,34 @@ async def replay_what_if(
     return doc
 
 
+@router.get("/exercises")
+def exercises(
+    store: Store, user: Annotated[User, Depends(current_user)], person: Annotated[Name | None, Query()] = None
+) -> list[str]:
+    """The exercises a person has named, the most recent first."""
+    who = _whose(user, person)
+    return store.exercises_of(who)
+
+
+@router.get("/progress")
+def progress(
+    store: Store,
+    user: Annotated[User, Depends(current_user)],
+    exercise: Annotated[str, Query(min_length=1, max_length=64)],
+    person: Annotated[Name | None, Query()] = None,
+) -> dict[str, Any]:
+    """An exercise over the weeks: a point per session, and the personal records."""
+    who = _whose(user, person)
+    return progress_of(exercise, store.sets_of(who, exercise)).to_json()
+
+
+def _whose(user: User, person: str | None) -> str:
+    who = person or user.name
+    if not _visible(user, who):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a lifter sees only their own history")
+    return who
+
+
 @router.get("/strength")
 def strength(
     store: Store,
@@ -174,9 +204,7 @@ def strength(
     mvt_mps: Annotated[float | None, Query(gt=0.05, le=1.5, description="velocity of a true max")] = None,
 ) -> dict[str, Any]:
     """The exercise's load-velocity profile from the last four weeks' sets, and the 1RM it predicts."""
-    who = person or user.name
-    if not _visible(user, who):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "a lifter sees only their own strength")
+    who = _whose(user, person)
     try:
         return strength_of(store, who, exercise, mvt_mps).to_json()
     except VbtError as exc:

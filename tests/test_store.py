@@ -10,14 +10,8 @@ import sqlite3
 import pytest
 
 from controller.app.accounts import verify_password
-from controller.app.store import (
-    MIGRATIONS,
-    SessionStore,
-    SqliteSessionStore,
-    StoreError,
-    export_csv,
-    export_json,
-)
+from controller.app.export import export_csv, export_json
+from controller.app.store import MIGRATIONS, SessionStore, SqliteSessionStore, StoreError
 from controller.cli import main
 from tests.sets import run_set
 

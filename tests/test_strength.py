@@ -69,3 +69,10 @@ def test_the_dashboard_shows_a_lifter_their_own_estimate_and_nobody_elses(dash, 
     missing = dash.get("/api/strength", params={"exercise": "squat"})
     assert missing.status_code == 409 and "no sets of 'squat'" in missing.json()["detail"]
     assert dash.get("/api/strength", params={"exercise": "row", "mvt_mps": 5}).status_code == 422
+    # ... and, over the weeks, the same sets as a trend and records, theirs only
+    assert dash.get("/api/exercises").json() == ["row"]
+    progress = dash.get("/api/progress", params={"exercise": "row"}).json()
+    assert [p["top_load_kg"] for p in progress["sessions"]] == [max(LOADS)]
+    assert {r["what"] for r in progress["records"]} >= {"heaviest load", "best estimated 1RM"}
+    assert dash.get("/api/progress", params={"exercise": "row", "person": "ada"}).status_code == 403
+    assert dash.get("/api/progress", params={"exercise": ""}).status_code == 422

@@ -8,15 +8,13 @@ migrations recorded in SQLite's user_version; opening an old file upgrades it in
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 from controller.core.reps import RepMetrics
 
@@ -118,6 +116,16 @@ class SetRecord:
     load_kg: float
     reps: list[RepMetrics]
     exercise: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExerciseSet:
+    """A set of one exercise, with the session it was in: a point of a trend."""
+
+    session: int
+    started: str
+    load_kg: float
+    reps: list[RepMetrics]
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,15 +369,28 @@ class SqliteSessionStore:
         ]
         return SessionRecord(row[0], row[1], row[2], row[3], row[4], sets, notes)
 
-    def sets_of(self, person: str, exercise: str, since: str) -> list[tuple[float, list[RepMetrics]]]:
-        """(load kg, reps) of that person's sets of that exercise started since `since` (ISO 8601)."""
+    def sets_of(self, person: str, exercise: str, since: str = "") -> list[ExerciseSet]:
+        """That person's sets of that exercise started since `since` (ISO 8601), oldest first."""
         rows = self._db.execute(
-            "SELECT sets.id, sets.load_kg FROM sets JOIN sessions s ON s.id = sets.session_id "
-            "JOIN people p ON p.id = s.person_id WHERE p.name = ? AND sets.exercise = ? AND s.started >= ? "
-            "ORDER BY sets.id",
+            "SELECT sets.id, s.id, s.started, sets.load_kg FROM sets "
+            "JOIN sessions s ON s.id = sets.session_id JOIN people p ON p.id = s.person_id "
+            "WHERE p.name = ? AND sets.exercise = ? AND s.started >= ? ORDER BY sets.id",
             (person, exercise, since),
         ).fetchall()
-        return [(float(load_kg), self._reps_of(set_id)) for set_id, load_kg in rows]
+        return [
+            ExerciseSet(session, str(started), float(load_kg), self._reps_of(set_id))
+            for set_id, session, started, load_kg in rows
+        ]
+
+    def exercises_of(self, person: str) -> list[str]:
+        """The exercises that person has named, the most recent first."""
+        rows = self._db.execute(
+            "SELECT sets.exercise FROM sets JOIN sessions s ON s.id = sets.session_id "
+            "JOIN people p ON p.id = s.person_id WHERE p.name = ? AND sets.exercise != '' "
+            "GROUP BY sets.exercise ORDER BY MAX(sets.id) DESC",
+            (person,),
+        )
+        return [str(exercise) for (exercise,) in rows]
 
     def _reps_of(self, set_id: int) -> list[RepMetrics]:
         rows = self._db.execute(f"SELECT {_REP_SQL} FROM reps WHERE set_id = ? ORDER BY id", (set_id,))
@@ -381,28 +402,3 @@ class SqliteSessionStore:
         cast = {"int": int, "bool": bool, "float": float}
         typed: list[Any] = [cast[str(f.type)](v) for f, v in zip(fields(RepMetrics), values, strict=True)]
         return RepMetrics(*typed)
-
-
-def write_csv(record: SessionRecord, out: TextIO) -> None:
-    """One row a rep, as a spreadsheet wants it: the exercise named, figures to 3 decimals."""
-    writer = csv.writer(out)
-    writer.writerow(["session", "started", "exercise", "set", "profile", "load_kg", *REP_COLUMNS])
-    for s in record.sets:
-        for rep in s.reps:
-            figures = [_cell(getattr(rep, c)) for c in REP_COLUMNS]
-            writer.writerow(
-                [record.id, record.started, s.exercise, s.number, s.profile, _cell(s.load_kg), *figures]
-            )
-
-
-def _cell(value: object) -> object:
-    return round(value, 3) if isinstance(value, float) else value
-
-
-def export_csv(record: SessionRecord, path: str | Path) -> None:
-    with Path(path).open("w", newline="", encoding="utf-8") as out:
-        write_csv(record, out)
-
-
-def export_json(record: SessionRecord, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(record.to_json(), indent=2), encoding="utf-8")

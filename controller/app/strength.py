@@ -55,7 +55,7 @@ def strength_of(
     since = ((now or datetime.now(UTC)) - timedelta(days=days)).isoformat(timespec="seconds")
     sets = store.sets_of(person, exercise, since)
     # An assisted or failed rep says nothing of speed under load: eccentric-only sets drop out.
-    usable = [(load, reps) for load, reps in sets if any(not r.failed and not r.assisted for r in reps)]
+    usable = [(s.load_kg, s.reps) for s in sets if any(not r.failed and not r.assisted for r in s.reps)]
     if not usable:
         raise VbtError(
             f"no sets of {exercise!r} by {person!r} with a complete, unassisted rep in the last {days:g} days"

@@ -6,6 +6,21 @@ const LIVE_WINDOW_S = 10;
 const LB_PER_KG = 1 / 0.45359237;
 const state = { me: null, profiles: [], status: null, socket: null, live: null, replay: null };
 
+// What this device remembers: unit, theme, sound, the last settings of each profile.
+const saved = {
+  get(key, fallback) {
+    try {
+      const value = localStorage.getItem(`eccentrix.${key}`);
+      return value === null ? fallback : JSON.parse(value);
+    } catch {
+      return fallback;  // storage off (private mode) or a value from an older page
+    }
+  },
+  set(key, value) {
+    try { localStorage.setItem(`eccentrix.${key}`, JSON.stringify(value)); } catch { /* storage off: nothing kept */ }
+  },
+};
+
 async function api(method, path, body) {
   const options = { method, headers: {}, credentials: "same-origin" };
   if (body !== undefined) {
@@ -80,12 +95,16 @@ async function enter() {
   document.querySelectorAll("nav button[data-roles]").forEach((b) => { b.hidden = !b.dataset.roles.split(" ").includes(state.me.role); });
   $("#login-view").hidden = true;
   $("#tabs").hidden = false;
+  // The landing tab now, not once the lists below are in: a tab tapped meanwhile stays (under a
+  // CPU hog the caps test tapped Clinic and was sent back to Set up)
+  showTab(state.me.role === "patient" ? "today" : "setup");
   $("#who").textContent = `${state.me.name} (${state.me.role})`;
+  $("#unit").value = saved.get("unit", "kg") === "lb" ? "lb" : "kg";
+  $("#load").step = $("#unit").value === "lb" ? "1" : "0.5";
+  connectTelemetry();
   state.profiles = await api("GET", "/api/profiles");
   fillProfiles();
   await loadWorkouts();
-  connectTelemetry();
-  showTab(state.me.role === "patient" ? "today" : "setup");
 }
 
 function showTab(name) {
@@ -109,11 +128,11 @@ async function control(path, messageElement) {
 }
 
 function fillProfiles() {
-  const options = state.profiles.map((p) => `<option value="${p.file}">${p.name}</option>`).join("");
+  const options = state.profiles.map((p) => `<option value="${p.file}">${escapeHtml(p.title || p.name)}</option>`).join("");
   $("#profile").innerHTML = options;
   $("#whatif-profile").innerHTML = options;
-  const preferred = state.profiles.find((p) => p.file === "eccentric-overload-130");
-  if (preferred) $("#profile").value = preferred.file;
+  const preferred = [saved.get("profile"), "eccentric-overload-130"].find((f) => state.profiles.some((p) => p.file === f));
+  if (preferred) $("#profile").value = preferred;
   profileChosen();
 }
 
@@ -121,7 +140,7 @@ function profileChosen() {
   const profile = state.profiles.find((p) => p.file === $("#profile").value);
   if (!profile) return;
   const lb = $("#unit").value === "lb";
-  $("#profile-description").textContent = `${profile.kind}: ${profile.description || ""}`;
+  $("#profile-description").textContent = profile.description;
   $("#load").value = lb ? (profile.load_kg * LB_PER_KG).toFixed(0) : profile.load_kg;
   $("#eccentric-pct").value = profile.eccentric_pct;
   $("#reps").value = profile.reps;
@@ -131,9 +150,22 @@ function profileChosen() {
   $("#tempo-con").value = tempo.concentric_s;
   $("#tempo-pause").value = tempo.pause_s;
   $("#tempo-ecc").value = tempo.eccentric_s;
+  const last = saved.get(`set.${profile.file}`);
+  if (last) rememberedSettings(last);
+}
+
+// The settings this profile's last set on this device started with: a lifter's usual numbers.
+function rememberedSettings(last) {
+  const lb = $("#unit").value === "lb";
+  if (typeof last.load_kg === "number") $("#load").value = lb ? Math.round(last.load_kg * LB_PER_KG) : last.load_kg;
+  const fields = { "#eccentric-pct": last.eccentric_pct, "#reps": last.reps, "#sets": last.sets, "#rest": last.rest_s,
+    "#exercise": last.exercise, "#tempo-con": last.tempo?.concentric_s, "#tempo-pause": last.tempo?.pause_s,
+    "#tempo-ecc": last.tempo?.eccentric_s };
+  for (const [id, value] of Object.entries(fields)) if (value !== undefined && value !== null) $(id).value = value;
 }
 
 function unitChosen() {
+  saved.set("unit", $("#unit").value);
   const value = parseFloat($("#load").value);
   if (!isFinite(value)) return;
   const lb = $("#unit").value === "lb";
@@ -163,6 +195,9 @@ async function startSet(event) {
   const message = $("#setup-message");
   try {
     await api("POST", "/api/set/start", body);
+    const kg = body.unit === "lb" ? body.load / LB_PER_KG : body.load;
+    saved.set("profile", body.profile);
+    saved.set(`set.${body.profile}`, { ...body, load_kg: Math.round(kg * 2) / 2 });
     message.className = "";
     message.textContent = "set started: take the handle and hold still";
     $("#rep-table tbody").innerHTML = "";
@@ -192,6 +227,7 @@ function receive(message) {
     case "telemetry": return addSamples(message);
     case "rep": return addRep(message);
     case "set_started": $("#rep-table tbody").innerHTML = ""; return newSet(1);
+    case "set_done": return trainerSetDone(message);
     case "safety": return addEvent(message);
     case "warning": return addEvent(message);
     case "block_done": return blockSummary(message);
@@ -212,6 +248,7 @@ function showStatus(s) {
   $("#set-index").textContent = s.sets ? `${s.set_index}/${s.sets}` : "-";
   showSetState(s.set_state);
   showToday(s);
+  trainerStatus(s);
   $("#workout-now").textContent = workoutText(s.workout);
   $("#skip-rest").hidden = !(s.set_state === "resting" || (s.workout && s.workout.rest_left_s > 0));
   const rows = {
@@ -254,6 +291,7 @@ function addEvent(event) {
   item.textContent = `${when}${plainly(event.kind)}`;
   item.title = `${event.kind} ${event.detail || ""}`;
   $("#events").prepend(item);
+  trainerSafety(event);
 }
 
 function addSamples(m) {
@@ -270,16 +308,20 @@ function addSamples(m) {
   if (drop) ["t", "tension", "command", "position"].forEach((k) => live[k].splice(0, drop));
   live.dirty = true;
   $("#phase").textContent = m.phase;
+  trainerFrame(m);
   $("#tension-now").textContent = m.tension_n[m.tension_n.length - 1].toFixed(0);
   if (state.status) showSetState(m.set_state);
 }
 
+// Zero-based: a tension that looks doubled must be doubled.
+const FROM_ZERO = { range: (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] };
+
 function chartOptions(title, width) {
   return {
     title, width, height: 300,
-    scales: { x: { time: false }, m: { auto: true } },
-    axes: [{ stroke: "#93a1ad", grid: { stroke: "#2c3640" } },
-      { stroke: "#93a1ad", grid: { stroke: "#2c3640" }, label: "N" },
+    scales: { x: { time: false }, y: FROM_ZERO, m: FROM_ZERO },
+    axes: [{ stroke: "#93a1ad", grid: { stroke: "#8884" } },
+      { stroke: "#93a1ad", grid: { stroke: "#8884" }, label: "N" },
       { scale: "m", side: 1, stroke: "#93a1ad", grid: { show: false }, label: "m" }],
     series: [{ label: "t (s)" },
       { label: "felt tension N", stroke: "#3aa0ff", width: 2 },
@@ -288,10 +330,15 @@ function chartOptions(title, width) {
   };
 }
 
+function liveChartWidth() {
+  return Math.min(1100, document.body.clientWidth - 40);
+}
+
 function ensureLiveChart() {
   if (state.liveChart) return;
-  const width = Math.min(1100, document.body.clientWidth - 40);
-  state.liveChart = new uPlot(chartOptions("tension and position", width), [[], [], [], []], $("#live-chart"));
+  state.liveChart = new uPlot(chartOptions("tension and position", liveChartWidth()), [[], [], [], []], $("#live-chart"));
+  // A tablet turned on its side: the chart follows the screen's new width.
+  window.addEventListener("resize", () => state.liveChart.setSize({ width: liveChartWidth(), height: 300 }));
   let frames = 0;
   let since = performance.now();
   const draw = (now) => {
@@ -316,12 +363,14 @@ function newSet(index) {
   state.set = { index, done: 0 };
   $("#rep-count").textContent = "0";
   $("#tempo-cue").textContent = "-";  // the last set's verdict says nothing of this one
+  trainerNewSet();
 }
 
 function addRep(r) {
   if (!state.set || state.set.index !== r.set) newSet(r.set);
   if (!r.failed) state.set.done += 1;
   $("#rep-count").textContent = state.set.done;
+  trainerRep(r, state.set.done);
   const cue = r.tempo ? r.tempo.cue : "-";
   $("#tempo-cue").textContent = cue;
   const row = document.createElement("tr");
@@ -331,139 +380,6 @@ function addRep(r) {
     fmt(r.velocity_loss_pct, 1), cue];
   row.innerHTML = cells.map((c) => `<td>${c}</td>`).join("");
   $("#rep-table tbody").append(row);
-}
-
-// -- history -------------------------------------------------------------------------------------
-async function loadHistory() {
-  const sessions = await api("GET", "/api/sessions");
-  $("#session-table tbody").innerHTML = sessions.map((s) =>
-    `<tr><td>${s.id}</td><td>${new Date(s.started).toLocaleString()}</td><td>${escapeHtml(s.exercise || "-")}</td><td>${s.person || "-"}</td><td>${s.sets}</td><td>${s.reps}</td>
-     <td><button data-session="${s.id}">Open</button> <a href="/api/sessions/${s.id}/export.csv">CSV</a></td></tr>`).join("");
-}
-
-async function openSession(id) {
-  const session = await api("GET", `/api/sessions/${id}`);
-  const detail = $("#session-detail");
-  detail.innerHTML = `<h3>Session ${id}</h3>`;
-  for (const set of session.sets) {
-    const box = document.createElement("div");
-    detail.append(box);
-    const reps = set.reps.map((r) => r.index);
-    new uPlot({
-      title: `set ${set.number}: ${set.profile}, ${fmt(set.load_kg, 1)} kg`, width: Math.min(520, document.body.clientWidth - 40), height: 220,
-      scales: { x: { time: false }, v: { auto: true } },
-      axes: [{ stroke: "#93a1ad" }, { stroke: "#93a1ad", label: "N" }, { scale: "v", side: 1, stroke: "#93a1ad", label: "m/s" }],
-      series: [{ label: "rep" },
-        { label: "mean force up N", stroke: "#ffd24d", points: { show: true } },
-        { label: "mean force down N", stroke: "#3aa0ff", points: { show: true } },
-        { label: "MCV m/s", stroke: "#4dd68c", scale: "v", points: { show: true } }],
-    }, [reps, set.reps.map((r) => r.mean_concentric_force_n), set.reps.map((r) => r.mean_eccentric_force_n),
-      set.reps.map((r) => r.mean_concentric_velocity_mps)], box);
-  }
-}
-
-async function estimateStrength(event) {
-  event.preventDefault();
-  const exercise = $("#strength-exercise").value.trim();
-  const result = $("#strength-result");
-  $("#strength-chart").innerHTML = "";
-  try {
-    const doc = await api("GET", `/api/strength?exercise=${encodeURIComponent(exercise)}`);
-    result.textContent = `Estimated 1RM ${fmt(doc.one_rm_kg, 1)} kg (+/- ${fmt(doc.one_rm_sd_kg, 1)} kg), ` +
-      `where your speed would fall to ${fmt(doc.mvt_mps, 2)} m/s, from ${doc.points.length} sets in the last four weeks`;
-    const loads = doc.points.map((p) => p.load_kg).concat([doc.one_rm_kg]).sort((a, b) => a - b);
-    const measured = new Map(doc.points.map((p) => [p.load_kg, p.velocity_mps]));
-    new uPlot({
-      title: `${doc.exercise}: load-velocity profile`, width: Math.min(520, document.body.clientWidth - 40), height: 220,
-      scales: { x: { time: false } },
-      axes: [{ stroke: "#93a1ad", label: "kg" }, { stroke: "#93a1ad", label: "m/s" }],
-      series: [{ label: "load kg" },
-        { label: "best MCV m/s", stroke: "#4dd68c", width: 0, points: { show: true, size: 8 } },
-        { label: "profile m/s", stroke: "#93a1ad" }],
-    }, [loads, loads.map((l) => measured.has(l) ? measured.get(l) : null),
-      loads.map((l) => doc.intercept_mps + doc.slope_mps_per_kg * l)], $("#strength-chart"));
-  } catch (error) {
-    result.textContent = error.message;
-  }
-}
-
-// -- replay --------------------------------------------------------------------------------------
-async function loadRecordings() {
-  const recordings = await api("GET", "/api/recordings");
-  $("#recording").innerHTML = recordings.map((r) => `<option>${r.name}</option>`).join("");
-}
-
-function traceChart(element, title, trace) {
-  element.innerHTML = "";
-  const width = Math.min(540, document.body.clientWidth - 40);
-  return new uPlot(chartOptions(title, width), [trace.time_s, trace.felt_tension_n, trace.command_n, trace.position_m], element);
-}
-
-async function openRecording() {
-  const name = $("#recording").value;
-  if (!name) return;
-  const doc = await api("GET", `/api/recordings/${encodeURIComponent(name)}/trace`);
-  state.replay = { trace: doc.trace, playing: false, index: 0 };
-  state.replay.chart = traceChart($("#replay-chart"), `${doc.name} (${doc.profile})`, doc.trace);
-  $("#scrub").max = doc.trace.time_s.length - 1;
-  scrubTo(0);
-  $("#isometric-result").textContent = "";
-  if (doc.kind === "isometric") {
-    const test = await api("GET", `/api/recordings/${encodeURIComponent(name)}/isometric`);
-    $("#isometric-result").textContent = `Isometric test: peak ${fmt(test.peak_n, 0)} N, ` +
-      `${fmt(test.time_to_peak_s, 2)} s after onset; rate of force development (0-200 ms) ${fmt(test.rfd_n_per_s, 0)} N/s`;
-  }
-}
-
-function scrubTo(index) {
-  const replay = state.replay;
-  if (!replay) return;
-  replay.index = Math.max(0, Math.min(index, replay.trace.time_s.length - 1));
-  $("#scrub").value = replay.index;
-  $("#scrub-time").textContent = `${fmt(replay.trace.time_s[replay.index], 1)} s`;
-  const left = replay.chart.valToPos(replay.trace.time_s[replay.index], "x");
-  replay.chart.setCursor({ left, top: 10 });
-}
-
-function togglePlay() {
-  const replay = state.replay;
-  if (!replay) return;
-  replay.playing = !replay.playing;
-  $("#play").textContent = replay.playing ? "Pause" : "Play";
-  let last = performance.now();
-  const tick = (now) => {
-    if (!replay.playing) return;
-    const t = replay.trace.time_s;
-    const target = t[replay.index] + (now - last) / 1000;
-    last = now;
-    let i = replay.index;
-    while (i < t.length - 1 && t[i] < target) i++;
-    scrubTo(i);
-    if (i >= t.length - 1) { replay.playing = false; $("#play").textContent = "Play"; return; }
-    requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
-}
-
-async function runWhatIf() {
-  const name = $("#recording").value;
-  const message = $("#whatif-message");
-  message.textContent = "replaying...";
-  try {
-    const doc = await api("POST", `/api/recordings/${encodeURIComponent(name)}/what-if`, { profile: $("#whatif-profile").value });
-    const original = await api("GET", `/api/recordings/${encodeURIComponent(name)}/trace`);
-    traceChart($("#whatif-original"), `recorded: ${doc.original_profile}`, original.trace);
-    traceChart($("#whatif-replayed"), `replayed: ${doc.profile}`, doc.trace);
-    const rows = doc.replayed.map((r, i) => {
-      const was = doc.original[i] || {};
-      return `<tr><td>${r.index}</td><td>${fmt(was.mean_eccentric_force_n, 0)}</td><td>${fmt(r.mean_eccentric_force_n, 0)}</td>
-        <td>${fmt(was.mean_concentric_force_n, 0)}</td><td>${fmt(r.mean_concentric_force_n, 0)}</td></tr>`;
-    });
-    $("#whatif-table tbody").innerHTML = rows.join("");
-    message.textContent = `${plural(doc.replayed.length, "rep")} replayed`;
-  } catch (error) {
-    message.textContent = error.message;
-  }
 }
 
 async function changePassword(event) {
@@ -491,12 +407,6 @@ function wire() {
   $("#unit").addEventListener("change", unitChosen);
   $("#logout").addEventListener("click", async () => { await api("POST", "/api/logout"); location.reload(); });
   document.querySelectorAll("nav button[data-tab]").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
-  $("#session-table").addEventListener("click", (e) => { if (e.target.dataset.session) openSession(e.target.dataset.session); });
-  $("#strength-form").addEventListener("submit", estimateStrength);
-  $("#open-recording").addEventListener("click", openRecording);
-  $("#play").addEventListener("click", togglePlay);
-  $("#scrub").addEventListener("input", (e) => scrubTo(Number(e.target.value)));
-  $("#run-whatif").addEventListener("click", runWhatIf);
   api("GET", "/api/me").then((me) => { state.me = me; return enter(); }).catch(() => {});
 }
 

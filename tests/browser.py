@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
 from tests.live_dashboard import free_port
 from tests.machines import home_gym_file
@@ -21,6 +21,10 @@ from tests.machines import home_gym_file
 CHROMIUM = os.environ.get("ECCENTRIX_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PASSWORD = "browser-test-pw"
+# The screens issue 19 tried: a tablet on its side (the default page), a tablet upright, a phone
+TABLET = ViewportSize(width=1024, height=768)
+TABLET_UPRIGHT = ViewportSize(width=768, height=1024)
+PHONE = ViewportSize(width=390, height=844)
 
 
 @contextmanager
@@ -53,7 +57,7 @@ def chromium_page() -> Iterator[Page]:
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: ./dev test installs Debian's chromium"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport=TABLET)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         yield page
@@ -61,13 +65,16 @@ def chromium_page() -> Iterator[Page]:
     assert not errors, errors  # no script error on any page of the test
 
 
-def wait_in_page(page: Page, expression: str, timeout_ms: float = 10_000) -> None:
-    """Until the JavaScript expression is true in the page. Not page.wait_for_function: once its
-    first look is false it polls through eval, which the dashboard's Content-Security-Policy
-    forbids, so it failed exactly when the machine was slow (run 10 under a CPU hog)."""
+def wait_in_page(page: Page, expression: str, timeout_ms: float = 10_000, report: str = "") -> None:
+    """Until the JavaScript expression is true in the page (`report`: an expression whose value a
+    failure shows). Not page.wait_for_function: once its first look is false it polls through eval,
+    which the dashboard's Content-Security-Policy forbids, so it failed exactly when the machine
+    was slow (run 10 under a CPU hog)."""
     deadline = time.monotonic() + timeout_ms / 1000
     while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"never true in the page: {expression}"
+        if time.monotonic() > deadline:
+            shown = f" ({report} = {page.evaluate(report)!r})" if report else ""
+            raise AssertionError(f"never true in the page: {expression}{shown}")
         page.wait_for_timeout(50)
 
 

@@ -120,6 +120,25 @@ def test_estop_mid_set_zeroes_the_command_and_blocks_a_start_until_reset(tmp_pat
         asyncio.run(with_client(service.port.path, body))
 
 
+def test_an_attempt_stopped_before_its_first_rep_is_no_session(tmp_path):
+    """Issue 19: every aborted attempt became a session of nothing in the lifter's history."""
+
+    async def body(listener: Listener) -> dict[str, Any]:
+        client = listener.client
+        assert (await client.request("start", start={"profile": profile(reps=5), "person": "ada"}))["ok"]
+        await listener.wait_for("set_started")
+        assert (await client.request("stop"))["ok"]
+        (done,) = await listener.wait_for("block_done", timeout_s=60)
+        return done
+
+    with running_service(tmp_path) as service:
+        done = asyncio.run(with_client(service.port.path, body))
+    assert done["reps"] == 0 and done["session"] is None
+    store = SqliteSessionStore(tmp_path / "sessions.sqlite")
+    assert store.sessions() == []
+    store.close()
+
+
 @pytest.mark.parametrize(
     ("start", "expected"),
     [

@@ -233,8 +233,36 @@ def test_a_light_set_counts_every_rep_with_no_cut_and_loads_once(profile, athlet
     result = run_set(profile, athlete, reps=3, load_kg=load_kg)
     assert len(result.reps) == 3
     assert [e for e in result.safety_events if e.kind == "release"] == []
+    assert load_ins(result) == 1
+
+
+def load_ins(result) -> int:
     states = [f.set_state for f in result.frames]
-    assert sum(1 for was, now in itertools.pairwise(states) if was != "loading" and now == "loading") == 1
+    return sum(1 for was, now in itertools.pairwise(states) if was != "loading" and now == "loading")
+
+
+@pytest.mark.parametrize("load_kg", [6.0, 8.0])
+def test_slack_at_a_fast_light_turnaround_is_taken_up_and_the_set_goes_on(load_kg):
+    """Issue 19: a light handle flung up overruns the spool; the cable goes slack and snaps back
+    with nothing pulling on it, as after a let-go, and the gate cuts. Each rep was then lost to a
+    new load-in. Now the hand back on the cable within 0.5 s and 8 cm resumes the set at once."""
+    result = run_set("constant", "trained", reps=3, load_kg=load_kg)
+    assert len(result.reps) == 3 and not any(r.failed for r in result.reps)
+    assert load_ins(result) == 1
+    cuts = [e.time_s for e in result.safety_events if e.kind == "release"]
+    resumed = [e.time_s for e in result.safety_events if e.kind == "slack_taken_up"]
+    assert len(cuts) == len(resumed)
+    assert all(0.0 < after - cut <= 0.5 for cut, after in zip(cuts, resumed, strict=True))
+
+
+@pytest.mark.parametrize("scenario", ["release-mid-rep", "release-at-top"])
+def test_a_let_go_is_never_resumed_without_a_new_load_in(scenario):
+    result = run_set("constant", reps=3, load_kg=8.0, scenario=scenario)
+    opened = result.frames[result.athlete_phase.index("released")].time_s
+    assert not [e for e in result.safety_events if e.kind == "slack_taken_up" and e.time_s > opened]
+    cut = next(e.time_s for e in result.safety_events if e.kind == "release" and e.time_s > opened)
+    states = {f.set_state for f in result.frames if f.time_s > cut}
+    assert not states & {"loading", "active", "finishing"}, states  # the handle went home, unloaded
 
 
 @pytest.mark.parametrize(("machine", "load_kg"), [("home-gym-2kw", 10.0), ("a6-diy", 12.0)])

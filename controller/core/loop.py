@@ -158,14 +158,20 @@ class ControlLoop:
             return Decision(0.0, None, rep)
         commands, self._pending = self._pending, Command.NONE
         self._apply_commands(now_s, commands)
+        # The gate forgets a let-go once the set went back to idle and the hand holds again: idle as
+        # this cycle began, so a set the lifecycle resumes now is not cut again for its old let-go
+        rearm = self.lifecycle.state not in LOADED
+        resumed = self.lifecycle.resumed
         request = self.lifecycle.update(now_s, m)
-        out = apply(self.limits, self.gate, self._gate_input(now_s, m, request, commands))
+        if self.lifecycle.resumed is not resumed:
+            self._note_resume(now_s)
+        out = apply(self.limits, self.gate, self._gate_input(now_s, m, request, commands, rearm))
         if self.gate.estop and not out.state.estop:
             self.fault = None  # the stop was reset at rest: the cause has been seen
         self.gate = out.state
         self._note_flags(now_s, out.flags)
         if out.flags & (Flag.RELEASE | Flag.OVERSPEED_IN):
-            self.lifecycle.unloaded(now_s)
+            self.lifecycle.unloaded(now_s, m.position_m)
         frame = Frame(
             time_s=now_s,
             position_m=m.position_m,
@@ -195,7 +201,20 @@ class ControlLoop:
             for on_frame in self.observers.on_frame:
                 on_frame(decision.frame)
 
-    def _gate_input(self, now_s: float, m: Motion, request_n: float, commands: Command) -> GateInput:
+    def _note_resume(self, now_s: float) -> None:
+        if self.lifecycle.resumed is None:
+            return
+        after_s, moved_m = self.lifecycle.resumed
+        detail = (
+            f"the hand held the cable again {after_s:.2f} s after the cut, {moved_m * 100:.0f} cm from it"
+        )
+        self.safety_events.append(
+            SafetyEvent(now_s, "slack_taken_up", self.lifecycle.tracker.rep_index, detail)
+        )
+
+    def _gate_input(
+        self, now_s: float, m: Motion, request_n: float, commands: Command, rearm: bool
+    ) -> GateInput:
         """The session's request, less what friction already gives the person (the gate hears of
         it as felt extra) and plus the weight-feel correction while a set runs."""
         friction = friction_force_n(self.machine, m.velocity_mps)
@@ -213,7 +232,7 @@ class ControlLoop:
             hand_pull_n=m.pull_n,
             estop=bool(commands & Command.ESTOP),
             reset=bool(commands & Command.RESET),
-            rearm=self.lifecycle.state not in LOADED,
+            rearm=rearm,
         )
 
     def _feel_correction_n(self, now_s: float, request_n: float, m: Motion) -> float:

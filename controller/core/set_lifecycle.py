@@ -1,7 +1,9 @@
 """The set's lifecycle: idle -> loading -> active -> finishing -> deloading -> resting -> ... -> done.
 
 Load only comes in after the person has taken up the slack and holds still (no surprise weight),
-and only goes out at the rest position: never mid-rep, never as the last rep starts.
+and only goes out at the rest position: never mid-rep, never as the last rep starts. One exception
+to the load-in: a set the gate unloaded a moment ago (slack, a let-go) goes on at once if the hand
+is back on the cable where it was cut, as a weight stack's would.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ STILL_MPS = 0.05
 ENGAGE_HOLD_S = 0.5
 AT_REST_HOLD_S = 0.3
 DELOAD_S = 0.8
+# A light handle flung up overruns the spool: the cable goes slack at the top, then snaps back
+# tight with the hand on it, and the gate cuts as for a let-go (the hand pulled nothing while the
+# cable came in). The set goes on, with no load-in and no lost rep, if the hand holds the cable
+# again soon and close to where it was cut: further than slack can be, the handle was let go and
+# went home (a let-go handle comes in at up to the speed cap, 1.5 m/s).
+RESUME_WITHIN_S = 0.5
+RESUME_TRAVEL_M = 0.08
+RESUME_PULL_FRACTION = 0.5  # of the idle tension: a hand holds the cable, not just a handle's weight
 
 
 class SetState(StrEnum):
@@ -48,6 +58,8 @@ class SetLifecycle:
         self.rest_until_s = 0.0
         self.history: list[RepTracker] = []
         self._still_since_s: float | None = None
+        self._cut: tuple[float, float, SetState] | None = None  # when, where and from what the gate unloaded
+        self.resumed: tuple[float, float] | None = None  # the last resume: seconds and metres after its cut
 
     # -- commands ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -56,9 +68,13 @@ class SetLifecycle:
             self.armed = True
 
     def stop(self, now_s: float) -> None:
-        """End the set normally: let the load off at the normal rate, wherever the handle is."""
+        """End the set normally: let the load off at the normal rate, wherever the handle is. A set
+        that is not loaded (waiting for its load-in, or resting) ends at once: it stayed open, and
+        its block unfiled, until the next start."""
         if self.state in LOADED:
             self._deload(now_s)
+        elif self.state is SetState.RESTING or (self.state is SetState.IDLE and self.armed):
+            self.state = SetState.STOPPED
         self.armed = False
 
     def skip_rest(self, now_s: float) -> bool:
@@ -72,11 +88,15 @@ class SetLifecycle:
         """After an e-stop or a fault: nothing more until started again."""
         self.state = SetState.STOPPED
         self.armed = False
+        self._cut = None
         self._reset_ramp(now_s)
 
-    def unloaded(self, now_s: float) -> None:
-        """The gate took the load off (let go, slack): the set resumes only through a new load-in."""
+    def unloaded(self, now_s: float, position_m: float) -> None:
+        """The gate took the load off (let go, slack): the set goes on through a new load-in, or
+        at once if the hand is soon back on the cable where it was cut (RESUME_*)."""
         if self.state in LOADED:
+            running = self.state in (SetState.ACTIVE, SetState.FINISHING)
+            self._cut = (now_s, position_m, self.state) if running else None
             self.state = SetState.IDLE
             self._reset_ramp(now_s)
 
@@ -99,8 +119,9 @@ class SetLifecycle:
         )
 
     def track(self, m: Motion) -> RepMetrics | None:
-        """Reps count only while the load is on: walking the handle out is not rep 1."""
-        if self.state not in (SetState.ACTIVE, SetState.FINISHING):
+        """Reps count only while the load is on, or for the moment it may come straight back:
+        walking the handle out is not rep 1."""
+        if self.state not in (SetState.ACTIVE, SetState.FINISHING) and self._cut is None:
             return None
         rep = self.tracker.update(m)
         if rep is not None:
@@ -120,6 +141,8 @@ class SetLifecycle:
         held_still = self._held_still(now_s, m)
         match self.state:
             case SetState.IDLE:
+                if self._resumes(now_s, m):
+                    return self._aim(now_s, self.profile.target(inp), self.profile.config.ramp_s)
                 if self.armed and m.position_m >= ENGAGE_MIN_POSITION_M and held_still >= ENGAGE_HOLD_S:
                     self.state = SetState.LOADING
                     return self._aim(now_s, self.profile.load_in_target(inp), self.profile.config.load_in_s)
@@ -160,6 +183,22 @@ class SetLifecycle:
         still take the tension lower: that is its shape, not the load."""
         self.ramp.go_to(max(target.level_n, self.idle_n), now_s, ramp_s)
         return target
+
+    def _resumes(self, now_s: float, m: Motion) -> bool:
+        if self._cut is None:
+            return False
+        cut_s, cut_m, state = self._cut
+        if now_s - cut_s > RESUME_WITHIN_S or abs(m.position_m - cut_m) > RESUME_TRAVEL_M or not self.armed:
+            self._cut = None
+            return False
+        # A handle at the dock is held by the machine's frame, not a hand: as for a load-in, it must be out
+        docked = m.position_m < ENGAGE_MIN_POSITION_M
+        if docked or abs(m.velocity_mps) >= STILL_MPS or m.pull_n < RESUME_PULL_FRACTION * self.idle_n:
+            return False
+        self._cut = None
+        self.state = state
+        self.resumed = (now_s - cut_s, abs(m.position_m - cut_m))
+        return True
 
     def _held_still(self, now_s: float, m: Motion) -> float:
         if abs(m.velocity_mps) >= STILL_MPS:

@@ -42,6 +42,7 @@ const PLAIN = {
   estop: "Stopped: all tension is off. Press Reset once the handle is at rest.",
   release: "The handle was let go, or the cable went slack: tension is off. Take the handle and hold it still to go on.",
   overspeed_in: "The cable came in too fast: tension is off. Take the handle and hold it still to go on.",
+  slack_taken_up: "The cable went slack for a moment and your hand took it up: the set goes on.",
   overspeed_out: "The handle went out too fast: the tension is held where it was. Move more slowly.",
   stale: "The machine lost contact with its motor: tension is off. Wait, or ask staff if it repeats.",
   capped: "You reached your limit: the machine holds the tension there.",

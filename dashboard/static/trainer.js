@@ -10,6 +10,7 @@ const PHASE_WORDS = { concentric: "Lift", eccentric: "Lower", top: "Hold", rest:
 const DEFAULT_LOSS_ZONE_PCT = 20;
 const BEEP_HZ = 880;
 const LAST_BEEP_HZ = 1320;
+const SLACK_RESUME_MS = 600;  // the control loop resumes a slack cut within 0.5 s (set_lifecycle.py)
 
 const trainer = { reps: [], phase: "rest", sound: false, audio: null, beeps: 0, said: [], countdown: null, awake: null, asked: false, asking: false };
 
@@ -133,7 +134,13 @@ function trainerSetDone(m) {
 }
 
 function trainerSafety(event) {
-  if (["estop", "release", "overspeed_in", "stale", "loop_lag"].includes(event.kind) || event.kind.startsWith("drive_")) {
+  // A release the hand takes up again at once (slack at the top of a fast light rep) is no news:
+  // say it only if the set has not gone on by then.
+  if (event.kind === "slack_taken_up") {
+    clearTimeout(trainer.tensionOff);
+  } else if (event.kind === "release") {
+    trainer.tensionOff = setTimeout(() => { stopCountdown(); say("Tension off.", true); }, SLACK_RESUME_MS);
+  } else if (["estop", "overspeed_in", "stale", "loop_lag"].includes(event.kind) || event.kind.startsWith("drive_")) {
     stopCountdown();
     say(event.kind === "estop" ? "Stopped." : "Tension off.", true);
   }

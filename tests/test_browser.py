@@ -10,7 +10,19 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import ARTIFACTS, PASSWORD, fits_and_shows_the_estop, log_in_as, wait_in_page
+from tests.browser import (
+    ARTIFACTS,
+    PASSWORD,
+    PHONE,
+    TABLET,
+    TABLET_UPRIGHT,
+    fits_and_shows_the_estop,
+    log_in_as,
+    wait_in_page,
+)
+
+# Each thing issue 19 found wrong is tried at a phone's size and a tablet's (the default page's)
+PHONE_AND_TABLET = pytest.mark.parametrize("size", [PHONE, TABLET], ids=["phone", "tablet"])
 
 
 def running_profile(page: Page, url: str) -> dict[str, Any]:
@@ -23,7 +35,9 @@ def running_profile(page: Page, url: str) -> dict[str, Any]:
     raise AssertionError("no set is running")
 
 
-def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page):
+@PHONE_AND_TABLET
+def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page, size):
+    page.set_viewport_size(size)
     page.goto(demo)
     page.fill("#login-name", "lifter")
     page.fill("#login-password", PASSWORD)
@@ -58,7 +72,10 @@ def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page):
     assert float(page.locator("#tension-now").inner_text()) > 200  # a set is under way
     page.click("#estop")
     expect(page.locator("#fault")).to_contain_text("Stopped: all tension is off", timeout=5_000)
-    wait_in_page(page, "Number(document.querySelector('#tension-now').textContent) < 25", timeout_ms=5_000)
+    # What the page shows is the subject here, not how fast (tests/test_transports.py holds the drive to
+    # zero torque within 3 periods): a loaded machine once took over 5 s to show it
+    tension = "document.querySelector('#tension-now').textContent"
+    wait_in_page(page, f"Number({tension}) < 25", timeout_ms=20_000, report=tension)
     expect(page.locator("#set-state")).to_contain_text("stopped")
     expect(page.locator("#events")).to_contain_text("Press Reset once the handle is at rest")
     # The counter says reps done: the one the e-stop cut short is not one (it showed the rep in
@@ -67,9 +84,11 @@ def test_log_in_run_an_eccentric_overload_set_watch_reps_and_estop(demo, page):
     assert 1 <= int(page.locator("#rep-count").inner_text()) <= rows.count()
 
 
+@PHONE_AND_TABLET
 def test_a_clinician_assigns_a_protocol_and_the_patient_checks_in_starts_stops_and_changes_password(
-    demo, page
+    demo, page, size
 ):
+    page.set_viewport_size(size)
     page.goto(demo)
     log_in_as(page, "clinician")
     expect(page.locator("nav button[data-tab=today]")).to_be_hidden()
@@ -160,9 +179,10 @@ def test_skip_rest_is_offered_only_in_a_rest_and_starts_the_next_set(demo, page)
     expect(page.locator("#rep-count")).to_have_text("2")
 
 
-def test_caps_change_field_by_field_and_a_removal_is_confirmed(demo, page):
+@pytest.mark.parametrize("size", [PHONE, TABLET_UPRIGHT], ids=["phone", "tablet-upright"])
+def test_caps_change_field_by_field_and_a_removal_is_confirmed(demo, page, size):
     """Issue 19: setting a speed cap replaced every cap; the form was not even filled in."""
-    page.set_viewport_size({"width": 768, "height": 1024})  # a tablet, upright
+    page.set_viewport_size(size)
     page.goto(demo)
     log_in_as(page, "clinician")
     page.click("nav button[data-tab=clinic]")
@@ -193,13 +213,11 @@ def test_caps_change_field_by_field_and_a_removal_is_confirmed(demo, page):
     expect(table).to_contain_text("max_speed_mps 0.4")
 
 
-@pytest.mark.parametrize(
-    "size", [(390, 844), (768, 1024), (1024, 768)], ids=["phone", "tablet", "tablet-wide"]
-)
+@pytest.mark.parametrize("size", [PHONE, TABLET_UPRIGHT, TABLET], ids=["phone", "tablet", "tablet-wide"])
 def test_every_page_fits_the_screen_and_the_estop_is_on_it_even_before_a_login(demo, page, size):
     """Issue 19: at 390 px the pages were 514-524 px wide, E-STOP, Clinic and Log out off-screen;
     E-STOP on the login page only said "log in first"."""
-    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.set_viewport_size(size)
     page.goto(demo)
     fits_and_shows_the_estop(page, "login")
     page.click("#estop")
@@ -212,5 +230,5 @@ def test_every_page_fits_the_screen_and_the_estop_is_on_it_even_before_a_login(d
             page.click(f"nav button[data-tab={tab}]")
             fits_and_shows_the_estop(page, f"{name}: {tab}")
         logout = page.locator("#logout").bounding_box()
-        assert logout is not None and logout["x"] + logout["width"] <= size[0], "Log out off-screen"
+        assert logout is not None and logout["x"] + logout["width"] <= size["width"], "Log out off-screen"
         page.click("#logout")

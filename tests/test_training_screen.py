@@ -6,10 +6,31 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.browser import ARTIFACTS, fits_and_shows_the_estop, log_in_as, wait_in_page
+from tests.browser import (
+    ARTIFACTS,
+    PHONE,
+    TABLET,
+    TABLET_UPRIGHT,
+    fits_and_shows_the_estop,
+    log_in_as,
+    wait_in_page,
+)
 
-TABLET = {"width": 1024, "height": 768}
-PHONE = {"width": 390, "height": 844}
+
+def what_if_replays_the_recorded_set_on_one_time_axis(page: Page) -> None:
+    """Issue 19 item 5: the replay said only "replaying..." for 7 s, and its chart had its own time."""
+    page.click("nav button[data-tab=replay]")
+    expect(page.locator("#recording option")).to_have_count(1)
+    page.click("#open-recording")
+    expect(page.locator("#replay-chart canvas")).to_have_count(1)
+    page.select_option("#whatif-profile", "eccentric-overload-130")
+    page.click("#run-whatif")
+    message = page.locator("#whatif-message")
+    expect(message).to_contain_text("replaying the set in the simulator")
+    expect(message).to_contain_text("replayed", timeout=120_000)
+    expect(page.locator("#whatif-table tbody tr").first).to_be_visible()
+    assert page.evaluate("state.whatif.original.scales.x.max === state.whatif.replayed.scales.x.max")
+    fits_and_shows_the_estop(page, "replay")
 
 
 def start_constant_set(page: Page, load: str, reps: str, sets: str = "1") -> None:
@@ -31,7 +52,6 @@ def body_colour(page: Page) -> str:
 
 
 def test_a_set_on_a_tablet_reads_from_two_metres_sounds_and_sums_up(demo, page):
-    page.set_viewport_size(TABLET)
     page.goto(demo)
     log_in_as(page, "lifter")
     page.click("nav button[data-tab=live]")
@@ -72,6 +92,10 @@ def test_a_set_on_a_tablet_reads_from_two_metres_sounds_and_sums_up(demo, page):
     said = page.evaluate("trainer.said")
     assert said[-3:] == ["1", "2", "Set complete. 2 reps."], said
     expect(page.locator("#phase-word")).to_contain_text("Rest")
+    page.set_viewport_size(TABLET_UPRIGHT)  # turned upright: the chart follows the new width
+    wait_in_page(page, "document.querySelector('#live-chart .uplot').getBoundingClientRect().width <= 768")
+    fits_and_shows_the_estop(page, "live, upright")
+    page.set_viewport_size(TABLET)
     page.click("#skip-rest")
     expect(page.locator("#rep-count")).to_have_text("0")
     expect(page.locator("#velocity-bars .bar")).to_have_count(0)  # set 2 starts its own bars
@@ -79,6 +103,7 @@ def test_a_set_on_a_tablet_reads_from_two_metres_sounds_and_sums_up(demo, page):
     expect(page.locator("#phase-word")).to_have_text("Stopped")
     wait_in_page(page, "trainer.said.at(-1) === 'Stopped.'", timeout_ms=5_000)
     expect(page.locator("#awake")).to_be_empty()  # the screen may sleep again
+    what_if_replays_the_recorded_set_on_one_time_axis(page)
 
 
 def test_on_a_phone_the_screen_fits_and_unit_theme_and_settings_are_remembered(demo, page):
@@ -119,3 +144,4 @@ def test_on_a_phone_the_screen_fits_and_unit_theme_and_settings_are_remembered(d
     expect(page.locator("#records")).to_contain_text("heaviest load: 44 lb")
     expect(page.locator("#session-table tbody tr")).to_have_count(1)
     fits_and_shows_the_estop(page, "history")
+    what_if_replays_the_recorded_set_on_one_time_axis(page)

@@ -2,16 +2,24 @@
 // the simulator under another profile.
 "use strict";
 
-// -- replay --------------------------------------------------------------------------------------
 async function loadRecordings() {
   const recordings = await api("GET", "/api/recordings");
   $("#recording").innerHTML = recordings.map((r) => `<option>${r.name}</option>`).join("");
 }
 
-function traceChart(element, title, trace) {
+// Time from the trace's own start; `seconds` puts two charts on one time axis.
+function traceChart(element, title, trace, seconds) {
   element.innerHTML = "";
   const width = Math.min(540, document.body.clientWidth - 40);
-  return new uPlot(chartOptions(title, width), [trace.time_s, trace.felt_tension_n, trace.command_n, trace.position_m], element);
+  const start = trace.time_s.length ? trace.time_s[0] : 0;
+  const options = chartOptions(title, width);
+  if (seconds) options.scales.x = { time: false, range: [0, seconds] };
+  const time = trace.time_s.map((t) => t - start);
+  return new uPlot(options, [time, trace.felt_tension_n, trace.command_n, trace.position_m], element);
+}
+
+function lasts(trace) {
+  return trace.time_s.length ? trace.time_s[trace.time_s.length - 1] - trace.time_s[0] : 0;
 }
 
 async function openRecording() {
@@ -35,8 +43,9 @@ function scrubTo(index) {
   if (!replay) return;
   replay.index = Math.max(0, Math.min(index, replay.trace.time_s.length - 1));
   $("#scrub").value = replay.index;
-  $("#scrub-time").textContent = `${fmt(replay.trace.time_s[replay.index], 1)} s`;
-  const left = replay.chart.valToPos(replay.trace.time_s[replay.index], "x");
+  const seconds = replay.trace.time_s[replay.index] - replay.trace.time_s[0];  // as the chart counts
+  $("#scrub-time").textContent = `${fmt(seconds, 1)} s`;
+  const left = replay.chart.valToPos(seconds, "x");
   replay.chart.setCursor({ left, top: 10 });
 }
 
@@ -63,21 +72,35 @@ function togglePlay() {
 async function runWhatIf() {
   const name = $("#recording").value;
   const message = $("#whatif-message");
-  message.textContent = "replaying...";
+  const button = $("#run-whatif");
+  // The simulation takes seconds: say it is working, and for how long already
+  const began = performance.now();
+  const ticking = setInterval(() => {
+    message.textContent = `replaying the set in the simulator... ${((performance.now() - began) / 1000).toFixed(0)} s`;
+  }, 250);
+  message.textContent = "replaying the set in the simulator...";
+  button.disabled = true;
   try {
     const doc = await api("POST", `/api/recordings/${encodeURIComponent(name)}/what-if`, { profile: $("#whatif-profile").value });
     const original = await api("GET", `/api/recordings/${encodeURIComponent(name)}/trace`);
-    traceChart($("#whatif-original"), `recorded: ${doc.original_profile}`, original.trace);
-    traceChart($("#whatif-replayed"), `replayed: ${doc.profile}`, doc.trace);
+    const seconds = Math.max(lasts(original.trace), lasts(doc.trace));
+    state.whatif = {
+      original: traceChart($("#whatif-original"), `recorded: ${doc.original_profile}`, original.trace, seconds),
+      replayed: traceChart($("#whatif-replayed"), `replayed: ${doc.profile}`, doc.trace, seconds),
+    };
     const rows = doc.replayed.map((r, i) => {
       const was = doc.original[i] || {};
       return `<tr><td>${r.index}</td><td>${fmt(was.mean_eccentric_force_n, 0)}</td><td>${fmt(r.mean_eccentric_force_n, 0)}</td>
         <td>${fmt(was.mean_concentric_force_n, 0)}</td><td>${fmt(r.mean_concentric_force_n, 0)}</td></tr>`;
     });
     $("#whatif-table tbody").innerHTML = rows.join("");
+    clearInterval(ticking);
     message.textContent = `${plural(doc.replayed.length, "rep")} replayed`;
   } catch (error) {
+    clearInterval(ticking);
     message.textContent = error.message;
+  } finally {
+    button.disabled = false;
   }
 }
 

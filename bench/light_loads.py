@@ -5,7 +5,8 @@
 For each load x simulated athlete x profile (constant, eccentric-only, and the workout's first
 warm-up: constant, 8 reps), a set of 3 at the athlete's own tempo (the trained athlete lifts light
 loads at up to 2.2 m/s): reps counted of reps the athlete did, slack cuts (the gate's "release"
-while the person still held), load-ins (1: the set loaded once and stayed loaded). Then the same
+while the person still held) and how many of them the hand took up again so the set went on at once
+(slack_taken_up), load-ins (1: the set loaded once and stayed loaded). Then the same
 load let go mid-rep: the time from the hand opening to the cable's tension under 5 % of the load
 (below the gate's arming pull, 75 N on the 2 kW build, a let-go is not cut: the handle comes home
 under the speed cap with no more than that pull).
@@ -82,11 +83,13 @@ def main() -> None:
             for name, profile in profiles(load_kg).items():
                 result = simulate(SimulationSetup(machine, profile, load_athlete(athlete)), keep_frames=True)
                 cuts = sum(1 for e in result.safety_events if e.kind == "release")
+                taken_up = sum(1 for e in result.safety_events if e.kind == "slack_taken_up")
                 failed = sum(1 for r in result.reps if r.failed)
                 counted = (
                     f"{len(result.reps) - failed} of {done_by_athlete(result)} done ({profile.reps} planned)"
                 )
-                cells.append(f"{name} {counted}, {cuts} cuts, {load_ins(result)} load-in")
+                slack = f"{cuts} cuts ({taken_up} taken up)"
+                cells.append(f"{name} {counted}, {slack}, {load_ins(result)} load-in")
             if kg_to_newtons(load_kg) > GateLimits.of(machine).release_arm_n:
                 cut = f"let-go cut {let_go_cut_ms(machine, profiles(load_kg)['constant'], athlete):.0f} ms"
             else:

@@ -32,7 +32,7 @@ function trainerStatus(s) {
 function loadText(loads) {
   if (!loads) return "-";
   const [up, down] = loads.map(inUnit);
-  return Math.abs(up - down) < 0.5 ? `${up} ${unit()}` : `${up} up, ${down} down ${unit()}`;
+  return Math.abs(up - down) < 0.5 ? `${up} ${unit()}` : `${up} ${unit()} up, ${down} ${unit()} down`;
 }
 
 function unit() {

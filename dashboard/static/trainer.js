@@ -149,7 +149,7 @@ function trainerSafety(event) {
 // -- sound ---------------------------------------------------------------------------------------
 function say(text, urgent = false) {
   trainer.said = [...trainer.said.slice(-19), text];
-  $("#spoken").textContent = trainer.sound ? `\u{1F50A} ${text}` : "";  // what was said, for eyes too
+  $("#spoken").textContent = trainer.sound ? `Said: ${text}` : "";  // for eyes too
   if (!trainer.sound || !("speechSynthesis" in window)) return;
   if (urgent || speechSynthesis.speaking) speechSynthesis.cancel();  // never a queue of old counts
   speechSynthesis.speak(new SpeechSynthesisUtterance(text));

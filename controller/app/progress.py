@@ -22,6 +22,7 @@ class SessionPoint:
     volume_kg: float
     reps: int
     best_velocity_mps: float
+    most_reps_in_a_set: int
     one_rm_kg: float | None  # from this session's sets at two loads or more, else unknown
 
 
@@ -50,7 +51,7 @@ def progress_of(exercise: str, sets: Sequence[ExerciseSet]) -> Progress:
         point = _session_point(exercise, list(grouped))
         if point is not None:
             points.append(point)
-    return Progress(exercise, points, _records(points, sets))
+    return Progress(exercise, points, _records(points))
 
 
 def _session_point(exercise: str, sets: list[ExerciseSet]) -> SessionPoint | None:
@@ -64,6 +65,7 @@ def _session_point(exercise: str, sets: list[ExerciseSet]) -> SessionPoint | Non
         volume_kg=sum(s.volume_kg for s in lifted),
         reps=sum(s.reps for s in lifted),
         best_velocity_mps=max(s.best_velocity_mps for s in lifted),
+        most_reps_in_a_set=max(s.reps for s in lifted),
         one_rm_kg=_one_rm(exercise, sets),
     )
 
@@ -75,7 +77,7 @@ def _one_rm(exercise: str, sets: list[ExerciseSet]) -> float | None:
         return None  # one load only, or no all-out effort: no profile to read a 1RM from
 
 
-def _records(points: list[SessionPoint], sets: Sequence[ExerciseSet]) -> list[PersonalRecord]:
+def _records(points: list[SessionPoint]) -> list[PersonalRecord]:
     """Each best and the first session to reach it (max keeps the first of equals: a tie is no
     new record)."""
     records = []
@@ -92,9 +94,9 @@ def _records(points: list[SessionPoint], sets: Sequence[ExerciseSet]) -> list[Pe
     if estimated:
         kg, best = max(estimated, key=lambda pair: pair[0])
         records.append(PersonalRecord("best estimated 1RM", kg, "kg", best.session, best.started))
-    counted = [(summary.reps, s) for s in sets if (summary := summarise_set(s.reps, s.load_kg))]
-    if counted:
-        reps, top = max(counted, key=lambda pair: pair[0])
-        if reps:
-            records.append(PersonalRecord("most reps in a set", reps, "reps", top.session, top.started))
+    if points:
+        top = max(points, key=lambda p: p.most_reps_in_a_set)
+        records.append(
+            PersonalRecord("most reps in a set", top.most_reps_in_a_set, "reps", top.session, top.started)
+        )
     return records

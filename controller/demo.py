@@ -24,6 +24,7 @@ from simulator.lifter import SimulatedLifter
 from simulator.rig import Rig
 from simulator.simulated_drive import SimulatedDrive
 
+CHILD_EXIT_S = 15.0
 DEMO_ACCOUNTS = (
     ("lifter", "athlete"),
     ("patient", "patient"),
@@ -107,8 +108,18 @@ def run_demo(setup: DemoSetup) -> ControlService:
         asyncio.run(service.serve())
         print(f"  control loop ran with {service.priority}")
     finally:
-        for child in (dashboard, bridge):
-            if child is not None:
-                child.terminate()
-                child.wait(timeout=15)
+        _end(dashboard, "the dashboard")
+        if bridge is not None:
+            _end(bridge, "the MQTT bridge")
     return service
+
+
+def _end(child: subprocess.Popen[bytes], name: str) -> None:
+    """Asked first, so it closes what it holds; killed if it does not go."""
+    child.terminate()
+    try:
+        child.wait(timeout=CHILD_EXIT_S)
+    except subprocess.TimeoutExpired:
+        print(f"  {name} did not stop within {CHILD_EXIT_S:.0f} s: killed", file=sys.stderr)
+        child.kill()
+        child.wait()

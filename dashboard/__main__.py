@@ -15,6 +15,8 @@ import uvicorn
 from dashboard.app import create_app
 from dashboard.state import Settings
 
+SHUTDOWN_S = 5
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__)
@@ -29,7 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         threading.Thread(target=_exit_with, args=(args.parent,), daemon=True).start()
     settings = Settings(args.control, args.db, args.recordings, args.host, args.port)
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level="warning", ws="websockets-sansio"
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=SHUTDOWN_S,  # a connection that will not close does not keep us
     )
     return 0
 

@@ -72,17 +72,40 @@ def create_app(settings: Settings) -> FastAPI:
         for text in hub.snapshot(viewer):
             subscriber.offer(text)
         hub.subscribers.add(subscriber)
-        token = websocket.cookies.get(COOKIE)
+        # Both ends at once: a browser gone (or the server stopping) is seen even when nothing is
+        # left to send. Waiting on the queue alone, a dashboard whose control process had stopped
+        # never noticed, and kept the server from exiting.
+        tasks = {
+            asyncio.create_task(
+                _forward(websocket, subscriber, app.state.logins, websocket.cookies.get(COOKIE))
+            ),
+            asyncio.create_task(_until_gone(websocket)),
+        }
         try:
-            while True:
-                text = await subscriber.queue.get()
-                if app.state.logins.user(token) is None:  # logged out, or expired, meanwhile
-                    await websocket.close(code=FORBIDDEN_WS, reason="logged out")
-                    return
-                await websocket.send_text(text)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             hub.subscribers.discard(subscriber)
 
     return app
+
+
+async def _forward(websocket: WebSocket, subscriber: Subscriber, logins: Logins, token: str | None) -> None:
+    try:
+        while True:
+            text = await subscriber.queue.get()
+            if logins.user(token) is None:  # logged out, or expired, meanwhile
+                await websocket.close(code=FORBIDDEN_WS, reason="logged out")
+                return
+            await websocket.send_text(text)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+
+
+async def _until_gone(websocket: WebSocket) -> None:
+    """A browser sends nothing on this socket; what comes anyway is dropped."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass

@@ -77,7 +77,8 @@ class Hub:
         elif kind == "set_started":
             self.person = self.reps_person = message.get("person")
             self.reps = []
-        whose = message.get("person") if kind == "block_done" else self.person
+        # A block's end and the telemetry name their person; a status in between says only who is on now.
+        whose = message.get("person") if kind in ("block_done", "telemetry") else self.person
         if kind in ("rep", "set_done"):
             self.reps.append(message)
         elif kind in ("safety", "block_done", "warning", "workout"):

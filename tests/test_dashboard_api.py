@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from controller.core.safety import Flag
+from controller.demo import ensure_accounts
 from dashboard.app import create_app
 from dashboard.state import Settings
 from tests.service_harness import PASSWORD, running_service
@@ -185,6 +186,18 @@ def test_replay_lists_traces_and_replays_a_recording_under_another_profile(dash)
     for was, now in zip(doc["original"], doc["replayed"], strict=True):
         assert now["mean_eccentric_force_n"] < 0.85 * was["mean_eccentric_force_n"]  # no overload any more
     assert len(doc["trace"]["time_s"]) > 100
+
+
+def test_a_browser_that_leaves_is_let_go_even_when_nothing_comes_to_send(tmp_path):
+    """No control process, so no message: the socket's end is still seen. Before, the handler
+    waited on its queue only, and a dashboard whose control process had stopped never exited."""
+    ensure_accounts(tmp_path / "sessions.sqlite", PASSWORD)
+    app = create_app(Settings(tmp_path / "no-control.sock", tmp_path / "sessions.sqlite", None))
+    with TestClient(app) as client:
+        log_in(client, "lifter")
+        with client.websocket_connect("/ws/telemetry"):
+            wait_until(lambda: len(app.state.hub.subscribers) == 1, "the browser was not subscribed")
+        wait_until(lambda: not app.state.hub.subscribers, "the browser that left is still subscribed")
 
 
 def test_the_websocket_streams_status_telemetry_and_reps_and_estop_zeroes_tension(dash):

@@ -101,7 +101,7 @@ def test_rep_messages_carry_metrics_and_tempo_cues(tmp_path):
 def test_estop_mid_set_zeroes_the_command_and_blocks_a_start_until_reset(tmp_path):
     async def body(listener: Listener) -> None:
         client = listener.client
-        assert (await client.request("start", start={"profile": profile(reps=5)}))["ok"]
+        assert (await client.request("start", start={"profile": profile(reps=5), "person": "ann"}))["ok"]
         await listener.wait_for("rep", 1, timeout_s=120)
         refused = await client.request("start", start={"profile": profile()})
         assert not refused["ok"] and "a set is running" in refused["error"]
@@ -111,6 +111,10 @@ def test_estop_mid_set_zeroes_the_command_and_blocks_a_start_until_reset(tmp_pat
         await listener.wait_for("telemetry", 3)
         commands = [c for m in listener.of("telemetry") for c in m["command_n"]]
         assert max(commands) == 0.0
+        # The set is over and the status names nobody, but the frames are still Ann's machine coming
+        # to rest: the dashboard shows them to her, not to whoever logs in next.
+        assert {m["person"] for m in listener.of("telemetry")} == {"ann"}
+        assert (await client.request("status"))["status"]["person"] is None
         refused = await client.request("start", start={"profile": profile()})
         assert not refused["ok"] and "reset" in refused["error"]
         status = (await client.request("status"))["status"]

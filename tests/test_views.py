@@ -30,7 +30,7 @@ STATUS: dict[str, Any] = {
 SET: list[dict[str, Any]] = [
     {"type": "set_started", "profile": "constant", "by": "clin", "person": "ann"},
     STATUS,
-    {"type": "telemetry", "tension_n": [300.0]},
+    {"type": "telemetry", "person": "ann", "tension_n": [300.0]},
     {"type": "rep", "set": 1, "peak_force_n": 410.0},
     {"type": "set_done", "set": 1, "reps": 1, "volume_kg": 30.0, "best_velocity_mps": 0.61},
     {"type": "safety", "time_s": 2.0, "kind": "estop", "rep_index": 2, "detail": "by ann"},
@@ -79,3 +79,20 @@ def test_the_last_sets_reps_stay_its_persons_when_the_machine_goes_idle():
     hub._receive(STATUS | {"person": None, "set_state": "idle", "profile": None})
     assert hub.seen_by(BOB)["reps"] == [] and hub.seen_by(ANN)["reps"] == SET[3:5]
     assert hub.seen_by(BOB)["status"]["in_use"] is False
+
+
+def test_telemetry_is_whose_frames_it_carries_not_whose_set_the_last_status_named():
+    """An e-stop ends the set, and the next status names nobody: the frames of the tension falling
+    are still the person's, to see on their page, and still nobody else's (a CI run under load
+    once showed the lifter 529 N for 20 s after their e-stop)."""
+    hub, (ann, bob, clinician) = watch(ANN, BOB, CLINICIAN)
+    for subscriber in (ann, bob, clinician):
+        received(subscriber)
+    hub._receive(STATUS | {"person": None, "set_state": "stopped", "estop": True})
+    falling = {"type": "telemetry", "person": "ann", "tension_n": [410.0, 0.0]}
+    hub._receive(dict(falling))
+    assert received(ann)[-1] == falling and received(clinician)[-1] == falling
+    assert [m["type"] for m in received(bob)] == ["status"]
+    standby = {"type": "telemetry", "person": None, "tension_n": [12.0]}
+    hub._receive(dict(standby))
+    assert received(ann) == [] and received(bob) == [] and received(clinician) == [standby]

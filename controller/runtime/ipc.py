@@ -39,18 +39,29 @@ class PendingRequest:
     connection: int
 
 
-def telemetry_message(frames: list[tuple[float, Frame]]) -> dict[str, Any]:
-    """Columns of the decimated frames, plus the newest frame's discrete state."""
-    last = frames[-1][1]
+@dataclass(frozen=True, slots=True)
+class SentFrame:
+    produced: float  # time.perf_counter() when the frame left the loop
+    frame: Frame
+    person: str | None  # whose set the frame is part of (None: nobody's)
+
+
+def telemetry_message(frames: list[SentFrame]) -> dict[str, Any]:
+    """Columns of the decimated frames (all of one person's), plus the newest frame's discrete
+    state. The message names whose frames they are: the dashboard shows a set's forces to its
+    person and the supervisors only, and a status that comes between (the set has ended) must not
+    decide whose frames from before it were."""
+    last = frames[-1].frame
     return {
         "type": "telemetry",
         "v": PROTOCOL_VERSION,
-        "produced": frames[-1][0],  # time.perf_counter() when the newest frame left the loop
-        "t": [f.time_s for _, f in frames],
-        "position_m": [f.position_m for _, f in frames],
-        "velocity_mps": [f.velocity_mps for _, f in frames],
-        "tension_n": [f.felt_tension_n for _, f in frames],
-        "command_n": [f.command_n for _, f in frames],
+        "person": frames[-1].person,
+        "produced": frames[-1].produced,
+        "t": [s.frame.time_s for s in frames],
+        "position_m": [s.frame.position_m for s in frames],
+        "velocity_mps": [s.frame.velocity_mps for s in frames],
+        "tension_n": [s.frame.felt_tension_n for s in frames],
+        "command_n": [s.frame.command_n for s in frames],
         "phase": last.phase,
         "rep": last.rep_index,
         "set_state": last.set_state,
@@ -68,7 +79,7 @@ class ControlPort:
         self.dropped_messages = 0  # not delivered to a client that could not keep up
         self.rejected_requests = 0
         self.client_buffer_limit = CLIENT_BUFFER_LIMIT_BYTES
-        self._frames: deque[tuple[float, Frame]] = deque(maxlen=256)
+        self._frames: deque[SentFrame] = deque(maxlen=256)
         self._events: deque[tuple[int | None, dict[str, Any]]] = deque(maxlen=4096)
         self._clients: dict[int, asyncio.StreamWriter] = {}
         self._ids = itertools.count(1)
@@ -88,8 +99,8 @@ class ControlPort:
         return len(self._clients)
 
     # -- the control thread's side: O(1), never blocks ----------------------------------------------
-    def frame(self, frame: Frame) -> None:
-        self._frames.append((time.perf_counter(), frame))
+    def frame(self, frame: Frame, person: str | None = None) -> None:
+        self._frames.append(SentFrame(time.perf_counter(), frame, person))
 
     def publish(self, message: dict[str, Any], connection: int | None = None) -> None:
         self._events.append((connection, message))
@@ -193,8 +204,8 @@ class ControlPort:
         frames = [self._frames.popleft() for _ in range(len(self._frames))]
         events = [self._events.popleft() for _ in range(len(self._events))]
         broadcast = [json_line(message) for target, message in events if target is None]
-        if frames:
-            broadcast.append(json_line(telemetry_message(frames)))
+        for _, same_person in itertools.groupby(frames, key=lambda sent: sent.person):
+            broadcast.append(json_line(telemetry_message(list(same_person))))
         for connection, writer in list(self._clients.items()):
             lines = [json_line(m) for target, m in events if target == connection] + broadcast
             if lines:

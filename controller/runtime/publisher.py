@@ -28,10 +28,14 @@ class LoopPublisher:
         self._events_sent = 0
         self._loop: ControlLoop | None = None
         self._tempo: TempoConfig | None = None
+        self._person: str | None = None
         self._set_over = False  # the summary goes out as the set ends, once
 
-    def attach(self, loop: ControlLoop, tempo: TempoConfig | None) -> None:
-        self._loop, self._tempo, self._events_sent, self._set_over = loop, tempo, 0, False
+    def attach(self, loop: ControlLoop, tempo: TempoConfig | None, person: str | None = None) -> None:
+        """`person`: whose set the loop runs; its frames stay theirs until the next loop (the
+        machine coming to rest after their set, an e-stop's tension falling)."""
+        self._loop, self._tempo, self._person = loop, tempo, person
+        self._events_sent, self._set_over = 0, False
         loop.observers.on_frame.append(self._on_frame)
         loop.observers.on_rep.append(self._on_rep)
 
@@ -62,7 +66,7 @@ class LoopPublisher:
     def _on_frame(self, frame: Frame) -> None:
         self._frames += 1
         if self._frames % self._decimate == 0:
-            self.port.frame(frame)
+            self.port.frame(frame, self._person)
 
     def _on_rep(self, rep: RepMetrics) -> None:
         set_index = self._loop.lifecycle.set_index if self._loop is not None else 1

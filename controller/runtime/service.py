@@ -95,7 +95,7 @@ class ControlService:
         self.admission = Admission(self.machine, setup.store, setup.recordings, self._worker)
         self.filer = BlockFiler(self.machine, setup.store, self.port, clock, self._worker)
         self.publisher = LoopPublisher(self.port, rate)
-        self.loop = self._new_loop(STANDBY, None)
+        self.loop = self._new_loop(STANDBY, None, None)
         self._next_status_s = 0.0
         self.priority = "not running"
 
@@ -138,16 +138,16 @@ class ControlService:
             self.port.stop()
 
     # -- one loop per block ------------------------------------------------------------------------
-    def _new_loop(self, profile: ProfileConfig, load_kg: float | None) -> ControlLoop:
+    def _new_loop(self, profile: ProfileConfig, load_kg: float | None, person: str | None) -> ControlLoop:
         loop = ControlLoop(self.machine, profile, load_kg)
-        self.publisher.attach(loop, profile.tempo)
+        self.publisher.attach(loop, profile.tempo, person)
         loop.observers.on_rep.extend(self.rep_listeners)
         loop.observers.on_frame.extend(self.frame_listeners)
         return loop
 
     def _begin(self, block: BlockOfSets) -> None:
         self._end_block()
-        self.loop = self._new_loop(block.profile, block.load_kg)
+        self.loop = self._new_loop(block.profile, block.load_kg, block.person)
         path = block.record
         if path is None and self.setup.recordings is not None:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -74,19 +75,23 @@ def create_app(settings: Settings) -> FastAPI:
         hub.subscribers.add(subscriber)
         # Both ends at once: a browser gone (or the server stopping) is seen even when nothing is
         # left to send. Waiting on the queue alone, a dashboard whose control process had stopped
-        # never noticed, and kept the server from exiting.
-        tasks = {
-            asyncio.create_task(
-                _forward(websocket, subscriber, app.state.logins, websocket.cookies.get(COOKIE))
-            ),
-            asyncio.create_task(_until_gone(websocket)),
-        }
+        # never noticed, and kept the server from exiting. anyio's task group, as Starlette runs
+        # the handler in anyio: a cancel from outside must find its way through it intact.
+        token = websocket.cookies.get(COOKIE)
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            async with anyio.create_task_group() as both:
+
+                async def forward() -> None:
+                    await _forward(websocket, subscriber, app.state.logins, token)
+                    both.cancel_scope.cancel()
+
+                async def watch() -> None:
+                    await _until_gone(websocket)
+                    both.cancel_scope.cancel()
+
+                both.start_soon(forward)
+                both.start_soon(watch)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             hub.subscribers.discard(subscriber)
 
     return app

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from controller.core.safety import Flag
-from controller.demo import ensure_accounts
 from dashboard.app import create_app
+from dashboard.auth import COOKIE, Role
 from dashboard.state import Settings
 from tests.service_harness import PASSWORD, running_service
 
@@ -188,16 +189,39 @@ def test_replay_lists_traces_and_replays_a_recording_under_another_profile(dash)
     assert len(doc["trace"]["time_s"]) > 100
 
 
-def test_a_browser_that_leaves_is_let_go_even_when_nothing_comes_to_send(tmp_path):
-    """No control process, so no message: the socket's end is still seen. Before, the handler
-    waited on its queue only, and a dashboard whose control process had stopped never exited."""
-    ensure_accounts(tmp_path / "sessions.sqlite", PASSWORD)
+def test_the_telemetry_socket_ends_when_its_browser_leaves_even_with_nothing_to_send(tmp_path):
+    """As uvicorn runs it: the browser's leaving comes as a message, and nobody cancels the handler.
+    No control process, so nothing to send. Before, the handler waited on its queue alone, and a
+    dashboard whose control process had stopped never exited (the demo's 15 s ran out in CI)."""
     app = create_app(Settings(tmp_path / "no-control.sock", tmp_path / "sessions.sqlite", None))
-    with TestClient(app) as client:
-        log_in(client, "lifter")
-        with client.websocket_connect("/ws/telemetry"):
-            wait_until(lambda: len(app.state.hub.subscribers) == 1, "the browser was not subscribed")
-        wait_until(lambda: not app.state.hub.subscribers, "the browser that left is still subscribed")
+    token = app.state.logins.open("lifter", Role.ATHLETE)
+    scope = {
+        "type": "websocket",
+        "path": "/ws/telemetry",
+        "raw_path": b"/ws/telemetry",
+        "query_string": b"",
+        "headers": [(b"host", b"localhost"), (b"cookie", f"{COOKIE}={token}".encode())],
+        "scheme": "ws",
+        "server": ("localhost", 80),
+        "client": ("127.0.0.1", 50000),
+        "subprotocols": [],
+    }
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def session() -> None:
+        browser: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        await browser.put({"type": "websocket.connect"})
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "websocket.accept":
+                await browser.put({"type": "websocket.disconnect", "code": 1001})
+
+        await asyncio.wait_for(app(scope, browser.get, send), timeout=60)
+
+    asyncio.run(session())
+    assert [m["type"] for m in sent] == ["websocket.accept"]
+    assert not app.state.hub.subscribers
 
 
 def test_the_websocket_streams_status_telemetry_and_reps_and_estop_zeroes_tension(dash):

@@ -16,6 +16,7 @@ Goals (issue 19): every rep counted, no cut, from 2 kg up; a let-go cut within 5
 from __future__ import annotations
 
 import argparse
+import bisect
 import itertools
 import sys
 from pathlib import Path
@@ -47,6 +48,17 @@ def done_by_athlete(result: SimulationResult) -> int:
     """Reps the simulated person lowered to the bottom: the truth the counter is held to."""
     phases = result.athlete_phase
     return sum(1 for was, now in itertools.pairwise(phases) if was == "eccentric" and now == "bottom")
+
+
+def slack_cuts(result: SimulationResult) -> int:
+    """The gate's cuts while the person still held the handle (not a real let-go: a patient who
+    walks the handle home mid-set and opens the hand is rightly cut)."""
+    times = [f.time_s for f in result.frames]
+    return sum(
+        1
+        for e in result.safety_events
+        if e.kind == "release" and result.athlete_phase[bisect.bisect_left(times, e.time_s)] != "released"
+    )
 
 
 def load_ins(result: SimulationResult) -> int:
@@ -82,7 +94,7 @@ def main() -> None:
             cells = []
             for name, profile in profiles(load_kg).items():
                 result = simulate(SimulationSetup(machine, profile, load_athlete(athlete)), keep_frames=True)
-                cuts = sum(1 for e in result.safety_events if e.kind == "release")
+                cuts = slack_cuts(result)
                 taken_up = sum(1 for e in result.safety_events if e.kind == "slack_taken_up")
                 failed = sum(1 for r in result.reps if r.failed)
                 counted = (

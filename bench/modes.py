@@ -128,7 +128,7 @@ def pure_feel(kind: ProfileKind, athlete: str, load_kg: float, inertia: float = 
     machine = feel_set(FeelMode.MACHINE, kind, athlete, load_kg, 1.0)
     pure = feel_set(FeelMode.PURE, kind, athlete, load_kg, inertia)
     events = ", ".join(e.kind for e in pure.safety_events) or "none"
-    felt, own = felt_deviation_n(pure), felt_deviation_n(machine)
+    felt, own = felt_deviation_n(pure, feel_only=True), felt_deviation_n(machine, feel_only=True)
     goal = "goal < 0.5x" if inertia == 1.0 else "goal: stable, or switched off"
     print(
         f"pure feel, {kind.value} {load_kg:g} kg, {athlete}, inertia configured x{inertia:g}: "

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from controller.config import MachineConfig
+from controller.core.feel import TAKE_UP_SPEED_MPS
 
 if TYPE_CHECKING:
     from simulator.simulate import SimulationResult
@@ -16,9 +17,12 @@ ACCELERATING_MPS2 = 1.0
 RINGING_BAND_HZ = (4.0, 60.0)  # above how fast a person moves, below the cable's resonance
 
 
-def accelerating(result: SimulationResult, after_s: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def accelerating(
+    result: SimulationResult, after_s: float = 0.0, feel_only: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(true tension, requested level, acceleration) while the handle speeds up or slows down,
-    from the second rep on (the first starts from rest)."""
+    from the second rep on (the first starts from rest). `feel_only`: not where the taut take-up
+    holds the cable (slowing on the way out, feel.py), which every feel mode has."""
     rows = [
         (true, f.request_n, f.acceleration_mps2)
         for f, true in zip(result.frames, result.true_tension_n, strict=True)
@@ -26,14 +30,15 @@ def accelerating(result: SimulationResult, after_s: float = 0.0) -> tuple[np.nda
         and f.rep_index >= 2
         and f.time_s > after_s
         and abs(f.acceleration_mps2) > ACCELERATING_MPS2
+        and not (feel_only and f.velocity_mps > TAKE_UP_SPEED_MPS and f.acceleration_mps2 < 0.0)
     ]
     true, level, acceleration = (np.array(column) for column in zip(*rows, strict=True))
     return true, level, acceleration
 
 
-def felt_deviation_n(result: SimulationResult, after_s: float = 0.0) -> float:
+def felt_deviation_n(result: SimulationResult, after_s: float = 0.0, feel_only: bool = False) -> float:
     """RMS of the true tension less the requested level while accelerating."""
-    true, level, _ = accelerating(result, after_s)
+    true, level, _ = accelerating(result, after_s, feel_only)
     return float(np.sqrt(np.mean((true - level) ** 2)))
 
 

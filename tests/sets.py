@@ -1,4 +1,5 @@
-"""Shared helpers for closed-loop set tests: one cached simulation per setup."""
+"""Shared helpers for closed-loop set tests: one cached simulation per setup (`run_set`), or a fresh
+one (`simulate_set`) where a test changes the controller around it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from simulator.scenarios import scenario_by_name
 from simulator.simulate import SimulationResult, SimulationSetup, simulate
 
 
-@lru_cache(maxsize=16)
-def run_set(
+def simulate_set(
     profile: str,
     athlete: str = "trained",
     reps: int | None = None,
@@ -31,6 +31,9 @@ def run_set(
         transport=transport,
     )
     return simulate(setup, keep_frames=True)
+
+
+run_set = lru_cache(maxsize=16)(simulate_set)
 
 
 def made_rep(**changes: Any) -> RepMetrics:

@@ -47,8 +47,9 @@ def run(
 def test_pure_feel_halves_the_felt_inertia_without_ringing(profile: str, athlete: str, load_kg: float):
     machine = run(FeelMode.MACHINE, profile, athlete, load_kg)
     pure = run(FeelMode.PURE, profile, athlete, load_kg)
-    # 10.1 vs 25.3 N at 40 kg constant, 0.40-0.44x over these; see controller/feel.py
-    assert felt_deviation_n(pure) < 0.5 * felt_deviation_n(machine)
+    # Where the feel alone acts (not the take-up both have on the way out): 10.0 vs 24.6 N at 40 kg
+    # constant, 0.41-0.47x over these; see controller/feel.py
+    assert felt_deviation_n(pure, feel_only=True) < 0.5 * felt_deviation_n(machine, feel_only=True)
     assert ringing_n(pure) < ringing_n(machine)
     assert len(pure.reps) == 4
     assert not pure.safety_events
@@ -67,7 +68,9 @@ def test_a_light_fast_set_stays_taut_on_either_feel():
 @pytest.mark.parametrize("factor", [0.7, 1.15])
 def test_pure_feel_holds_with_the_inertia_figure_somewhat_off(factor: float):
     pure = run(FeelMode.PURE, configured=inertia_misconfigured(MACHINE, factor))
-    assert felt_deviation_n(pure) < 0.7 * felt_deviation_n(run(FeelMode.MACHINE))
+    assert felt_deviation_n(pure, feel_only=True) < 0.7 * felt_deviation_n(
+        run(FeelMode.MACHINE), feel_only=True
+    )
     assert len(pure.reps) == 4
     assert not pure.safety_events
 
@@ -81,8 +84,8 @@ def test_a_ringing_correction_is_switched_off_and_the_set_goes_on():
     first_active_s = next(f.time_s for f in result.frames if f.set_state == "active")
     assert events[0].time_s - first_active_s < 1.0
     # from then on the machine's own feel, not a ring (which deviates twice as much)
-    machine = felt_deviation_n(run(FeelMode.MACHINE))
-    assert felt_deviation_n(result, after_s=events[0].time_s) < 1.2 * machine
+    machine = felt_deviation_n(run(FeelMode.MACHINE), feel_only=True)
+    assert felt_deviation_n(result, after_s=events[0].time_s, feel_only=True) < 1.2 * machine
 
 
 def test_a_slow_loop_gets_a_lower_gain_and_does_not_ring():
@@ -90,7 +93,9 @@ def test_a_slow_loop_gets_a_lower_gain_and_does_not_ring():
     pure, machine = run(FeelMode.PURE, configured=slow), run(FeelMode.MACHINE, configured=slow)
     assert not pure.safety_events
     assert ringing_n(pure) < ringing_n(machine)
-    assert felt_deviation_n(pure) < 0.9 * felt_deviation_n(machine)  # 19.3 vs 25.4 N: less, but some
+    assert felt_deviation_n(pure, feel_only=True) < 0.9 * felt_deviation_n(
+        machine, feel_only=True
+    )  # 19.3 vs 25.4 N: less, but some
 
 
 def test_pure_gain_falls_with_the_loop_rate():
@@ -133,4 +138,6 @@ def test_weight_stack_feel_adds_the_stack_inertia():
     error = np.abs(true - expected)[bounded]
     assert np.median(error) < 0.03 * float(np.median(level))
     # it feels heavier than the machine's own inertia
-    assert felt_deviation_n(run(FeelMode.WEIGHT_STACK)) > 1.5 * felt_deviation_n(run(FeelMode.MACHINE))
+    assert felt_deviation_n(run(FeelMode.WEIGHT_STACK), feel_only=True) > 1.5 * felt_deviation_n(
+        run(FeelMode.MACHINE), feel_only=True
+    )

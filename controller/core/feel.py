@@ -17,6 +17,13 @@ mass is damped, not destabilised, by the acceleration's lag, so it uses the smoo
 
 Both are bounded (max_correction_pct of the level) and dropped when the handle is reeling in fast --
 a let-go -- so the correction never pulls harder on a handle that is flying back.
+
+Whatever the mode, the cable is kept taut on the way out (`taut_take_up_n`). A light handle lifted
+fast and stopped at the top leaves the spool coasting: its 4.5 kg is slowed by the level alone (20 N:
+4.4 m/s^2), the hand stops harder, and the spool ran on 17 cm past it with the cable slack; reeling
+that in looked like a let-go, and the set loaded in again at every rep (issue 19). So while the cable
+pays out and carries less than the level, the pure law pulls the gap back in, bounded by the level.
+It only ever slows a spool that is running out, never pulls on one coming in.
 """
 
 from __future__ import annotations
@@ -29,6 +36,11 @@ from controller.core.estimator import Motion
 from controller.units import STANDARD_GRAVITY_MPS2
 
 LET_GO_SPEED_MPS = -0.5
+TAKE_UP_SPEED_MPS = 0.05  # paying out: the handle held still does not count
+TAKE_UP_FULL_MPS = 0.5  # faded in above this: a spool about to turn is not pulled harder
+# The spool slowed by at most this much more than the level does: a hand stopping at the top of a
+# fast lift slows at 9-20 m/s^2 (simulated trained athlete, 2-16 kg); 45 N on the 2 kW build.
+TAKE_UP_MOST_MPS2 = 10.0
 PURE_GAIN = 1.5
 # Below this rate the drive's one-period delay costs phase at the cable's resonance; the gain falls
 # linearly to nothing at LOWEST_PURE_RATE_HZ (measured stable at 100 and 200 Hz on the 2 kW build).
@@ -57,13 +69,24 @@ def inertia_correction_n(feel: FeelConfig, machine: MachineConfig, level_n: floa
     return added_kg * m.acceleration_mps2
 
 
+def taut_take_up_n(machine: MachineConfig, level_n: float, m: Motion) -> float:
+    """Extra pull while the spool pays out faster than the hand takes the cable. Not bounded by the
+    feel's max_correction_pct, which at 20 N would be 5 N: the gap is the whole level."""
+    if m.velocity_mps <= TAKE_UP_SPEED_MPS:
+        return 0.0
+    gap = pure_gain(machine.control.rate_hz) * max(0.0, level_n - m.observed_tension_n)
+    most = machine.reflected_mass_kg * TAKE_UP_MOST_MPS2
+    return min(most, gap) * min(1.0, m.velocity_mps / TAKE_UP_FULL_MPS)
+
+
 class FeelCorrection:
     """The bounded correction for one set, switched off for the rest of it if it starts ringing (a
     reflected inertia configured too high, a drive slower than modelled)."""
 
-    def __init__(self, feel: FeelConfig, machine: MachineConfig) -> None:
+    def __init__(self, feel: FeelConfig, machine: MachineConfig, take_up: bool = True) -> None:
         self.feel = feel
         self.machine = machine
+        self.take_up = take_up
         self.ringing = False
         self._last_side = 0  # which way the correction last swung past RING_LEVEL: +1, -1, 0 not yet
         self._swings: deque[float] = deque()
@@ -77,7 +100,9 @@ class FeelCorrection:
             self._note_swing(m.time_s, 1 if correction > 0.0 else -1)
             if self.ringing:
                 return 0.0
-        return max(-bound, min(bound, correction))
+        bounded = max(-bound, min(bound, correction))
+        take_up = taut_take_up_n(self.machine, level_n, m) if self.take_up else 0.0
+        return max(bounded, take_up) if take_up > 0.0 else bounded
 
     def _note_swing(self, time_s: float, side: int) -> None:
         if side == self._last_side:

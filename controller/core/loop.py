@@ -105,7 +105,10 @@ class ControlLoop:
         self.limits = GateLimits.of(machine, profile.caps, shaped.peak_concentric_n)
         self.gate = GateState()
         self.lifecycle = SetLifecycle(shaped, self.limits.idle_n, self.limits.slew_up)
-        self.feel = FeelCorrection(profile.feel, machine)
+        # A pace (isokinetic) or a held handle (isometric) sets the tension itself: no take-up fights it
+        self.feel = FeelCorrection(
+            profile.feel, machine, take_up=shaped.pace is None and shaped.isometric is None
+        )
         self.safety_events: list[SafetyEvent] = []
         self.observers = _Observers()
         self.fault: str | None = None

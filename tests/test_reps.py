@@ -31,14 +31,25 @@ def cycle(
     rng: np.random.Generator | None = None,
 ):
     """One rep: smooth up, a pause, smooth down, a pause. Returns (end time, events)."""
-    events = []
-    t = t0
     segments = [
         (up_s, rom, force_up),
         (0.3, 0.0, force_up),
         (down_s, -rom, force_down),
         (0.5, 0.0, force_down),
     ]
+    return moves(tracker, t0, segments, noise, rng)
+
+
+def moves(
+    tracker: RepTracker,
+    t0: float,
+    segments: list[tuple[float, float, float]],
+    noise: float = 0.0,
+    rng: np.random.Generator | None = None,
+):
+    """Smooth moves of (duration, distance, force) from 0.1 m out. Returns (end time, events)."""
+    events = []
+    t = t0
     x = 0.1
     for duration, distance, force in segments:
         start_x = x
@@ -182,3 +193,24 @@ def test_a_slow_hard_lowering_that_wobbles_is_one_rep_timed_from_the_top_to_wher
     # timed from its first rise, which tops the top
     assert slow.eccentric_s == pytest.approx(stopped_at - lowering_from, abs=0.5)
     assert slow.rom_m == pytest.approx(0.45, abs=0.02)
+
+
+def test_a_first_lift_stuck_at_its_top_and_let_down_is_a_failed_rep_and_teaches_no_range():
+    """A rehab patient at 16 kg got 7 cm up, stuck there 1.7 s, and let it down: counted as a rep,
+    and 7 cm learned as the range. Before the range is learned, a pause that long at the top is a
+    lift given up; a tempo's own pause at the top is allowed for."""
+    stuck = [(0.9, 0.07, 157.0), (1.7, 0.0, 157.0), (0.3, -0.07, 157.0), (0.5, 0.0, 157.0)]
+    _, (rep,) = moves(RepTracker(), 0.0, stuck)
+    assert rep.failed
+    tracker = RepTracker()
+    moves(tracker, 0.0, stuck)
+    assert tracker.rom_m is None
+    _, (paused,) = moves(RepTracker(top_pause_s=2.0), 0.0, stuck)
+    assert not paused.failed
+
+
+def test_a_first_lift_stuck_midway_that_then_reaches_the_top_is_a_rep():
+    """The spotter's first rep: stuck halfway, helped, finished: the stall ended by moving on up."""
+    helped = [(0.5, 0.2, 800.0), (1.5, 0.0, 800.0), (0.8, 0.4, 700.0), (0.3, 0.0, 700.0), (2.0, -0.6, 900.0)]
+    _, (rep,) = moves(RepTracker(), 0.0, [*helped, (0.5, 0.0, 900.0)])
+    assert not rep.failed and rep.rom_m == pytest.approx(0.6, abs=0.01)

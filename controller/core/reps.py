@@ -40,7 +40,9 @@ FAILED_BELOW_ROM_FRACTION = 0.8
 # A short excursion is a failed rep only if the person fought for it; a quick bob is no rep at all.
 FAILED_MIN_STALL_S = 0.5
 # Until the range is learned a stall mid-lift looks like the pause at the top; in the first rep a
-# pause counts as a stall only after this long (longer than any normal top pause).
+# pause counts as a stall only after this long (longer than any normal top pause), and a first rep
+# lowered after a stall of this plus FAILED_MIN_STALL_S at its top is a lift given up, not a rep (a
+# rehab patient at 16 kg stuck 7 cm up for 1.7 s was counted, and 7 cm learned as the range).
 UNLEARNED_TOP_PAUSE_S = 0.7
 NEAR_TOP_ROM_FRACTION = 0.85
 BOTTOM_ROM_FRACTION = 0.25
@@ -99,11 +101,14 @@ class _RepAccumulator:
     peak_speed: float = 0.0
     stall_s: float = 0.0
     longest_stall_s: float = 0.0
+    stall_at_turn_s: float = 0.0  # how long the handle had been stuck when the lowering began
     assisted: bool = False
 
 
 class RepTracker:
-    def __init__(self) -> None:
+    def __init__(self, top_pause_s: float = 0.0) -> None:
+        """`top_pause_s`: the tempo's pause at the top, which a first rep may hold without failing."""
+        self._first_rep_gave_up_s = top_pause_s + UNLEARNED_TOP_PAUSE_S + FAILED_MIN_STALL_S
         self.phase = Phase.REST
         self.completed: list[RepMetrics] = []
         self.bottom_m: float | None = None
@@ -193,6 +198,7 @@ class RepTracker:
                     self.phase = Phase.CONCENTRIC
                 elif rep is not None and self._lowering_begun(rep, m):
                     rep.eccentric_start_s = rep.left_top_s
+                    rep.stall_at_turn_s = rep.stall_s
                     self.phase = Phase.ECCENTRIC
             case Phase.ECCENTRIC:
                 if rep is not None and (end_s := self._lowering_ended(rep, m)) is not None:
@@ -257,7 +263,7 @@ class RepTracker:
         short = learned is not None and rom < FAILED_BELOW_ROM_FRACTION * learned
         if short and rep.longest_stall_s < FAILED_MIN_STALL_S:
             return None
-        failed = short
+        failed = short or (learned is None and rep.stall_at_turn_s >= self._first_rep_gave_up_s)
         if not failed:
             self._learn(rep.start_m, rep.top_m)
         con_time = max(rep.con_time, 1e-6)

@@ -53,7 +53,7 @@ class SetLifecycle:
         self.state = SetState.IDLE
         self.armed = False
         self.set_index = 1
-        self.tracker = RepTracker()
+        self.tracker = self._new_tracker()
         self.ramp = Ramp(idle_n, slew_up_n_per_s)
         self.rest_until_s = 0.0
         self.history: list[RepTracker] = []
@@ -222,9 +222,13 @@ class SetLifecycle:
 
     def _next_set(self) -> None:
         self.history.append(self.tracker)
-        self.tracker = RepTracker()
+        self.tracker = self._new_tracker()
         self.set_index += 1
         self.state = SetState.IDLE
+
+    def _new_tracker(self) -> RepTracker:
+        tempo = self.profile.config.tempo
+        return RepTracker(tempo.pause_s if tempo is not None else 0.0)
 
     def _reset_ramp(self, now_s: float) -> None:
         self.ramp = Ramp(self.idle_n, self.slew_up_n_per_s)

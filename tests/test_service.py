@@ -14,6 +14,7 @@ import pytest
 
 from controller.app.store import SqliteSessionStore
 from controller.config import load_profile
+from controller.runtime.publisher import TELEMETRY_HZ
 from controller.runtime.recorder import read_recording
 from controller.runtime.regression import regression_replay
 from controller.wire import PortClient
@@ -206,11 +207,11 @@ def test_garbled_requests_get_an_error_and_the_machine_carries_on(tmp_path, data
 
 
 def test_a_client_that_never_reads_loses_its_own_messages_not_anyone_elses(tmp_path):
-    async def body(listener: Listener) -> int:
+    async def body(listener: Listener) -> list[float]:
         await listener.wait_for("telemetry", 1)
         listener.messages.clear()
         await asyncio.sleep(3.0)
-        return len(listener.of("telemetry"))
+        return [t for m in listener.of("telemetry") for t in m["t"]]
 
     with running_service(tmp_path) as service:
         service.port.client_buffer_limit = 20_000
@@ -218,9 +219,12 @@ def test_a_client_that_never_reads_loses_its_own_messages_not_anyone_elses(tmp_p
         stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         stuck.connect(str(service.port.path))
         try:
-            received = asyncio.run(with_client(service.port.path, body))
+            frames = asyncio.run(with_client(service.port.path, body))
         finally:
             stuck.close()
         dropped = service.port.dropped_messages
+        every_s = round(service.machine.control.rate_hz / TELEMETRY_HZ) / service.machine.control.rate_hz
     assert dropped > 0
-    assert received >= 0.5 * 3.0 / 0.02  # the reading client got (most of) the 50 flushes a second
+    # The reading client lost nothing: every frame of its window, however fast this machine flushes
+    # (a count of flushes per second once failed with two suites and a CPU hog on two cores)
+    assert len(frames) > 10 and len(frames) >= 0.95 * ((frames[-1] - frames[0]) / every_s + 1)

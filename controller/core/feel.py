@@ -22,8 +22,9 @@ Whatever the mode, the cable is kept taut on the way out (`taut_take_up_n`). A l
 fast and stopped at the top leaves the spool coasting: its 4.5 kg is slowed by the level alone (20 N:
 4.4 m/s^2), the hand stops harder, and the spool ran on 17 cm past it with the cable slack; reeling
 that in looked like a let-go, and the set loaded in again at every rep (issue 19). So while the cable
-pays out and carries less than the level, the pure law pulls the gap back in, bounded by the level.
-It only ever slows a spool that is running out, never pulls on one coming in.
+pays out and carries less than the level, the pure law pulls the gap back in, faded in with the
+speed and bounded by TAKE_UP_MOST_MPS2 on the spool. It only ever slows a spool that is running
+out, never pulls on one coming in; paced sets (isokinetic, isometric, adaptive) go without it.
 """
 
 from __future__ import annotations

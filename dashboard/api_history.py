@@ -56,6 +56,7 @@ def sessions(store: Store, user: Annotated[User, Depends(current_user)]) -> list
                     "person": record.person,
                     "started": record.started,
                     "exercise": ", ".join(dict.fromkeys(e for s in record.sets if (e := s.exercise))),
+                    "workout": record.workout,
                     "sets": len(record.sets),
                     "reps": reps,
                     "recording": Path(record.recording).name if record.recording else None,

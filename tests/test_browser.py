@@ -151,6 +151,12 @@ def test_a_lifter_starts_a_workout_follows_it_live_and_stops_it(demo, page):
     page.click("nav button[data-tab=setup]")
     page.click("#stop-set")
     expect(page.locator("#workout-now")).to_have_text("-", timeout=10_000)
+    page.click("nav button[data-tab=history]")  # the stopped warm-up's reps, filed under the workout
+    page.select_option("#progress-exercise", "")
+    page.select_option("#history-workout", "upper-negatives")
+    expect(page.locator("#session-table tbody tr")).to_have_count(1)
+    expect(page.locator("#session-table tbody tr td").nth(2)).to_have_text("upper-negatives")
+    expect(page.locator("#session-table tbody tr td").nth(3)).to_have_text("chest press")
 
 
 def test_skip_rest_is_offered_only_in_a_rest_and_starts_the_next_set(demo, page):

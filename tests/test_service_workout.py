@@ -67,9 +67,11 @@ def test_a_workout_runs_warmups_and_steps_with_rests_and_warns_of_close_overload
     assert [d["profile"] for d in done][-1] == "eccentric-overload-130"
     store = SqliteSessionStore(tmp_path / "sessions.sqlite")
     loads = [store.session(d["session"]).sets[0].load_kg for d in done]
+    workouts = [store.session(d["session"]).workout for d in done]
     assert len(store.overload_sessions("ada")) == 2  # the seeded one and the workout's last step
     store.close()
     assert loads == [18.0, 27.0, 36.0, 45.0, 45.0]
+    assert workouts == ["test-workout"] * 5  # history by workout: each block is filed under it
 
 
 def test_a_stop_in_the_rest_ends_the_workout_and_nothing_starts_on_its_own(tmp_path):

@@ -11,7 +11,8 @@ import pytest
 
 from controller.app.accounts import verify_password
 from controller.app.export import export_csv, export_json
-from controller.app.store import MIGRATIONS, SessionStore, SqliteSessionStore, StoreError
+from controller.app.schema import MIGRATIONS
+from controller.app.store import SessionStore, SqliteSessionStore, StoreError
 from controller.cli import main
 from tests.sets import run_set
 
@@ -71,12 +72,13 @@ def test_an_old_database_is_migrated_and_keeps_its_data(tmp_path):
     db.commit()
     db.close()
     store = SqliteSessionStore(path)
-    assert store.schema_version == len(MIGRATIONS) == 6
+    assert store.schema_version == len(MIGRATIONS) == 7
     store.add_note(1, "notes exist after the upgrade")
     store.add_account("bo", "patient", "hash")
     assert store.account("bo") == ("patient", "hash")
     assert store.session(1).person == "Bo"
     assert store.session(1).notes == ["notes exist after the upgrade"]
+    assert store.session(1).workout == ""  # filed before workouts were: none
     store.close()
 
 

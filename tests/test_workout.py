@@ -151,7 +151,8 @@ def test_overload_sets_are_stored_as_such_and_an_old_store_is_judged_from_its_re
     db = sqlite3.connect(path)  # back to schema 4, as a store written before overload was recorded
     db.executescript(
         "ALTER TABLE sets DROP COLUMN exercise; ALTER TABLE sets DROP COLUMN eccentric_overload;"
-        "ALTER TABLE reps DROP COLUMN mean_propulsive_velocity_mps; PRAGMA user_version = 4;"
+        "ALTER TABLE reps DROP COLUMN mean_propulsive_velocity_mps; ALTER TABLE sessions DROP COLUMN workout;"
+        "PRAGMA user_version = 4;"
     )
     db.close()
     store = SqliteSessionStore(path)

@@ -8,18 +8,28 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from controller.app.store import REP_COLUMNS, SessionRecord
+from controller.app.schema import REP_COLUMNS
+from controller.app.store import SessionRecord
 
 
 def write_csv(record: SessionRecord, out: TextIO) -> None:
     """One row a rep, as a spreadsheet wants it: the exercise named, figures to 3 decimals."""
     writer = csv.writer(out)
-    writer.writerow(["session", "started", "exercise", "set", "profile", "load_kg", *REP_COLUMNS])
+    writer.writerow(["session", "started", "workout", "exercise", "set", "profile", "load_kg", *REP_COLUMNS])
     for s in record.sets:
         for rep in s.reps:
             figures = [_cell(getattr(rep, c)) for c in REP_COLUMNS]
             writer.writerow(
-                [record.id, record.started, s.exercise, s.number, s.profile, _cell(s.load_kg), *figures]
+                [
+                    record.id,
+                    record.started,
+                    record.workout,
+                    s.exercise,
+                    s.number,
+                    s.profile,
+                    _cell(s.load_kg),
+                    *figures,
+                ]
             )
 
 

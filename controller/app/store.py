@@ -2,8 +2,7 @@
 
 One interface (SessionStore); SQLite is the default and only backend today. Callers never see SQL
 (the clinic's records, in the same file, keep theirs in clinic_store.py), so a server database can
-be added behind the same methods. The schema evolves by numbered
-migrations recorded in SQLite's user_version; opening an old file upgrades it in one transaction.
+be added behind the same methods. The schema's migrations are in schema.py.
 """
 
 from __future__ import annotations
@@ -16,91 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from controller.app.schema import MIGRATIONS, REP_COLUMNS, REP_SQL
 from controller.core.reps import RepMetrics
-
-REP_COLUMNS = [f.name for f in fields(RepMetrics)]
-# The rep columns of the first schema; later metrics come in by migration.
-_FIRST_REP_COLUMNS = [
-    "index", "concentric_s", "eccentric_s", "rom_m", "mean_concentric_force_n", "mean_eccentric_force_n",
-    "peak_force_n", "mean_concentric_velocity_mps", "peak_concentric_velocity_mps",
-    "mean_concentric_power_w", "time_under_tension_s", "velocity_loss_pct", "peak_speed_mps",
-    "longest_stall_s", "assisted", "failed",
-]  # fmt: skip
-_REP_SQL = ", ".join(f'"{name}"' for name in REP_COLUMNS)  # quoted: "index" is an SQL keyword
-
-MIGRATIONS: list[str] = [
-    # 1: the first schema
-    """
-    CREATE TABLE people (
-        id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL DEFAULT 'athlete',
-        created TEXT NOT NULL
-    );
-    CREATE TABLE sessions (
-        id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people(id), started TEXT NOT NULL,
-        machine TEXT NOT NULL, recording TEXT
-    );
-    CREATE TABLE sets (
-        id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        number INTEGER NOT NULL, profile TEXT NOT NULL, load_kg REAL NOT NULL
-    );
-    """
-    + "CREATE TABLE reps (id INTEGER PRIMARY KEY, set_id INTEGER NOT NULL REFERENCES sets(id) "
-    + "ON DELETE CASCADE, "
-    + ", ".join(f'"{name}" REAL NOT NULL' for name in _FIRST_REP_COLUMNS)
-    + ");",
-    # 2: free-text notes on a session (a clinician's remark, how the lifter felt)
-    """
-    CREATE TABLE notes (
-        id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        written TEXT NOT NULL, text TEXT NOT NULL
-    );
-    """,
-    # 3: dashboard accounts (login name, role, scrypt hash); separate from the people trained
-    """
-    CREATE TABLE accounts (
-        id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, password TEXT NOT NULL,
-        created TEXT NOT NULL
-    );
-    """,
-    # 4: rehab: a clinician's caps per person, protocol plans, soreness check-ins, and every
-    # progression decision with its reason (controller/clinic.py)
-    """
-    CREATE TABLE caps (
-        person_id INTEGER PRIMARY KEY REFERENCES people(id), caps TEXT NOT NULL, set_by TEXT NOT NULL,
-        set_at TEXT NOT NULL
-    );
-    CREATE TABLE plans (
-        id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL REFERENCES people(id), protocol TEXT NOT NULL,
-        assigned_by TEXT NOT NULL, started TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1
-    );
-    CREATE TABLE checkins (
-        id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL REFERENCES people(id), at TEXT NOT NULL,
-        soreness INTEGER NOT NULL
-    );
-    CREATE TABLE decisions (
-        id INTEGER PRIMARY KEY, plan_id INTEGER NOT NULL REFERENCES plans(id), at TEXT NOT NULL,
-        session_number INTEGER NOT NULL, stage INTEGER NOT NULL, action TEXT NOT NULL,
-        load_kg REAL NOT NULL, soreness INTEGER NOT NULL, reason TEXT NOT NULL,
-        after_session INTEGER NOT NULL  -- the sessions after this one carried the decision out
-    );
-    """,
-    # 5: whether a set overloaded the lowering (for the spacing of overload sessions), and the mean
-    # propulsive velocity. Older sets are judged from their reps (lowering tension above the lift's);
-    # older reps take their mean concentric velocity, which a cable under steady tension matches.
-    """
-    ALTER TABLE sets ADD COLUMN eccentric_overload INTEGER NOT NULL DEFAULT 0;
-    UPDATE sets SET eccentric_overload = 1 WHERE id IN (
-        SELECT set_id FROM reps GROUP BY set_id
-        HAVING AVG(mean_eccentric_force_n) > 1.02 * AVG(mean_concentric_force_n)
-    );
-    ALTER TABLE reps ADD COLUMN mean_propulsive_velocity_mps REAL NOT NULL DEFAULT 0;
-    UPDATE reps SET mean_propulsive_velocity_mps = mean_concentric_velocity_mps;
-    """,
-    # 6: the exercise a set was (a load-velocity profile is one exercise's); older sets: unknown
-    """
-    ALTER TABLE sets ADD COLUMN exercise TEXT NOT NULL DEFAULT '';
-    """,
-]
 
 ROLES = ("athlete", "patient", "clinician", "admin")
 
@@ -137,6 +53,7 @@ class SessionRecord:
     recording: str | None
     sets: list[SetRecord]
     notes: list[str]
+    workout: str = ""  # the workout this session was a block of; "" for a set started alone
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -272,10 +189,11 @@ class SqliteSessionStore:
         machine: str,
         recording: str | None,
         sets: Sequence[tuple[str, float, list[RepMetrics], bool, str]],
+        workout: str = "",
     ) -> int:
         """One block of sets as one session, all or nothing: a store that fails half way leaves
         no half a session for a retry to double. `sets`: (profile, load kg, reps, eccentric
-        overload, exercise). The session's id."""
+        overload, exercise); `workout`: the one it was a block of. The session's id."""
         with self._db:
             row = self._db.execute("SELECT id FROM people WHERE name = ? ORDER BY id", (person,)).fetchone()
             if row is None:
@@ -284,8 +202,9 @@ class SqliteSessionStore:
                     (person, utc_now()),
                 ).fetchone()
             cursor = self._db.execute(
-                "INSERT INTO sessions (person_id, started, machine, recording) VALUES (?, ?, ?, ?)",
-                (int(row[0]), utc_now(), machine, recording),
+                "INSERT INTO sessions (person_id, started, machine, recording, workout) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (int(row[0]), utc_now(), machine, recording, workout),
             )
             session_id = int(cursor.lastrowid or 0)
             for profile, load_kg, reps, overload, exercise in sets:
@@ -312,7 +231,7 @@ class SqliteSessionStore:
         set_id = int(cursor.lastrowid or 0)
         marks = ", ".join("?" for _ in REP_COLUMNS)
         self._db.executemany(
-            f"INSERT INTO reps (set_id, {_REP_SQL}) VALUES (?, {marks})",
+            f"INSERT INTO reps (set_id, {REP_SQL}) VALUES (?, {marks})",
             [(set_id, *(getattr(rep, name) for name in REP_COLUMNS)) for rep in reps],
         )
         return set_id
@@ -349,7 +268,7 @@ class SqliteSessionStore:
 
     def session(self, session_id: int) -> SessionRecord:
         row = self._db.execute(
-            "SELECT s.id, p.name, s.started, s.machine, s.recording FROM sessions s "
+            "SELECT s.id, p.name, s.started, s.machine, s.recording, s.workout FROM sessions s "
             "LEFT JOIN people p ON p.id = s.person_id WHERE s.id = ?",
             (session_id,),
         ).fetchone()
@@ -367,7 +286,7 @@ class SqliteSessionStore:
                 "SELECT text FROM notes WHERE session_id = ? ORDER BY id", (session_id,)
             )
         ]
-        return SessionRecord(row[0], row[1], row[2], row[3], row[4], sets, notes)
+        return SessionRecord(row[0], row[1], row[2], row[3], row[4], sets, notes, row[5])
 
     def sets_of(self, person: str, exercise: str, since: str = "") -> list[ExerciseSet]:
         """That person's sets of that exercise started since `since` (ISO 8601), oldest first."""
@@ -393,7 +312,7 @@ class SqliteSessionStore:
         return [str(exercise) for (exercise,) in rows]
 
     def _reps_of(self, set_id: int) -> list[RepMetrics]:
-        rows = self._db.execute(f"SELECT {_REP_SQL} FROM reps WHERE set_id = ? ORDER BY id", (set_id,))
+        rows = self._db.execute(f"SELECT {REP_SQL} FROM reps WHERE set_id = ? ORDER BY id", (set_id,))
         return [self._rep(values) for values in rows]
 
     @staticmethod

@@ -50,6 +50,7 @@ class BlockOfSets:
     by: str
     writer: RecordingWriter | None
     record: Path | None = None  # where to record; default: a new file in the recordings folder
+    workout: str = ""  # the workout this is a block of, by name
     finished: bool = False
     set_reps: list[list[RepMetrics]] = field(default_factory=list)
     converged_eccentric_kg: float | None = None  # adaptive eccentric: the load the lowerings settled at
@@ -105,7 +106,10 @@ class Admission:
         try:
             if workout is not None:
                 planned = build_workout(workout)
-                blocks = [self._workout_block(i, b, workout.person, by) for i, b in enumerate(planned.blocks)]
+                blocks = [
+                    self._workout_block(i, b, planned.name, workout.person, by)
+                    for i, b in enumerate(planned.blocks)
+                ]
                 spacing = planned.overload_spacing_days
             elif start is not None:
                 profile = requested_profile(start)
@@ -134,11 +138,15 @@ class Admission:
             raise SetRequestError(422, str(exc)) from None
         return BlockOfSets(profile, None, person, exercise, by, None)
 
-    def _workout_block(self, index: int, planned: PlannedBlock, person: str | None, by: str) -> BlockOfSets:
+    def _workout_block(
+        self, index: int, planned: PlannedBlock, workout: str, person: str | None, by: str
+    ) -> BlockOfSets:
         try:
-            return self._block(planned.profile, person, planned.exercise, by)
+            block = self._block(planned.profile, person, planned.exercise, by)
         except SetRequestError as exc:
             raise SetRequestError(exc.status, f"workout.blocks.{index} ({planned.label}): {exc}") from None
+        block.workout = workout
+        return block
 
     def _check_recordings(self) -> None:
         """Every set is recorded: one that could not be is not started."""

@@ -76,7 +76,9 @@ class BlockFiler:
             try:
                 store = SqliteSessionStore(self.store, STORE_WAIT_S)
                 try:
-                    session_id = store.add_block(block.person, self.machine.name, recording, sets)
+                    session_id = store.add_block(
+                        block.person, self.machine.name, recording, sets, block.workout
+                    )
                 finally:
                     store.close()
             except (sqlite3.Error, OSError) as exc:

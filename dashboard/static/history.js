@@ -10,14 +10,25 @@ async function loadHistory() {
   const options = exercises.map((e) => `<option value="${escapeHtml(e)}">${escapeHtml(e)}</option>`).join("");
   $("#progress-exercise").innerHTML = `<option value="">every exercise</option>${options}`;
   $("#progress-exercise").value = exercises.includes(chosen) ? chosen : exercises[0] || "";
+  const workouts = [...new Set(sessions.map((s) => s.workout).filter(Boolean))];
+  const workout = $("#history-workout").value;
+  $("#history-workout").innerHTML = `<option value="">any or none</option>` +
+    workouts.map((w) => `<option value="${escapeHtml(w)}">${escapeHtml(w)}</option>`).join("");
+  $("#history-workout").value = workouts.includes(workout) ? workout : "";
   await exerciseChosen();
+}
+
+// The sessions of the chosen exercise and workout (a workout's blocks are a session each).
+function chosenSessions() {
+  const exercise = $("#progress-exercise").value;
+  const workout = $("#history-workout").value;
+  return past.sessions.filter((s) => (!exercise || s.exercise.split(", ").includes(exercise)) && (!workout || s.workout === workout));
 }
 
 // One exercise: its sessions, its records and its trend; or every session of every exercise.
 async function exerciseChosen() {
   const exercise = $("#progress-exercise").value;
-  const shown = exercise ? past.sessions.filter((s) => s.exercise.split(", ").includes(exercise)) : past.sessions;
-  showSessions(shown);
+  showSessions(chosenSessions());
   $("#records").innerHTML = "";
   $("#progress-chart").innerHTML = "";
   if (!exercise) return;
@@ -49,7 +60,7 @@ function progressChart(progress) {
 
 function showSessions(sessions) {
   $("#session-table tbody").innerHTML = sessions.map((s) =>
-    `<tr><td>${s.id}</td><td>${new Date(s.started).toLocaleString()}</td><td>${escapeHtml(s.exercise || "-")}</td><td>${s.person || "-"}</td><td>${s.sets}</td><td>${s.reps}</td>
+    `<tr><td>${s.id}</td><td>${new Date(s.started).toLocaleString()}</td><td>${escapeHtml(s.workout || "-")}</td><td>${escapeHtml(s.exercise || "-")}</td><td>${s.person || "-"}</td><td>${s.sets}</td><td>${s.reps}</td>
      <td><button data-session="${s.id}">Open</button> <a href="/api/sessions/${s.id}/export.csv">CSV</a></td></tr>`).join("");
 }
 
@@ -103,6 +114,7 @@ function wireHistory() {
   $("#session-table").addEventListener("click", (e) => { if (e.target.dataset.session) openSession(e.target.dataset.session); });
   $("#strength-form").addEventListener("submit", estimateStrength);
   $("#progress-exercise").addEventListener("change", exerciseChosen);
+  $("#history-workout").addEventListener("change", () => showSessions(chosenSessions()));
 }
 
 wireHistory();

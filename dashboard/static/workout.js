@@ -61,6 +61,7 @@ function blockSummary(done) {
     parts.push(`lowering load converged to ${done.converged_eccentric_kg.toFixed(1)} kg`);
   }
   $("#block-summary").textContent = parts.join(", ");
+  if ($("#tab-history").classList.contains("active")) loadHistory();  // the set just filed joins the list
 }
 
 function wireWorkouts() {

@@ -81,6 +81,9 @@ def test_reps_published_are_the_reps_stored_and_state_is_retained_with_a_last_wi
     for published, kept in zip(reps, stored.sets[0].reps, strict=True):
         assert published["mean_eccentric_force_n"] == pytest.approx(kept.mean_eccentric_force_n, rel=1e-12)
         assert published["peak_speed_mps"] == pytest.approx(kept.peak_speed_mps, rel=1e-12)
+        # both phases' peak power, the figures a flywheel's overload is read from (issue 21)
+        assert published["peak_eccentric_power_w"] == pytest.approx(kept.peak_eccentric_power_w, rel=1e-12)
+        assert kept.peak_eccentric_power_w > 0.0 and kept.peak_concentric_power_w > 0.0
 
 
 def test_forged_stale_replayed_or_out_of_bounds_commands_are_refused_and_change_nothing(tmp_path):

@@ -3,6 +3,7 @@ run of the blocks with its rest timer (WorkoutRun); the control service runs one
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from controller.app.schema import MIGRATIONS
 from controller.app.set_request import SetRequestError
 from controller.app.store import SqliteSessionStore
 from controller.app.workout import (
@@ -139,6 +141,9 @@ def test_overload_spacing_warning(ago, spacing_days, warns):
         assert f"{ago.total_seconds() / 86400:.1f} days" in warning and f"{spacing_days:g} days" in warning
 
 
+MIGRATION_8_COLUMNS = re.findall(r"ADD COLUMN (\w+)", MIGRATIONS[7])
+
+
 def test_overload_sets_are_stored_as_such_and_an_old_store_is_judged_from_its_reps(tmp_path: Path):
     path = tmp_path / "old.sqlite"
     store = SqliteSessionStore(path)
@@ -152,7 +157,8 @@ def test_overload_sets_are_stored_as_such_and_an_old_store_is_judged_from_its_re
     db.executescript(
         "ALTER TABLE sets DROP COLUMN exercise; ALTER TABLE sets DROP COLUMN eccentric_overload;"
         "ALTER TABLE reps DROP COLUMN mean_propulsive_velocity_mps; ALTER TABLE sessions DROP COLUMN workout;"
-        "PRAGMA user_version = 4;"
+        + "".join(f"ALTER TABLE reps DROP COLUMN {column};" for column in MIGRATION_8_COLUMNS)
+        + "PRAGMA user_version = 4;"
     )
     db.close()
     store = SqliteSessionStore(path)

@@ -93,4 +93,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE sessions ADD COLUMN workout TEXT NOT NULL DEFAULT '';
     """,
+    # 8: both phases' peak force and power and the lowering's mean power (flywheel ratios; older
+    # reps: 0, not measured), and whether a rep was a flywheel's spin-up
+    """
+    ALTER TABLE reps ADD COLUMN peak_concentric_force_n REAL NOT NULL DEFAULT 0;
+    ALTER TABLE reps ADD COLUMN peak_eccentric_force_n REAL NOT NULL DEFAULT 0;
+    ALTER TABLE reps ADD COLUMN peak_concentric_power_w REAL NOT NULL DEFAULT 0;
+    ALTER TABLE reps ADD COLUMN mean_eccentric_power_w REAL NOT NULL DEFAULT 0;
+    ALTER TABLE reps ADD COLUMN peak_eccentric_power_w REAL NOT NULL DEFAULT 0;
+    ALTER TABLE reps ADD COLUMN pre_rep REAL NOT NULL DEFAULT 0;
+    """,
 ]

@@ -75,6 +75,14 @@ class RepMetrics:
     longest_stall_s: float
     assisted: bool
     failed: bool
+    # Both phases' peaks and the lowering's power: the eccentric:concentric ratios a flywheel (or any
+    # overload) is judged by. Zero for reps stored before they were measured.
+    peak_concentric_force_n: float = 0.0
+    peak_eccentric_force_n: float = 0.0
+    peak_concentric_power_w: float = 0.0
+    mean_eccentric_power_w: float = 0.0
+    peak_eccentric_power_w: float = 0.0
+    pre_rep: bool = False  # a flywheel's spin-up: done, but left out of the set's figures
 
 
 @dataclass(slots=True)
@@ -95,8 +103,13 @@ class _RepAccumulator:
     con_time: float = 0.0
     braked_at: tuple[float, float] | None = None  # (time, position) the person first held the handle back
     ecc_force_dt: float = 0.0
+    ecc_power_dt: float = 0.0
     ecc_time: float = 0.0
     peak_force_n: float = 0.0
+    peak_con_force_n: float = 0.0
+    peak_ecc_force_n: float = 0.0
+    peak_con_power_w: float = 0.0
+    peak_ecc_power_w: float = 0.0
     peak_con_velocity: float = 0.0
     peak_speed: float = 0.0
     stall_s: float = 0.0
@@ -106,9 +119,11 @@ class _RepAccumulator:
 
 
 class RepTracker:
-    def __init__(self, top_pause_s: float = 0.0) -> None:
-        """`top_pause_s`: the tempo's pause at the top, which a first rep may hold without failing."""
+    def __init__(self, top_pause_s: float = 0.0, pre_reps: int = 0) -> None:
+        """`top_pause_s`: the tempo's pause at the top, which a first rep may hold without failing.
+        `pre_reps`: the first reps only spin a flywheel up; their speed is no one's best."""
         self._first_rep_gave_up_s = top_pause_s + UNLEARNED_TOP_PAUSE_S + FAILED_MIN_STALL_S
+        self._pre_reps = pre_reps
         self.phase = Phase.REST
         self.completed: list[RepMetrics] = []
         self.bottom_m: float | None = None
@@ -219,11 +234,16 @@ class RepTracker:
             rep.con_power_dt += force * v * dt
             rep.con_time += dt
             rep.peak_con_velocity = max(rep.peak_con_velocity, v)
+            rep.peak_con_force_n = max(rep.peak_con_force_n, force)
+            rep.peak_con_power_w = max(rep.peak_con_power_w, force * v)
             if m.pull_n < 0.0 and rep.braked_at is None:
                 rep.braked_at = (m.time_s, m.position_m)
         elif self.phase is Phase.ECCENTRIC:
             rep.ecc_force_dt += force * dt
+            rep.ecc_power_dt += force * -v * dt
             rep.ecc_time += dt
+            rep.peak_ecc_force_n = max(rep.peak_ecc_force_n, force)
+            rep.peak_ecc_power_w = max(rep.peak_ecc_power_w, force * -v)
             if m.position_m < rep.low_m:
                 rep.low_m, rep.low_s = m.position_m, m.time_s
         if self.phase in (Phase.CONCENTRIC, Phase.TOP) and not self.near_top(m.position_m):
@@ -272,7 +292,8 @@ class RepTracker:
         mpv = mcv
         if rep.braked_at is not None and rep.braked_at[0] > rep.start_s:
             mpv = (rep.braked_at[1] - rep.start_m) / (rep.braked_at[0] - rep.start_s)
-        if not failed and not rep.assisted:
+        pre_rep = len(self.completed) < self._pre_reps
+        if not failed and not rep.assisted and not pre_rep:
             self._best_mcv = max(self._best_mcv, mcv)
         loss = 100.0 * (self._best_mcv - mcv) / self._best_mcv if self._best_mcv > 0 else 0.0
         metrics = RepMetrics(
@@ -293,6 +314,12 @@ class RepTracker:
             longest_stall_s=rep.longest_stall_s,
             assisted=rep.assisted,
             failed=failed,
+            peak_concentric_force_n=rep.peak_con_force_n,
+            peak_eccentric_force_n=rep.peak_ecc_force_n,
+            peak_concentric_power_w=rep.peak_con_power_w,
+            mean_eccentric_power_w=rep.ecc_power_dt / max(rep.ecc_time, 1e-6),
+            peak_eccentric_power_w=rep.peak_ecc_power_w,
+            pre_rep=pre_rep,
         )
         self.completed.append(metrics)
         return metrics

@@ -22,10 +22,13 @@ class SetSummary:
     mean_velocity_mps: float
     velocity_loss_pct: float  # the last counted rep against the fastest
     eccentric_concentric_ratio: float | None  # mean lowering force over mean lifting force
+    eccentric_concentric_power_ratio: float | None  # peak lowering power over peak lifting power
 
 
 def summarise_set(reps: Sequence[RepMetrics], load_kg: float) -> SetSummary | None:
-    """None for a set without a single rep: there is nothing to sum up."""
+    """None for a set without a single rep: there is nothing to sum up. A flywheel's spin-up reps
+    are left out."""
+    reps = [r for r in reps if not r.pre_rep]
     if not reps:
         return None
     counted = [r for r in reps if not r.failed]
@@ -44,4 +47,14 @@ def summarise_set(reps: Sequence[RepMetrics], load_kg: float) -> SetSummary | No
         mean_velocity_mps=fmean(velocities) if velocities else 0.0,
         velocity_loss_pct=max(0.0, loss),
         eccentric_concentric_ratio=lowering / lifting if lifting > 0 else None,
+        eccentric_concentric_power_ratio=_peak_power_ratio(counted),
     )
+
+
+def _peak_power_ratio(reps: Sequence[RepMetrics]) -> float | None:
+    """The flywheel's own figure of overload (kMeter shows it): measured reps only."""
+    lifting = [r.peak_concentric_power_w for r in reps]
+    lowering = [r.peak_eccentric_power_w for r in reps]
+    if not reps or min(lifting) <= 0.0:
+        return None
+    return fmean(lowering) / fmean(lifting)

@@ -40,6 +40,7 @@ class StartSet(BaseModel):
     load: float | None = Field(None, gt=0, le=1100, description="in `unit`; default: the profile's")
     unit: Literal["kg", "lb"] = "kg"
     eccentric_pct: float | None = Field(None, ge=0, le=100)
+    inertia_kgm2: float | None = Field(None, ge=0.005, le=0.3)  # a flywheel's disc
     reps: int | None = Field(None, ge=1, le=100, strict=True)  # strict: `true` is not one rep
     sets: int | None = Field(None, ge=1, le=20, strict=True)
     rest_s: float | None = Field(None, ge=0, le=1800)

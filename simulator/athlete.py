@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from controller.config import AthleteConfig
 from controller.units import kg_to_newtons
+from simulator.flywheel_intent import FlywheelIntent
 from simulator.scenarios import Scenario, ScenarioKind
 from simulator.strength import Strength
 
@@ -108,6 +109,7 @@ class Athlete:
         self._push_n = _HAND_PUSH_FRACTION * self._one_rm_n
         self._scenario_fired = False
         self._finish_tension = 1.0
+        self.flywheel: FlywheelIntent | None = None  # set by whoever gives the set (simulator/lifter.py)
 
     # -- what the plant needs -------------------------------------------------------------------
     @property
@@ -168,6 +170,8 @@ class Athlete:
         if self.letting_go:
             return self._opening_grip()
         target = tension_n + self._mass * _VELOCITY_GAIN_PER_S * (desired - velocity_mps)
+        if self.flywheel is not None and st.phase is AthletePhase.ECCENTRIC and velocity_mps < 0.0:
+            target = max(target, self.flywheel.least_pull_n(tension_n))
         capacity = self.strength.capacity(position_m, velocity_mps) * (1.0 - st.fatigue)
         push = self._push_n * (4.0 if self._throwing(now_s) else 1.0)
         wanted = min(1.0, target / capacity) if target >= 0.0 else max(-1.0, target / push)
@@ -212,7 +216,7 @@ class Athlete:
             case AthletePhase.TOP:
                 if self._fire(ScenarioKind.RELEASE_AT_TOP, 0.0):
                     self._enter(AthletePhase.RELEASED, now)
-                elif in_phase >= cfg.tempo.pause_top_s:
+                elif in_phase >= cfg.tempo.pause_top_s or self.flywheel is not None:
                     self._enter(AthletePhase.ECCENTRIC, now)
                     if self._fire(ScenarioKind.SLACK_AT_TOP, 0.0):
                         self.state.timers.event_until_s = now + 0.25
@@ -220,7 +224,7 @@ class Athlete:
             case AthletePhase.ECCENTRIC:
                 return self._eccentric(now, x, v, in_phase)
             case AthletePhase.BOTTOM:
-                if in_phase >= cfg.tempo.pause_bottom_s:
+                if in_phase >= cfg.tempo.pause_bottom_s or self.flywheel is not None:  # a yo-yo goes on
                     self._next_rep_or_finish(now, x)
                 return self._hold_at(start, x)
             case AthletePhase.FAILED:
@@ -286,7 +290,15 @@ class Athlete:
             self._enter(AthletePhase.FAILED, now)
             return 0.0
         wanted = self.config.rom_m / cfg.tempo.concentric_s if cfg.tempo.concentric_s > 0 else 10.0
-        braking = 3.0 + 0.5 * tension / self._mass
+        if self.flywheel is not None:
+            if rep.index > self.planned_reps and in_phase >= cfg.reaction_time_s:
+                # The machine ended the set as this lift began (a yo-yo has no pause between reps)
+                st.reps.pop()
+                self._enter(AthletePhase.FINISH, now)
+                return 0.0
+            wanted = self.flywheel.lifting(rep.index, v, wanted, tension)
+        # Slowing for the top: the load helps, but a flywheel's cord goes slack as soon as they slow
+        braking = 3.0 + 0.5 * (self._push_n if self.flywheel is not None else tension) / self._mass
         return min(wanted, math.sqrt(2.0 * braking * max(0.0, self._top_m - x)))
 
     def _eccentric(self, now: float, x: float, v: float, in_phase: float) -> float:
@@ -304,6 +316,8 @@ class Athlete:
             self.state.reps[-1].eccentric_end_s = now
             self._enter(AthletePhase.BOTTOM, now)
             return 0.0
+        if self.flywheel is not None:
+            return self.flywheel.lowering(x - start, cfg.rom_m, v, self.state.felt_tension_n)
         speed = cfg.rom_m / cfg.tempo.eccentric_s * min(1.0, in_phase / 0.3)
         return -min(speed, math.sqrt(3.0 * max(0.0, x - start)))
 

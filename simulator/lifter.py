@@ -6,6 +6,7 @@ from __future__ import annotations
 from controller.config import ProfileConfig, ProfileKind
 from controller.core.loop import ControlLoop
 from controller.core.set_lifecycle import SetState
+from simulator.flywheel_intent import FlywheelIntent
 from simulator.rig import Rig
 
 SET_OVER = (SetState.FINISHING, SetState.DELOADING, SetState.RESTING, SetState.DONE, SetState.STOPPED)
@@ -14,8 +15,12 @@ LET_GO_FOR_S = 1.0  # how long after letting go the person is gone from the mach
 
 def planned_reps(profile: ProfileConfig) -> int:
     """How many reps the person sets out to do: finishing negatives go on until the machine ends
-    the set, however many the profile names."""
-    return max(profile.reps, 100) if profile.kind is ProfileKind.FINISHING_NEGATIVES else profile.reps
+    the set, however many the profile names; a flywheel's pre-reps come first."""
+    if profile.kind is ProfileKind.FINISHING_NEGATIVES:
+        return max(profile.reps, 100)
+    if profile.kind is ProfileKind.FLYWHEEL:
+        return profile.reps + profile.flywheel.pre_reps
+    return profile.reps
 
 
 class SimulatedLifter:
@@ -35,6 +40,7 @@ class SimulatedLifter:
         """A new block of sets on a new loop: come back to the handle once done and away from it. A
         person made ready for the first block just begins it."""
         self.planned_reps = planned_reps(profile)
+        self.rig.athlete.flywheel = FlywheelIntent() if profile.kind is ProfileKind.FLYWHEEL else None
         self._set_index = 1
         self._rest_started_s = None
         self.let_go_at_s = None

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from controller.bridge.process import mqtt_config, start_bridge, wait_for_bridge
-from controller.config import AthleteConfig, DriveMap, MachineConfig, ProfileConfig, load_drive_map
+from controller.config import (
+    AthleteConfig,
+    DriveMap,
+    MachineConfig,
+    ProfileConfig,
+    ProfileKind,
+    load_drive_map,
+)
 from controller.core.loop import Frame, SafetyEvent
 from controller.core.profiles import check_fits_machine
 from controller.core.reps import RepMetrics
@@ -21,6 +28,7 @@ from controller.drive import Drive
 from controller.drive.factory import make_drive
 from controller.runtime.service import ControlService, ServiceSetup
 from controller.timing import Clock, MonotonicClock, SimulatedClock
+from simulator.flywheel_intent import FlywheelIntent
 from simulator.host import SimDriveHost
 from simulator.lifter import SimulatedLifter, planned_reps
 from simulator.rig import Rig
@@ -92,6 +100,7 @@ async def simulate_async(
     profile = build_profile(setup)
     built = setup.built or setup.machine
     rig = Rig.build(built, setup.athlete, planned_reps(profile), setup.scenario, dt_s=0.001)
+    rig.athlete.flywheel = FlywheelIntent() if profile.kind is ProfileKind.FLYWHEEL else None
     clock: Clock = MonotonicClock() if setup.realtime else SimulatedClock()
     drive, host = _drive(setup, rig, clock, built)
     fleet = mqtt_config(setup.machine, setup.mqtt) is not None

@@ -145,3 +145,26 @@ def test_on_a_phone_the_screen_fits_and_unit_theme_and_settings_are_remembered(d
     expect(page.locator("#session-table tbody tr")).to_have_count(1)
     fits_and_shows_the_estop(page, "history")
     what_if_replays_the_recorded_set_on_one_time_axis(page)
+
+
+def test_a_flywheel_set_spins_up_then_counts_and_shows_power_and_its_overload(demo, page):
+    """Issue 21: the mode in Set up with its disc, spin-up reps left out of the count, power bars."""
+    page.set_viewport_size(TABLET)
+    page.goto(demo)
+    log_in_as(page, "lifter")
+    page.select_option("#profile", "flywheel")
+    expect(page.locator("#inertia-field")).to_be_visible()
+    for field, value in {"#inertia": "0.075", "#reps": "2", "#sets": "1", "#exercise": "row"}.items():
+        page.fill(field, value)
+    page.click("#start-set")
+    expect(page.locator("#tab-live")).to_be_visible()
+    expect(page.locator("#rep-target")).to_have_text("of 2 after 2 to spin up")
+    expect(page.locator("#velocity-bars .bar.failed")).to_have_count(2, timeout=90_000)  # the spin-up
+    expect(page.locator("#rep-count")).to_have_text("0")
+    expect(page.locator("#rep-count")).to_have_text("1", timeout=30_000)
+    expect(page.locator("#velocity-note")).to_contain_text("power: best")
+    expect(page.locator("#set-summary")).to_contain_text("Peak power down : up", timeout=60_000)
+    expect(page.locator("#rep-count")).to_have_text("2")
+    page.click("nav button[data-tab=setup]")
+    page.select_option("#profile", "constant")  # not a flywheel: no disc to set
+    expect(page.locator("#inertia-field")).to_be_hidden()

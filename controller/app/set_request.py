@@ -8,7 +8,7 @@ from typing import Any
 
 from controller.config import CapsConfig, ConfigError, load_profile
 from controller.config.loader import validate
-from controller.config.profile import ProfileConfig
+from controller.config.profile import ProfileConfig, ProfileKind
 from controller.wire import StartSet, StartWorkout
 
 
@@ -60,6 +60,10 @@ def requested_profile(start: StartSet) -> ProfileConfig:
         "caps": start.caps.model_dump(mode="json", exclude_none=True) if start.caps else None,
     }
     data.update({key: value for key, value in changes.items() if value is not None})
+    if start.inertia_kgm2 is not None:
+        if data.get("kind") != ProfileKind.FLYWHEEL:
+            raise SetRequestError(422, f"inertia_kgm2: only for a flywheel profile, not {data.get('kind')!r}")
+        data["flywheel"] = {**data.get("flywheel", {}), "inertia_kgm2": start.inertia_kgm2}
     try:
         profile = validate(data, ProfileConfig, "profile")
         return profile if start.load_kg is None else at_load(profile, start.load_kg)

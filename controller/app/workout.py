@@ -28,8 +28,17 @@ WARMUP_RAMP = ((40, 8), (60, 5), (80, 3))  # (% of the working load, reps)
 MIN_WARMUP_KG = 2.0
 # Overload sets within this of each other are one training session, not two sessions too close.
 SAME_SESSION = timedelta(hours=3)
-_NO_WARMUP = (ProfileKind.ISOKINETIC, ProfileKind.ISOMETRIC)
-_OVERLOADING = (ProfileKind.ECCENTRIC_ONLY, ProfileKind.FINISHING_NEGATIVES, ProfileKind.ADAPTIVE_ECCENTRIC)
+_NO_WARMUP = (
+    ProfileKind.ISOKINETIC,
+    ProfileKind.ISOMETRIC,
+    ProfileKind.FLYWHEEL,
+)  # a disc's pre-reps are its warm-up
+_OVERLOADING = (
+    ProfileKind.ECCENTRIC_ONLY,
+    ProfileKind.FINISHING_NEGATIVES,
+    ProfileKind.ADAPTIVE_ECCENTRIC,
+    ProfileKind.FLYWHEEL,
+)
 
 
 @dataclass(frozen=True, slots=True)

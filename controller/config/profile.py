@@ -20,6 +20,7 @@ class ProfileKind(StrEnum):
     ADAPTIVE_ECCENTRIC = "adaptive_eccentric"  # the lowering load adapts rep by rep to a target time
     ISOKINETIC = "isokinetic"  # the machine yields to hold the handle at a set speed, up to the load
     ISOMETRIC = "isometric"  # the handle held still while the person pulls: a strength test
+    FLYWHEEL = "flywheel"  # a virtual flywheel: the lift spins it up, the lowering must stop it
 
 
 class Audience(StrEnum):
@@ -161,6 +162,33 @@ class IsometricConfig(Section):
     start_force_n: float = Field(20.0, ge=5.0, le=200.0)
 
 
+class DropOffMetric(StrEnum):
+    POWER = "power"  # mean concentric power
+    FORCE = "force"  # mean concentric force
+    VELOCITY = "velocity"  # mean concentric velocity
+
+
+class FlywheelConfig(Section):
+    """A virtual flywheel (controller/core/flywheel.py): a disc of `inertia_kgm2` on a shaft of
+    `shaft_radius_m`, so the handle meets a mass of inertia / radius^2 (0.05 kg*m^2 on 25 mm: 80
+    kg). The profile's load_kg is the least tension, which keeps the cable taut. The first
+    `pre_reps` spin the disc up and do not count. The disc never holds more than `max_energy_j`.
+    `stop_at_drop_off_pct`: end the set on the first rep whose `drop_off` metric is that far below
+    the set's best rep."""
+
+    inertia_kgm2: float = Field(0.050, ge=0.005, le=0.300)
+    shaft_radius_m: float = Field(0.025, ge=0.010, le=0.100)
+    pre_reps: int = Field(2, ge=0, le=5)
+    max_energy_j: float = Field(150.0, gt=0, le=1000)
+    stop_at_drop_off_pct: float | None = Field(None, ge=2, le=50)
+    drop_off: DropOffMetric = DropOffMetric.POWER
+
+    @property
+    def mass_kg(self) -> float:
+        """The disc's inertia as the handle meets it."""
+        return self.inertia_kgm2 / self.shaft_radius_m**2
+
+
 class ProfileConfig(Section):
     name: str = Field(min_length=1, max_length=64)
     title: str = Field("", max_length=80)  # what people read; `name` is the key files and logs use
@@ -185,6 +213,7 @@ class ProfileConfig(Section):
     adaptive: AdaptiveConfig = AdaptiveConfig()
     isokinetic: IsokineticConfig = IsokineticConfig()
     isometric: IsometricConfig = IsometricConfig()
+    flywheel: FlywheelConfig = FlywheelConfig()
     caps: CapsConfig = CapsConfig()
 
     @model_validator(mode="after")

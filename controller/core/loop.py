@@ -101,7 +101,7 @@ class ControlLoop:
         self.kinematics = Kinematics.of(machine)
         self.torque_window = TorqueWindow.of(machine)
         self.estimator = Estimator(machine)
-        shaped = Profile(profile, load_kg)
+        shaped = Profile(profile, load_kg, machine.limits)
         self.limits = GateLimits.of(machine, profile.caps, shaped.peak_concentric_n)
         self.gate = GateState()
         self.lifecycle = SetLifecycle(shaped, self.limits.idle_n, self.limits.slew_up)

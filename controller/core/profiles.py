@@ -7,8 +7,11 @@ import math
 from dataclasses import dataclass
 
 from controller.config import MachineConfig, ProfileConfig, ProfileKind
+from controller.config.machine import DRIVE_SPEED_LIMIT_FRACTION, LimitsConfig
+from controller.config.profile import DropOffMetric
 from controller.core.adaptive import EccentricAdapter
 from controller.core.curves import curve_multiplier, curve_peak
+from controller.core.flywheel import VirtualDisc
 from controller.core.isometric import IsometricHold
 from controller.core.pace import Pacing
 from controller.core.profile_input import ProfileInput
@@ -18,6 +21,10 @@ from controller.units import kg_to_newtons, newtons_to_kg
 # Near the lifter's limit, lowering speed changes steeply with load: a gentle exponent, with the
 # per-rep step bound doing the rest.
 ADAPTIVE_GAIN = 0.03
+# A flywheel winds the cable in no faster than this share of the drive's own speed limit (itself
+# under the retract limit the gate cuts at) or the caps' speed: a spool held back by the drive would
+# leave the hand running ahead of it on a slack cable.
+DISC_SPEED_SHARE = 0.9
 
 
 def check_fits_machine(machine: MachineConfig, profile: ProfileConfig, load_kg: float | None) -> None:
@@ -42,7 +49,10 @@ class Target:
 
 
 class Profile:
-    def __init__(self, config: ProfileConfig, load_kg: float | None = None) -> None:
+    def __init__(
+        self, config: ProfileConfig, load_kg: float | None = None, limits: LimitsConfig | None = None
+    ) -> None:
+        """`limits`: the machine's, which a flywheel's disc keeps within."""
         self.config = config
         base = kg_to_newtons(load_kg if load_kg is not None else config.load_kg)
         self.base_n = base
@@ -67,10 +77,23 @@ class Profile:
         self.isometric = (
             IsometricHold(config.isometric, base) if config.kind is ProfileKind.ISOMETRIC else None
         )
+        self.disc = None
+        if config.kind is ProfileKind.FLYWHEEL:
+            limits = limits or LimitsConfig()
+            reel_in = min(
+                DRIVE_SPEED_LIMIT_FRACTION * limits.max_retract_speed_mps,
+                config.caps.max_speed_mps or math.inf,
+            )
+            self.disc = VirtualDisc(config.flywheel, DISC_SPEED_SHARE * reel_in, limits.slew_up_n_per_s)
+        self._best_drop_off_metric = 0.0
+        self._dropped_off = False
 
     @property
     def peak_concentric_n(self) -> float:
-        """The most this profile asks for on the way up, anywhere in the range."""
+        """The most this profile asks for on the way up, anywhere in the range. A flywheel's lift
+        is met with whatever the person puts into it: as much as the caps allow."""
+        if self.disc is not None:
+            return math.inf
         return self.base_n * curve_peak(self.config.curve)
 
     @property
@@ -105,20 +128,45 @@ class Profile:
         return Target(self.concentric_level(inp), self._pace_factor(inp))
 
     def target(self, inp: ProfileInput) -> Target:
-        """During the set: the phase's level, with the range curve and the pace on top."""
+        """During the set: the phase's level, with the range curve and the pace on top; a flywheel's
+        cord pulls on top of its least tension with no ramp between (it is the disc's inertia)."""
         level = self._level(inp)
+        if self.disc is not None:
+            pull = self.disc.pull_n(inp.now_s, inp.position_m, inp.velocity_mps, inp.range_fraction)
+            return Target(level, 1.0 + pull / level)
         return Target(level, self._curve_factor(inp) * self._pace_factor(inp))
+
+    def next_set(self) -> None:
+        """A flywheel's next set spins the disc up from rest and is judged against its own best."""
+        if self.disc is not None:
+            self.disc.stop()
+            self.disc.spent = False
+        self._best_drop_off_metric = 0.0
+        self._dropped_off = False
+
+    def finishing(self) -> None:
+        """The set is over: a flywheel brings back what it holds, and is not spun up again."""
+        if self.disc is not None:
+            self.disc.spent = True
+
+    def unloaded(self) -> None:
+        """The gate took the load off (a let-go, slack) or the set stopped: a flywheel stops dead."""
+        if self.disc is not None:
+            self.disc.stop()
 
     def _level(self, inp: ProfileInput) -> float:
         concentric = self.concentric_level(inp)
         if not inp.lowering:
             return concentric
-        if self.kind is ProfileKind.CONSTANT:
+        if self.kind in (ProfileKind.CONSTANT, ProfileKind.FLYWHEEL):
             return self.base_n
         return self.eccentric_n
 
     def rep_done(self, rep: RepMetrics) -> None:
-        """Adaptive eccentric: the next lowering load, from how long this one took."""
+        """Adaptive eccentric: the next lowering load, from how long this one took. A flywheel: the
+        drop-off from the best rep so far (pre-reps left out)."""
+        if self.disc is not None:
+            self._watch_drop_off(rep)
         if self.adapter is None or self.pace is None or rep.failed or rep.eccentric_s <= 0:
             return
         self.adapter.rep_done(rep.eccentric_s, self.pace.lowering_mean(), rep.mean_eccentric_force_n)
@@ -155,12 +203,27 @@ class Profile:
     def set_complete(self, inp: ProfileInput) -> bool:
         if self.isometric is not None:
             return self.isometric.done(inp.now_s)
+        if self.disc is not None:
+            return self._dropped_off or inp.completed_reps >= self.config.reps + self.config.flywheel.pre_reps
         threshold = self.config.stop_at_velocity_loss_pct
         if threshold is not None and inp.last_velocity_loss_pct > threshold:
             return True
         if self._negatives_from is not None:
             return inp.completed_reps - self._negatives_from >= self.config.negatives
         return inp.completed_reps >= self.config.reps
+
+    def _watch_drop_off(self, rep: RepMetrics) -> None:
+        flywheel = self.config.flywheel
+        if rep.failed or rep.pre_rep or flywheel.stop_at_drop_off_pct is None:
+            return
+        metric = {
+            DropOffMetric.POWER: rep.mean_concentric_power_w,
+            DropOffMetric.FORCE: rep.mean_concentric_force_n,
+            DropOffMetric.VELOCITY: rep.mean_concentric_velocity_mps,
+        }[flywheel.drop_off]
+        if metric < (1.0 - flywheel.stop_at_drop_off_pct / 100.0) * self._best_drop_off_metric:
+            self._dropped_off = True
+        self._best_drop_off_metric = max(self._best_drop_off_metric, metric)
 
     def _watch_for_failure(self, inp: ProfileInput) -> None:
         if self._negatives_from is None and inp.failed_reps > 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from controller.config import ProfileKind
 from controller.core.estimator import Motion
 from controller.core.profile_input import ProfileInput
 from controller.core.profiles import Profile, Target
@@ -60,6 +61,7 @@ class SetLifecycle:
         self._still_since_s: float | None = None
         self._cut: tuple[float, float, SetState] | None = None  # when, where and from what the gate unloaded
         self.resumed: tuple[float, float] | None = None  # the last resume: seconds and metres after its cut
+        self._after_the_last: int | None = None  # a flywheel's set over: reps past this are none
 
     # -- commands ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -89,11 +91,13 @@ class SetLifecycle:
         self.state = SetState.STOPPED
         self.armed = False
         self._cut = None
+        self.profile.unloaded()
         self._reset_ramp(now_s)
 
     def unloaded(self, now_s: float, position_m: float) -> None:
         """The gate took the load off (let go, slack): the set goes on through a new load-in, or
         at once if the hand is soon back on the cable where it was cut (RESUME_*)."""
+        self.profile.unloaded()
         if self.state in LOADED:
             running = self.state in (SetState.ACTIVE, SetState.FINISHING)
             self._cut = (now_s, position_m, self.state) if running else None
@@ -124,6 +128,11 @@ class SetLifecycle:
         if self.state not in (SetState.ACTIVE, SetState.FINISHING) and self._cut is None:
             return None
         rep = self.tracker.update(m)
+        if rep is not None and self._after_the_last is not None and rep.index > self._after_the_last:
+            # A flywheel's set ends on its last rep; the pull a lifter starts before they hear so
+            # meets no disc (it is not spun up again) and is no rep of the set
+            self.tracker.completed.pop()
+            return None
         if rep is not None:
             self.profile.rep_done(rep)
         return rep
@@ -157,6 +166,9 @@ class SetLifecycle:
                     self.tracker.mark_assisted()
                 if self.profile.set_complete(inp):
                     self.state = SetState.FINISHING
+                    if self.profile.disc is not None:
+                        self.profile.finishing()
+                        self._after_the_last = len(self.tracker.completed)
                 return target
             case SetState.FINISHING:
                 target = self._aim(now_s, self.profile.target(inp), self.profile.config.ramp_s)
@@ -209,6 +221,7 @@ class SetLifecycle:
         return now_s - self._still_since_s
 
     def _deload(self, now_s: float) -> None:
+        self.profile.unloaded()
         self.state = SetState.DELOADING
         self.ramp.go_to(self.idle_n, now_s, DELOAD_S)
 
@@ -221,14 +234,17 @@ class SetLifecycle:
             self.rest_until_s = now_s + self.profile.config.rest_s
 
     def _next_set(self) -> None:
+        self._after_the_last = None
+        self.profile.next_set()
         self.history.append(self.tracker)
         self.tracker = self._new_tracker()
         self.set_index += 1
         self.state = SetState.IDLE
 
     def _new_tracker(self) -> RepTracker:
-        tempo = self.profile.config.tempo
-        return RepTracker(tempo.pause_s if tempo is not None else 0.0)
+        config = self.profile.config
+        pre_reps = config.flywheel.pre_reps if config.kind is ProfileKind.FLYWHEEL else 0
+        return RepTracker(config.tempo.pause_s if config.tempo is not None else 0.0, pre_reps)
 
     def _reset_ramp(self, now_s: float) -> None:
         self.ramp = Ramp(self.idle_n, self.slew_up_n_per_s)

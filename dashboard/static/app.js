@@ -144,6 +144,8 @@ function profileChosen() {
   $("#profile-description").textContent = profile.description;
   $("#load").value = lb ? (profile.load_kg * LB_PER_KG).toFixed(0) : profile.load_kg;
   $("#eccentric-pct").value = profile.eccentric_pct;
+  $("#inertia-field").hidden = profile.kind !== "flywheel";
+  if (profile.kind === "flywheel") $("#inertia").value = profile.flywheel.inertia_kgm2;
   $("#reps").value = profile.reps;
   $("#sets").value = profile.sets;
   $("#rest").value = profile.rest_s;
@@ -159,7 +161,7 @@ function profileChosen() {
 function rememberedSettings(last) {
   const lb = $("#unit").value === "lb";
   if (typeof last.load_kg === "number") $("#load").value = lb ? Math.round(last.load_kg * LB_PER_KG) : last.load_kg;
-  const fields = { "#eccentric-pct": last.eccentric_pct, "#reps": last.reps, "#sets": last.sets, "#rest": last.rest_s,
+  const fields = { "#eccentric-pct": last.eccentric_pct, "#inertia": last.inertia_kgm2, "#reps": last.reps, "#sets": last.sets, "#rest": last.rest_s,
     "#exercise": last.exercise, "#tempo-con": last.tempo?.concentric_s, "#tempo-pause": last.tempo?.pause_s,
     "#tempo-ecc": last.tempo?.eccentric_s };
   for (const [id, value] of Object.entries(fields)) if (value !== undefined && value !== null) $(id).value = value;
@@ -193,6 +195,7 @@ async function startSet(event) {
   if (profile && profile.kind === "eccentric_overload" && profile.eccentric_load_kg == null) {
     body.eccentric_pct = number("#eccentric-pct");
   }
+  if (profile && profile.kind === "flywheel") body.inertia_kgm2 = number("#inertia");
   const message = $("#setup-message");
   try {
     await api("POST", "/api/set/start", body);
@@ -369,7 +372,7 @@ function newSet(index) {
 
 function addRep(r) {
   if (!state.set || state.set.index !== r.set) newSet(r.set);
-  if (!r.failed) state.set.done += 1;
+  if (!r.failed && !r.pre_rep) state.set.done += 1;  // a flywheel's spin-up is no rep of the set
   $("#rep-count").textContent = state.set.done;
   trainerRep(r, state.set.done);
   const cue = r.tempo ? r.tempo.cue : "-";

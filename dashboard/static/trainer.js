@@ -17,7 +17,9 @@ const trainer = { reps: [], phase: "rest", sound: false, audio: null, beeps: 0, 
 // -- the count, the phase, the load --------------------------------------------------------------
 function trainerStatus(s) {
   const profile = s.profile;
-  $("#rep-target").textContent = profile && profile.reps ? `of ${profile.reps}` : "";
+  trainer.flywheel = Boolean(profile && profile.kind === "flywheel");
+  const spinUp = trainer.flywheel && profile.flywheel.pre_reps ? ` after ${profile.flywheel.pre_reps} to spin up` : "";
+  $("#rep-target").textContent = profile && profile.reps ? `of ${profile.reps}${spinUp}` : "";
   $("#trainer-set").textContent = s.sets ? `${s.set_index} of ${s.sets}` : "-";
   $("#trainer-load").textContent = loadText(s.loads_kg);
   trainer.tempo = profile ? profile.tempo : null;
@@ -89,20 +91,29 @@ function trainerRep(r, done) {
   $("#trainer-tut").textContent = `${tut.toFixed(0)} s`;
   $("#set-summary").hidden = true;
   drawBars();
-  if (!r.failed) say(String(done));
+  if (r.pre_rep) say("Spin up.");
+  else if (!r.failed) say(String(done));
+}
+
+// A rep's bar: its speed, or on a flywheel its power (the figure flywheel training is judged by).
+function barFigure(r) {
+  return trainer.flywheel ? [r.mean_concentric_power_w, "W", 0] : [r.mean_concentric_velocity_mps, "m/s", 2];
 }
 
 function drawBars() {
-  const velocities = trainer.reps.filter((r) => !r.failed).map((r) => r.mean_concentric_velocity_mps);
+  const measured = trainer.reps.filter((r) => !r.failed && !r.pre_rep);
+  const velocities = measured.map((r) => barFigure(r)[0]);
+  const [, units, digits] = barFigure({});
   const best = Math.max(0, ...velocities);
   const top = Math.max(best * 1.25, 0.1);
   const floor = best * (1 - (trainer.lossZonePct || DEFAULT_LOSS_ZONE_PCT) / 100);
   const bars = trainer.reps.map((r) => {
-    const v = r.mean_concentric_velocity_mps;
+    const [v] = barFigure(r);
     const bar = document.createElement("span");
-    bar.className = `bar ${r.failed ? "failed" : v >= floor ? "in-zone" : "slow"}`;
+    bar.className = `bar ${r.failed || r.pre_rep ? "failed" : v >= floor ? "in-zone" : "slow"}`;
     bar.style.height = `${Math.max(2, (100 * v) / top)}%`;
-    bar.title = `rep ${r.index}: ${fmt(v)} m/s`;
+    bar.title = r.pre_rep ? `rep ${r.index}: spin-up` : `rep ${r.index}: ${fmt(v, digits)} ${units}` +
+      (trainer.flywheel ? `, down ${fmt(r.peak_eccentric_power_w, 0)} W at peak` : "");
     return bar;
   });
   const zone = document.createElement("span");
@@ -111,8 +122,9 @@ function drawBars() {
   zone.style.height = `${(100 * (best - floor)) / top}%`;
   $("#velocity-bars").replaceChildren(...(best > 0 ? [zone] : []), ...bars);
   const last = velocities[velocities.length - 1];
+  const what = trainer.flywheel ? "power" : "speed";
   $("#velocity-note").textContent = velocities.length
-    ? `speed: best ${fmt(best)}, last ${fmt(last)} m/s, ${fmt((100 * (best - last)) / best, 0)} % lost` : "";
+    ? `${what}: best ${fmt(best, digits)}, last ${fmt(last, digits)} ${units}, ${fmt((100 * (best - last)) / best, 0)} % lost` : "";
 }
 
 function trainerSetDone(m) {
@@ -126,6 +138,9 @@ function trainerSetDone(m) {
     ["Speed lost", `${fmt(m.velocity_loss_pct, 0)} %`],
     ["Down : up", m.eccentric_concentric_ratio ? `${fmt(m.eccentric_concentric_ratio)} : 1` : "-"],
   ];
+  if (trainer.flywheel && m.eccentric_concentric_power_ratio) {
+    rows.push(["Peak power down : up", `${fmt(m.eccentric_concentric_power_ratio)} : 1`]);
+  }
   const title = m.sets > 1 ? `Set ${m.set} of ${m.sets} done` : "Set done";
   const list = rows.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join("");
   $("#set-summary").innerHTML = `<h3>${title}</h3><dl>${list}</dl>`;

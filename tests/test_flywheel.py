@@ -164,3 +164,16 @@ def test_the_disc_is_chosen_with_the_set_and_only_for_a_flywheel():
         requested_profile(StartSet(profile="constant", inertia_kgm2=0.05))
     with pytest.raises(ValidationError, match="inertia_kgm2"):
         StartSet(profile="flywheel", inertia_kgm2=1.0)
+
+
+def test_the_disc_pulls_on_top_of_the_least_tension_even_under_the_machines_idle():
+    """1 and 2 kg are both under the 2 kW build's 20 N idle, which the set holds instead: the disc's
+    pull is added to it (a factor on the level, as a range curve is, made the 1 kg set pull 2x)."""
+    peaks = []
+    for load_kg in (1.0, 2.0):
+        profile = load_profile("flywheel").model_copy(update={"load_kg": load_kg, "sets": 1, "reps": 2})
+        result = simulate(SimulationSetup(load_machine("home-gym-2kw"), profile, load_athlete("trained")))
+        measured = [r for r in result.reps if not r.pre_rep]
+        assert len(measured) == 2 and not result.safety_events
+        peaks.append(sum(r.peak_concentric_force_n for r in measured) / 2)
+    assert peaks[0] == pytest.approx(peaks[1], rel=0.1)

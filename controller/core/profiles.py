@@ -42,10 +42,12 @@ def check_fits_machine(machine: MachineConfig, profile: ProfileConfig, load_kg: 
 @dataclass(frozen=True, slots=True)
 class Target:
     """What a profile asks for in one cycle: a level, which the ramp shapes, and a factor (the range
-    curve, the pace) applied on the ramped level so that it follows the handle with no ramp lag."""
+    curve, the pace) applied on the ramped level so that it follows the handle with no ramp lag. A
+    flywheel's cord pulls on top of it (`extra_n`): the disc's inertia, which no ramp may soften."""
 
     level_n: float
     factor: float = 1.0
+    extra_n: float = 0.0
 
 
 class Profile:
@@ -128,12 +130,14 @@ class Profile:
         return Target(self.concentric_level(inp), self._pace_factor(inp))
 
     def target(self, inp: ProfileInput) -> Target:
-        """During the set: the phase's level, with the range curve and the pace on top; a flywheel's
-        cord pulls on top of its least tension with no ramp between (it is the disc's inertia)."""
+        """During the set: the phase's level, with the range curve and the pace on top, or a
+        flywheel's cord pulling on top of its least tension."""
         level = self._level(inp)
         if self.disc is not None:
-            pull = self.disc.pull_n(inp.now_s, inp.position_m, inp.velocity_mps, inp.range_fraction)
-            return Target(level, 1.0 + pull / level)
+            return Target(
+                level,
+                extra_n=self.disc.pull_n(inp.now_s, inp.position_m, inp.velocity_mps, inp.range_fraction),
+            )
         return Target(level, self._curve_factor(inp) * self._pace_factor(inp))
 
     def next_set(self) -> None:

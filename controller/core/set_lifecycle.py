@@ -139,10 +139,12 @@ class SetLifecycle:
 
     def update(self, now_s: float, m: Motion) -> float:
         """The tension to ask the SafetyGate for: the profile's target, its level through the ramp,
-        its factor on the ramped level."""
+        its factor on the ramped level, and a flywheel's pull on top."""
         inp = self.profile_input(now_s, m.position_m, m.velocity_mps)
         target = self._advance(now_s, inp, m)
-        return self.ramp.at(now_s) * (1.0 if target is None else target.factor)
+        if target is None:
+            return self.ramp.at(now_s)
+        return self.ramp.at(now_s) * target.factor + target.extra_n
 
     def _advance(self, now_s: float, inp: ProfileInput, m: Motion) -> Target | None:
         """One cycle of the lifecycle. The profile is asked once, and only while the load is on

@@ -75,12 +75,12 @@ class VirtualDisc:
         """The cord's pull on the cable this cycle (on top of the profile's least tension)."""
         dt = 0.0 if self._last_s is None else min(MAX_DT_S, max(0.0, now_s - self._last_s))
         self._last_s = now_s
-        if self.cord_m is None:
-            self.cord_m = position_m
         if self.spent and not self.winding_in:
             self.stop()
             return 0.0
         self._at_an_end(position_m, velocity_mps, range_fraction)
+        if self.cord_m is None:  # at rest, or just stopped: the cord joins the cable where it is
+            self.cord_m = position_m
         pull = self._cord_pull_n(position_m, velocity_mps, dt)
         # The cord only ever pulls the disc's rim outward: spinning it up going out, braking it coming in
         self.speed_mps = min(self.max_speed_mps, self.speed_mps + pull / self.mass_kg * dt)
@@ -110,11 +110,9 @@ class VirtualDisc:
         return pull
 
     def _at_an_end(self, position_m: float, velocity_mps: float, range_fraction: float | None) -> None:
-        assert self.cord_m is not None
         if self.winding_in:
             if range_fraction is not None and range_fraction <= BOTTOM_FRACTION:
                 self.stop()
-                self.cord_m = position_m
             return
         if self.speed_mps <= 0.0:
             return

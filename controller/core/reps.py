@@ -187,6 +187,10 @@ class RepTracker:
             return self.phase is Phase.ECCENTRIC and rep.top_m - rep.start_m >= MIN_REP_ROM_M
         return self.near_top(rep.top_m)
 
+    def discard_last(self) -> None:
+        """The last rep counted is none after all (a flywheel's pull after its set was over)."""
+        self.completed.pop()
+
     def mark_assisted(self) -> None:
         if self._rep is not None:
             self._rep.assisted = True

@@ -131,7 +131,7 @@ class SetLifecycle:
         if rep is not None and self._after_the_last is not None and rep.index > self._after_the_last:
             # A flywheel's set ends on its last rep; the pull a lifter starts before they hear so
             # meets no disc (it is not spun up again) and is no rep of the set
-            self.tracker.completed.pop()
+            self.tracker.discard_last()
             return None
         if rep is not None:
             self.profile.rep_done(rep)

@@ -14,6 +14,10 @@ HOLD_FRACTION = 0.8  # of the cable's pull: what the hand holds at least, never 
 # go no faster once it does not: a hand that ran ahead of the disc would take the machine's least
 # tension for a pull and reel in ahead of it.
 YIELD_OVER_REST = 1.5
+# How much faster than they are moving they let it take them: they go with the disc, never dive
+# ahead of it (wanting twice the lift's speed at once, the hand outran the machine's reel-in on a
+# light disc and the cable went slack, cut as a let-go at every rep from the second).
+YIELD_STEP_MPS = 0.3
 ON_DOWN_MPS = 0.3  # at least, on the way down to where they brake
 
 
@@ -41,7 +45,9 @@ class FlywheelIntent:
         zone = BRAKE_ZONE_FRACTION * rom_m
         if height_m > zone and self._braking_from_mps is None:
             pulled = tension_n > YIELD_OVER_REST * self._resting_pull_n
-            return -2.0 * self.fastest_lift_mps if pulled else min(velocity_mps, -ON_DOWN_MPS)
+            if pulled:
+                return max(-2.0 * self.fastest_lift_mps, velocity_mps - YIELD_STEP_MPS)
+            return min(velocity_mps, -ON_DOWN_MPS)
         if self._braking_from_mps is None:
             self._braking_from_mps = -velocity_mps
         return -self._braking_from_mps * math.sqrt(max(0.0, height_m) / zone)

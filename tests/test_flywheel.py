@@ -85,6 +85,21 @@ def test_the_disc_winds_in_only_once_the_lift_ends_and_stops_at_the_bottom():
     assert not disc.winding_in and disc.speed_mps == 0.0  # stopped at the bottom: it never pulls out again
 
 
+def test_before_a_range_is_learned_the_disc_stops_where_the_lift_turns_and_never_catches_late():
+    """The calibration lift: where the cord ends is unknown, and a catch once the hand has stopped
+    winds the slack in against a hand at rest (a loaded CI machine cut it as a let-go)."""
+    disc = VirtualDisc(DISC, 1.08, SLEW)
+    for k in range(150):  # out at 0.6 m/s, then the hand slows to a stop
+        v = 0.6 if k < 100 else 0.6 * (150 - k) / 50
+        disc.pull_n(k * DT, 0.1 + 0.6 * k * DT, v, None)
+    disc.pull_n(0.3, 0.25, 0.0, None)
+    assert not disc.winding_in and disc.energy_j == 0.0
+    lowered = [disc.pull_n(0.3 + k * DT, 0.25 - 0.3 * k * DT, -0.3, None) for k in range(1, 400)]
+    assert max(lowered) == 0.0  # nothing pulls the lowering in
+    lifted = [disc.pull_n(1.1 + k * DT, 0.13 + 0.5 * k * DT, 0.5, 0.05) for k in range(1, 50)]
+    assert max(lifted) > 0.0  # the next lift meets the disc from where the hand is, no slack to take up
+
+
 def test_a_flywheel_profile_is_checked_by_field():
     for field, value in (("inertia_kgm2", 2.0), ("pre_reps", 9), ("stop_at_drop_off_pct", 90)):
         doc = {"name": "f", "kind": "flywheel", "load_kg": 3, "flywheel": {field: value}}

@@ -13,10 +13,13 @@ real disc. The tension is what the stretched cord pulls with.
 
 The cord ends where the lifter stops driving the disc near the learned top, or where the hand stops
 going out: the disc is never made to pull the handle in from mid-range by a cord length nobody
-chose. The machine's pull may rise (and fall) only so fast: where the cord would pull harder, it
-slips on the shaft, so the disc is braked only by what the hand really meets. The disc stops at the
-bottom of the learned range, since a cable cannot push the handle back out as a real disc's
-rewinding would, and at once when the gate finds the cable let go, where a real disc whips the cord.
+chose. Before a range is learned (the calibration lift) nobody knows where the cord ends, so the
+disc stops where that lift turns instead of catching a hand that has already stopped: a catch that
+late winds the slack in against a hand at rest, a jolt the gate may take for a let-go. The
+machine's pull may rise (and fall) only so fast: where the cord would pull harder, it slips on the
+shaft, so the disc is braked only by what the hand really meets. The disc stops at the bottom of
+the learned range, since a cable cannot push the handle back out as a real disc's rewinding would,
+and at once when the gate finds the cable let go, where a real disc whips the cord.
 """
 
 from __future__ import annotations
@@ -79,8 +82,8 @@ class VirtualDisc:
             self.stop()
             return 0.0
         self._at_an_end(position_m, velocity_mps, range_fraction)
-        if self.cord_m is None:  # at rest, or just stopped: the cord joins the cable where it is
-            self.cord_m = position_m
+        if self.cord_m is None or (self.speed_mps == 0.0 and position_m < self.cord_m):
+            self.cord_m = position_m  # at rest: the cord joins the cable where it is, never slack
         pull = self._cord_pull_n(position_m, velocity_mps, dt)
         # The cord only ever pulls the disc's rim outward: spinning it up going out, braking it coming in
         self.speed_mps = min(self.max_speed_mps, self.speed_mps + pull / self.mass_kg * dt)
@@ -115,6 +118,10 @@ class VirtualDisc:
                 self.stop()
             return
         if self.speed_mps <= 0.0:
+            return
+        if range_fraction is None:
+            if velocity_mps < TURN_SPEED_MPS:
+                self.stop()
             return
         near_top = range_fraction is not None and range_fraction >= NEAR_TOP_FRACTION
         let_up = near_top and self._pull_n < CATCH_PULL_FRACTION * self._most_pull_n

@@ -6,11 +6,14 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
 from controller.config import load_athlete, load_machine, load_profile
 from controller.core.loop import ControlLoop, lag_cause
+from controller.core.stats import PeriodStats
 from controller.drive import DriveFeedback, DriveTimeout
 from controller.timing import MonotonicClock, SimulatedClock
 from simulator.rig import Rig
@@ -207,3 +210,31 @@ def test_simulate_rejects_bad_input_clearly(args, message):
     done = eccentrix("simulate", *args)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_loop_figures_can_be_read_while_the_loop_thread_records_them():
+    """A status asked for from another thread (tests/test_mqtt.py does) raised "deque mutated during
+    iteration" in a few reads in a thousand with the GIL handed over often."""
+    stats = PeriodStats(0.002, window=100)
+    for _ in range(100):
+        stats.record_step(1e-4)
+    done = threading.Event()
+
+    def loop_thread() -> None:
+        while not done.is_set():
+            stats.record_step(1e-4)
+            stats.record_lateness(1e-5)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    writer = threading.Thread(target=loop_thread)
+    writer.start()
+    try:
+        reads, until = 0, time.monotonic() + 1.0
+        while time.monotonic() < until or reads < 100:
+            stats.summary(last=50)
+            reads += 1
+    finally:
+        done.set()
+        writer.join()
+        sys.setswitchinterval(interval)

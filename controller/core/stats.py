@@ -66,6 +66,9 @@ class PeriodStats:
 
     @staticmethod
     def _newest(values: deque[float], last: int | None) -> list[float]:
+        # Read while the loop's thread appends (a status asked for from another thread): iterating
+        # the live deque raised "deque mutated during iteration"; copy() is one C call under the GIL.
+        kept = values.copy()
         if last is None:
-            return list(values)
-        return list(itertools.islice(reversed(values), last))
+            return list(kept)
+        return list(itertools.islice(reversed(kept), last))

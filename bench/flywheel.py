@@ -74,16 +74,20 @@ def let_go(machine: MachineConfig, inertia: float) -> str:
     opened = result.frames[i].time_s
     level = max(f.command_n for f in result.frames[max(0, i - 50) : i + 1])
     cut = next((e.time_s for e in result.safety_events if e.kind == "release"), None)
+    if cut is None:
+        return f"  I {inertia:.3f}: {level:.0f} N as the hand opened; NO CUT"
     idle = machine.limits.idle_tension_n
-    at_idle = next(f.time_s for f in result.frames[i:] if f.command_n <= idle + 0.5)
+    at_idle = next(f.time_s for f in result.frames[i:] if f.time_s >= cut and f.command_n <= idle + 0.5)
+    on_the_open_hand = max(f.command_n for f in result.frames[i:] if f.time_s < cut)
     speeds = result.true_handle_speed_mps
     coming_in = next(result.frames[k].time_s for k in range(i, len(speeds)) if speeds[k] < -0.1)
-    cut_ms = "no cut" if cut is None else f"{(cut - opened) * 1e3:.0f} ms"
+    times = (("in", coming_in), ("cut", cut), ("idle", at_idle))
+    ms = {name: f"{(t - opened) * 1e3:.0f} ms" for name, t in times}
     return (
-        f"  I {inertia:.3f}: {level:.0f} N as the hand opened; the handle turned to come in "
-        f"{(coming_in - opened) * 1e3:.0f} ms later, the gate cut {cut_ms} after the opening, to the idle "
-        f"{idle:.0f} N ({100 * idle / level:.0f} % of the level) {(at_idle - opened) * 1e3:.0f} ms after it; "
-        f"the handle came home at {max(-v for v in speeds[i:]):.2f} m/s at most"
+        f"  I {inertia:.3f}: {level:.0f} N as the hand opened, up to {on_the_open_hand:.0f} N on the open "
+        f"hand while the catch stopped the handle going out; it turned to come in at {ms['in']}; the gate "
+        f"cut at {ms['cut']}, to the idle {idle:.0f} N ({100 * idle / level:.0f} % of the level) at "
+        f"{ms['idle']}; the handle came home at {max(-v for v in speeds[i:]):.2f} m/s at most"
     )
 
 

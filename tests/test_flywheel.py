@@ -181,6 +181,16 @@ def test_the_disc_is_chosen_with_the_set_and_only_for_a_flywheel():
         StartSet(profile="flywheel", inertia_kgm2=1.0)
 
 
+def test_a_flywheel_takes_no_tempo_since_the_disc_sets_the_pace():
+    """The dashboard sent its default 1-0-3 s tempo with every flywheel set: each rep got a tempo verdict."""
+    tempo = {"concentric_s": 1.0, "pause_s": 0.0, "eccentric_s": 3.0}
+    with pytest.raises(SetRequestError, match="tempo: a flywheel sets its own pace") as refused:
+        requested_profile(StartSet.model_validate({"profile": "flywheel", "tempo": tempo}))
+    assert refused.value.status == 422
+    constant = StartSet.model_validate({"profile": "constant", "tempo": tempo})
+    assert requested_profile(constant).tempo is not None
+
+
 def test_the_disc_pulls_on_top_of_the_least_tension_even_under_the_machines_idle():
     """1 and 2 kg are both under the 2 kW build's 20 N idle, which the set holds instead: the disc's
     pull is added to it (a factor on the level, as a range curve is, made the 1 kg set pull 2x)."""

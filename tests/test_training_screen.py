@@ -154,6 +154,7 @@ def test_a_flywheel_set_spins_up_then_counts_and_shows_power_and_its_overload(de
     log_in_as(page, "lifter")
     page.select_option("#profile", "flywheel")
     expect(page.locator("#inertia-field")).to_be_visible()
+    expect(page.locator("#tempo-con")).to_be_hidden()  # the disc sets the pace
     for field, value in {"#inertia": "0.075", "#reps": "2", "#sets": "1", "#exercise": "row"}.items():
         page.fill(field, value)
     page.click("#start-set")
@@ -163,8 +164,10 @@ def test_a_flywheel_set_spins_up_then_counts_and_shows_power_and_its_overload(de
     expect(page.locator("#rep-count")).to_have_text("0")
     expect(page.locator("#rep-count")).to_have_text("1", timeout=30_000)
     expect(page.locator("#velocity-note")).to_contain_text("power: best")
+    expect(page.locator("#tempo-cue")).to_have_text("-")  # no tempo verdict on a flywheel's rep
     expect(page.locator("#set-summary")).to_contain_text("Peak power down : up", timeout=60_000)
     expect(page.locator("#rep-count")).to_have_text("2")
     page.click("nav button[data-tab=setup]")
     page.select_option("#profile", "constant")  # not a flywheel: no disc to set
     expect(page.locator("#inertia-field")).to_be_hidden()
+    expect(page.locator("#tempo-con")).to_be_visible()

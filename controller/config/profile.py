@@ -228,6 +228,8 @@ class ProfileConfig(Section):
                     f"eccentric_load_kg = {self.eccentric_load_kg}: allowed from load_kg ({self.load_kg}) "
                     f"to 2 x load_kg ({2 * self.load_kg})"
                 )
+        if self.kind is ProfileKind.FLYWHEEL and self.tempo is not None:
+            raise ValueError("tempo: a flywheel sets its own pace (pull fast, brake late); leave it out")
         cap = self.caps.max_eccentric_pct
         if cap is not None and self.effective_eccentric_pct > cap:
             raise ValueError(

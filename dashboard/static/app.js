@@ -145,6 +145,7 @@ function profileChosen() {
   $("#load").value = lb ? (profile.load_kg * LB_PER_KG).toFixed(0) : profile.load_kg;
   $("#eccentric-pct").value = profile.eccentric_pct;
   $("#inertia-field").hidden = profile.kind !== "flywheel";
+  for (const field of document.querySelectorAll(".tempo-field")) field.hidden = profile.kind === "flywheel";
   if (profile.kind === "flywheel") $("#inertia").value = profile.flywheel.inertia_kgm2;
   $("#reps").value = profile.reps;
   $("#sets").value = profile.sets;
@@ -195,7 +196,10 @@ async function startSet(event) {
   if (profile && profile.kind === "eccentric_overload" && profile.eccentric_load_kg == null) {
     body.eccentric_pct = number("#eccentric-pct");
   }
-  if (profile && profile.kind === "flywheel") body.inertia_kgm2 = number("#inertia");
+  if (profile && profile.kind === "flywheel") {  // the disc sets the pace: no tempo
+    body.inertia_kgm2 = number("#inertia");
+    delete body.tempo;
+  }
   const message = $("#setup-message");
   try {
     await api("POST", "/api/set/start", body);

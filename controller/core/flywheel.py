@@ -123,7 +123,7 @@ class VirtualDisc:
             if velocity_mps < TURN_SPEED_MPS:
                 self.stop()
             return
-        near_top = range_fraction is not None and range_fraction >= NEAR_TOP_FRACTION
+        near_top = range_fraction >= NEAR_TOP_FRACTION
         let_up = near_top and self._pull_n < CATCH_PULL_FRACTION * self._most_pull_n
         if velocity_mps < TURN_SPEED_MPS or let_up:
             # The cord at its end winds back on the spinning disc. It catches the hand as it slows for

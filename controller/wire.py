@@ -91,10 +91,28 @@ class Request(BaseModel):
     by: str = Field("", max_length=64)  # who asked, for the record
 
 
+class TooDeep(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def strict_json(text: bytes | str) -> Any:
+    """JSON as RFC 8259 has it: no NaN or Infinity (Python's json takes them by default, and
+    nothing downstream does), and a nesting too deep for the stack is a ValueError like any other
+    malformed input, not a RecursionError that escapes the handler."""
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise TooDeep("nested too deeply") from None
+
+
 def parse_request(line: bytes) -> Request:
     try:
-        data = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = strict_json(line)
+    except ValueError as exc:
         raise RequestError(f"not a JSON object: {exc}") from None
     if not isinstance(data, dict):
         raise RequestError("a request is a JSON object")

@@ -16,6 +16,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from controller.wire import TooDeep, strict_json
+
 MAX_BODY_BYTES = 64 * 1024
 CHANGES_STATE = {"POST", "PUT", "PATCH", "DELETE"}
 SECURITY_HEADERS = [
@@ -58,16 +60,14 @@ def foreign_origin(scope: Scope) -> str | None:
     return None if host is not None and netloc == host else origin
 
 
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def check_json(body: bytes) -> None:
     try:
-        parsed = json.loads(body, parse_constant=_no_constant)
+        parsed = strict_json(body)
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot encode
     except (ValueError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else "not strict JSON in UTF-8"
+        reason = (
+            "nested too deeply" if isinstance(exc, TooDeep | RecursionError) else "not strict JSON in UTF-8"
+        )
         raise Refused(422, f"request body: {reason} (no NaN, Infinity or lone surrogates)") from None
 
 

@@ -36,6 +36,13 @@ def operations(dashboard: LiveDashboard) -> list[Any]:
     return [op for op in found if op.path != "/api/logout"]  # it would end the fuzzer's own login
 
 
+# About 600 requests, 0.2 s each beside a CPU hog: 130-155 s for this test alone, and once over
+# 300 s inside a loaded suite, every request within schemathesis's 10 s. The whole test gets time
+# for that; a request that hangs still fails it, by name, after REQUEST_TIMEOUT_S.
+REQUEST_TIMEOUT_S = 60
+
+
+@pytest.mark.timeout(900)
 def test_no_request_makes_a_server_error(dashboard: LiveDashboard, cookie: str) -> None:
     # Driven through Hypothesis directly: schemathesis's pytest plugin does not run on pytest 9 yet.
     checked = []
@@ -44,7 +51,9 @@ def test_no_request_makes_a_server_error(dashboard: LiveDashboard, cookie: str) 
         @given(case=operation.as_strategy())
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def fuzz(case: Any) -> None:
-            case.call_and_validate(headers={"Cookie": cookie}, checks=[not_a_server_error])
+            case.call_and_validate(
+                headers={"Cookie": cookie}, checks=[not_a_server_error], timeout=REQUEST_TIMEOUT_S
+            )
 
         fuzz()
         checked.append(f"{operation.method.upper()} {operation.path}")

@@ -28,7 +28,7 @@ import aiomqtt
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from controller.bridge.bridge import NO_DELAY
+from controller.bridge.client import NO_DELAY
 from controller.bridge.process import start_bridge, wait_for_bridge
 from controller.bridge.signing import sign
 from tests.mqtt_harness import KEY, MACHINE_ID, broker, machine_file

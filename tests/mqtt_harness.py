@@ -18,10 +18,14 @@ from typing import Any
 
 import aiomqtt
 
+from controller.bridge.process import start_bridge
 from controller.bridge.signing import sign
 from controller.runtime.priority import helper_priority
+from controller.runtime.service import ControlService
+from controller.timing import Clock
 from tests.live_dashboard import free_port
 from tests.machines import home_gym_file
+from tests.service_harness import running_service
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 KEY = b"0123456789abcdef0123456789abcdef"
@@ -29,11 +33,11 @@ MACHINE_ID = "gym-1"
 
 
 class Broker:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, settings: str = "persistence false\n") -> None:
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
         self.config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n"
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n{settings}"
         )
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -60,8 +64,8 @@ class Broker:
 
 
 @contextmanager
-def broker(folder: Path) -> Iterator[Broker]:
-    running = Broker(folder)
+def broker(folder: Path, settings: str = "persistence false\n") -> Iterator[Broker]:
+    running = Broker(folder, settings)
     running.start()
     try:
         yield running
@@ -172,3 +176,29 @@ class Subscriber:
                 return mine[0]
             assert time.monotonic() < deadline, "no response to the command"
             time.sleep(0.02)
+
+
+@dataclass
+class Fleet:
+    broker: Broker
+    service: ControlService
+    subscriber: Subscriber
+    folder: Path
+
+
+@contextmanager
+def fleet_of_one(
+    folder: Path, clock: Clock | None = None, key: bytes | None = KEY, settings: str = "persistence false\n"
+) -> Iterator[Fleet]:
+    """A control service with a simulated lifter, its bridge, a broker, and a subscriber to it all."""
+    with broker(folder, settings) as running, running_service(folder, clock) as service:
+        subscriber = Subscriber(running.port)
+        subscriber.start()
+        bridge = start_bridge(service.port.path, str(machine_file(folder, running.url, key)), None)
+        try:
+            subscriber.wait_for("state", timeout_s=30)
+            yield Fleet(running, service, subscriber, folder)
+        finally:
+            subscriber.stop()
+            bridge.terminate()
+            bridge.wait(timeout=20)

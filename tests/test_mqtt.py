@@ -11,30 +11,17 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from controller.app.store import SqliteSessionStore
 from controller.bridge.outbox import REFUSAL_BURST, REFUSALS_PER_S
-from controller.bridge.process import start_bridge
 from controller.bridge.signing import Verifier, sign
 from controller.runtime.priority import helper_priority
-from controller.runtime.service import ControlService
-from controller.timing import Clock, MonotonicClock
-from tests.mqtt_harness import KEY, MACHINE_ID, Broker, Subscriber, broker, machine_file
-from tests.service_harness import running_service
+from controller.timing import MonotonicClock
+from tests.mqtt_harness import KEY, MACHINE_ID, Subscriber, broker, fleet_of_one, machine_file
 
 STORM = 300
-
-
-@dataclass
-class Fleet:
-    broker: Broker
-    service: ControlService
-    subscriber: Subscriber
-    folder: Path
 
 
 @contextmanager
@@ -47,21 +34,6 @@ def sharing_a_process_with_the_loop() -> Iterator[None]:
     finally:
         with contextlib.suppress(OSError):
             os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-
-
-@contextmanager
-def fleet_of_one(folder: Path, clock: Clock | None = None, key: bytes | None = KEY) -> Iterator[Fleet]:
-    with broker(folder) as running, running_service(folder, clock) as service:
-        subscriber = Subscriber(running.port)
-        subscriber.start()
-        bridge = start_bridge(service.port.path, str(machine_file(folder, running.url, key)), None)
-        try:
-            subscriber.wait_for("state", timeout_s=30)
-            yield Fleet(running, service, subscriber, folder)
-        finally:
-            subscriber.stop()
-            bridge.terminate()
-            bridge.wait(timeout=20)
 
 
 def test_reps_published_are_the_reps_stored_and_state_is_retained_with_a_last_will(tmp_path):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,12 +21,13 @@ import aiomqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.app.set_request import SetRequestError, authorize, authorize_workout
+from controller.bridge.client import broker_client
 from controller.bridge.outbox import Outbox, Outgoing, RefusalBudget
 from controller.bridge.signing import Verifier
 from controller.bridge.topics import SCHEMA_VERSION, Topics
 from controller.config.loader import describe
 from controller.config.mqtt import MqttConfig
-from controller.wire import ControlUnavailable, PortClient, StartSet, StartWorkout
+from controller.wire import ControlUnavailable, PortClient, StartSet, StartWorkout, strict_json
 
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
@@ -34,9 +35,6 @@ STATE_REFRESH_S = 10.0
 FLUSH_AT_END_S = 10.0
 FLEET = "fleet"  # who a command is from when it names nobody
 MAX_COMMAND_BYTES = 64 * 1024  # a start with a whole profile in it is a few KB
-# Small messages go out at once. With Nagle's algorithm on at either end (here, or the broker
-# without `set_tcp_nodelay true`), every e-stop's answer waited 40 ms on a delayed ACK.
-NO_DELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class MqttCommand(BaseModel):
@@ -49,10 +47,6 @@ class MqttCommand(BaseModel):
     ts: float
     nonce: str = Field(min_length=8, max_length=64)
     sig: str = Field(min_length=64, max_length=64)
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _json(message: dict[str, Any]) -> bytes:
@@ -116,13 +110,17 @@ class MqttBridge:
             case "telemetry":
                 self._telemetry(message)
             case "rep":
-                self._queue(self.topics.rep, {"machine": self.machine_id, **body}, qos=1)
+                self._queue(self.topics.rep, self._event(body), qos=1)
             case "block_done" | "workout" | "warning":
-                self._queue(self.topics.set, {"machine": self.machine_id, "type": kind, **body}, qos=1)
+                self._queue(self.topics.set, self._event({"type": kind, **body}), qos=1)
             case "safety":
-                self._queue(self.topics.fault, {"machine": self.machine_id, **body}, qos=1, urgent=True)
+                self._queue(self.topics.fault, self._event(body), qos=1, urgent=True)
             case "end":
                 self.ended.set()
+
+    def _event(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Who said it, when, and an id a retry or a redelivery keeps, so a site stores it once."""
+        return {"machine": self.machine_id, "id": uuid.uuid4().hex, "ts": time.time(), **body}
 
     def _queue(
         self, topic: str, message: dict[str, Any], qos: int, retain: bool = False, urgent: bool = False
@@ -173,29 +171,8 @@ class MqttBridge:
 
     # -- the broker --------------------------------------------------------------------------------
     def _client(self) -> aiomqtt.Client:
-        config = self.config
-        password = config.password_file.read_text().strip() if config.password_file else None
-        tls = None
-        if config.uses_tls:
-            t = config.tls
-            ca, cert, key = (t.ca_file, t.cert_file, t.key_file) if t else (None, None, None)
-            tls = aiomqtt.TLSParameters(
-                ca_certs=str(ca) if ca else None,
-                certfile=str(cert) if cert else None,
-                keyfile=str(key) if key else None,
-            )
         will = aiomqtt.Will(self.topics.state, _json(self.state(online=False)), qos=1, retain=True)
-        return aiomqtt.Client(
-            config.host,
-            config.port,
-            username=config.username,
-            password=password,
-            identifier=f"eccentrix-{self.machine_id}",
-            will=will,
-            tls_params=tls,
-            keepalive=10,
-            socket_options=[NO_DELAY],
-        )
+        return broker_client(self.config, f"eccentrix-{self.machine_id}", will=will, keepalive=10)
 
     async def _mqtt_forever(self) -> None:
         backoff = BACKOFF_FIRST_S
@@ -254,8 +231,8 @@ class MqttBridge:
                 "error": f"a command is at most {MAX_COMMAND_BYTES} bytes",
             }
         try:
-            data = json.loads(payload, parse_constant=_no_constant)
-        except (ValueError, RecursionError):  # bad UTF-8 or JSON, NaN/Infinity, nesting past the stack
+            data = strict_json(payload)
+        except ValueError:  # bad UTF-8 or JSON, NaN/Infinity, nesting past the stack
             return None, {"nonce": None, "ok": False, "error": "not JSON"}
         if not isinstance(data, dict):
             return None, {"nonce": None, "ok": False, "error": "a command is a JSON object"}

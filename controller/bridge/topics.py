@@ -1,4 +1,6 @@
-"""Topic layout and payloads (all JSON objects with `"v": SCHEMA_VERSION`).
+"""Topic layout and payloads (all JSON objects with `"v": SCHEMA_VERSION`). Every rep, set and fault
+message also carries `machine`, `id` (unique, the same in a redelivery), `ts` (Unix time) and, where
+it belongs to a block of sets, `block` (that block's uid).
 
 {prefix}/{machine}/state          retained; online/offline (birth and last will), set state,
                                   e-stop, fault, what the bridge dropped

@@ -19,17 +19,14 @@ class MqttTlsConfig(Section):
     key_file: Path | None = None
 
 
-class MqttConfig(Section):
+class BrokerConfig(Section):
+    """Where a broker is and how to log in: the part of `[mqtt]` a machine and a site share."""
+
     url: str = Field(min_length=1, max_length=256)  # mqtt://HOST:PORT, or mqtts://HOST:PORT for TLS
-    machine_id: str | None = Field(None, pattern=MACHINE_ID)  # default: the machine's name
     topic_prefix: str = Field("eccentrix", pattern=r"^[A-Za-z0-9_/-]{1,64}$")
     username: str | None = Field(None, min_length=1, max_length=128)
     password_file: Path | None = None  # the broker password, on its own (never in this file)
     tls: MqttTlsConfig | None = None
-    telemetry_hz: float = Field(10.0, ge=0.5, le=50.0)
-    queue_size: int = Field(10_000, ge=100, le=1_000_000)  # outgoing messages kept while offline
-    command_key_file: Path | None = None  # HMAC key for signed commands; none: commands refused
-    command_max_age_s: float = Field(30.0, ge=1.0, le=600.0)
 
     @field_validator("url")
     @classmethod
@@ -55,3 +52,11 @@ class MqttConfig(Section):
     @property
     def uses_tls(self) -> bool:
         return urlsplit(self.url).scheme == "mqtts" or self.tls is not None
+
+
+class MqttConfig(BrokerConfig):
+    machine_id: str | None = Field(None, pattern=MACHINE_ID)  # default: the machine's name
+    telemetry_hz: float = Field(10.0, ge=0.5, le=50.0)
+    queue_size: int = Field(10_000, ge=100, le=1_000_000)  # outgoing messages kept while offline
+    command_key_file: Path | None = None  # HMAC key for signed commands; none: commands refused
+    command_max_age_s: float = Field(30.0, ge=1.0, le=600.0)

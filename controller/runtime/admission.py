@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import sqlite3
+import uuid
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +56,9 @@ class BlockOfSets:
     set_reps: list[list[RepMetrics]] = field(default_factory=list)
     converged_eccentric_kg: float | None = None  # adaptive eccentric: the load the lowerings settled at
     safety_events: list[SafetyEvent] = field(default_factory=list)  # its loop's, once it ended
+    # Names this block in everything the machine says about it, so a site that hears a rep twice
+    # (a redelivery, a bridge's retry) stores it once: (machine, block, set, rep) is unique.
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True, slots=True)

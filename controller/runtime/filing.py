@@ -93,6 +93,7 @@ class BlockFiler:
         self.port.publish(
             {
                 "type": "block_done",
+                "block": block.uid,
                 "session": session_id,
                 "recording": recording,
                 "reps": _reps(block),

@@ -29,12 +29,16 @@ class LoopPublisher:
         self._loop: ControlLoop | None = None
         self._tempo: TempoConfig | None = None
         self._person: str | None = None
+        self._block = ""  # the uid of the block of sets the loop runs ("" at standby)
         self._set_over = False  # the summary goes out as the set ends, once
 
-    def attach(self, loop: ControlLoop, tempo: TempoConfig | None, person: str | None = None) -> None:
+    def attach(
+        self, loop: ControlLoop, tempo: TempoConfig | None, person: str | None = None, block: str = ""
+    ) -> None:
         """`person`: whose set the loop runs; its frames stay theirs until the next loop (the
-        machine coming to rest after their set, an e-stop's tension falling)."""
-        self._loop, self._tempo, self._person = loop, tempo, person
+        machine coming to rest after their set, an e-stop's tension falling). `block`: the uid its
+        reps, summaries and safety events carry."""
+        self._loop, self._tempo, self._person, self._block = loop, tempo, person, block
         self._events_sent, self._set_over = 0, False
         loop.observers.on_frame.append(self._on_frame)
         loop.observers.on_rep.append(self._on_rep)
@@ -46,7 +50,7 @@ class LoopPublisher:
             return
         events = self._loop.safety_events
         while self._events_sent < len(events):
-            self.port.publish({"type": "safety", **asdict(events[self._events_sent])})
+            self.port.publish({"type": "safety", "block": self._block, **asdict(events[self._events_sent])})
             self._events_sent += 1
         self._publish_set_over(self._loop)
 
@@ -60,7 +64,13 @@ class LoopPublisher:
         if summary is not None:
             sets = lifecycle.profile.config.sets
             self.port.publish(
-                {"type": "set_done", "set": lifecycle.set_index, "sets": sets, **asdict(summary)}
+                {
+                    "type": "set_done",
+                    "block": self._block,
+                    "set": lifecycle.set_index,
+                    "sets": sets,
+                    **asdict(summary),
+                }
             )
 
     def _on_frame(self, frame: Frame) -> None:
@@ -70,7 +80,13 @@ class LoopPublisher:
 
     def _on_rep(self, rep: RepMetrics) -> None:
         set_index = self._loop.lifecycle.set_index if self._loop is not None else 1
-        message: dict[str, Any] = {"type": "rep", "set": set_index, **asdict(rep)}
+        message: dict[str, Any] = {
+            "type": "rep",
+            "block": self._block,
+            "person": self._person,
+            "set": set_index,
+            **asdict(rep),
+        }
         if self._tempo is not None:
             feedback = tempo_feedback(rep, self._tempo)
             message["tempo"] = {"cue": feedback.cue, **asdict(feedback)}

@@ -138,16 +138,20 @@ class ControlService:
             self.port.stop()
 
     # -- one loop per block ------------------------------------------------------------------------
-    def _new_loop(self, profile: ProfileConfig, load_kg: float | None, person: str | None) -> ControlLoop:
+    def _new_loop(
+        self, profile: ProfileConfig, load_kg: float | None, block: BlockOfSets | None
+    ) -> ControlLoop:
         loop = ControlLoop(self.machine, profile, load_kg)
-        self.publisher.attach(loop, profile.tempo, person)
+        self.publisher.attach(
+            loop, profile.tempo, block.person if block else None, block.uid if block else ""
+        )
         loop.observers.on_rep.extend(self.rep_listeners)
         loop.observers.on_frame.extend(self.frame_listeners)
         return loop
 
     def _begin(self, block: BlockOfSets) -> None:
         self._end_block()
-        self.loop = self._new_loop(block.profile, block.load_kg, block.person)
+        self.loop = self._new_loop(block.profile, block.load_kg, block)
         path = block.record
         if path is None and self.setup.recordings is not None:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -165,7 +169,13 @@ class ControlService:
         if self.lifter is not None:
             self.lifter.ask(block.profile)
         self.port.publish(
-            {"type": "set_started", "profile": block.profile.name, "by": block.by, "person": block.person}
+            {
+                "type": "set_started",
+                "profile": block.profile.name,
+                "by": block.by,
+                "person": block.person,
+                "block": block.uid,
+            }
         )
 
     def _end_block(self) -> None:

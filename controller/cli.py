@@ -26,6 +26,7 @@ from controller.history import DEFAULT_STORE, add_history_commands
 from controller.run import RunSetup, drive_link, run
 from controller.runtime.recorder import read_recording
 from controller.runtime.regression import regression_replay
+from controller.site.cli import add_site_command
 from controller.wire import Name
 from simulator.drive_server import ModbusDriveServer
 from simulator.line_server import LineDriveServer
@@ -360,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     drive.add_argument("--lockstep", action="store_true", help="advance physics one period per torque write")
     drive.set_defaults(func=cmd_sim_drive)
     add_history_commands(sub)
+    add_site_command(sub)
     return parser
 
 

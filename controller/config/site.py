@@ -1,0 +1,56 @@
+"""A site file (configs/sites/): the site server that collects what a clinic's or a gym's machines
+say, on PostgreSQL. One section per part: `[database]`, `[mqtt]`, `[api]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from controller.config.loader import Section, load
+from controller.config.mqtt import BrokerConfig
+
+
+class DatabaseConfig(Section):
+    # postgresql://USER@HOST:PORT/DBNAME; the password, if any, in password_file (never in this file)
+    url: str = Field(min_length=1, max_length=512)
+    password_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+            raise ValueError(f"{url!r}: expected postgresql://USER@HOST:PORT/DBNAME")
+        if parts.password:
+            raise ValueError("a password in the url: put it in password_file instead")
+        return url
+
+
+class SiteMqttConfig(BrokerConfig):
+    # None: each worker has its own persistent subscription and takes every message (several
+    # workers are spares of one another; the store keeps each message once). A name: the workers
+    # join `$share/{share_group}/{topic_prefix}/+/rep` and the broker splits the messages among them;
+    # mosquitto 2.0 does not keep a shared subscription over its own restart, so messages published
+    # before the workers are back are lost (README: the site server).
+    share_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # The persistent session's name: stable across restarts (what the broker keeps for it while it
+    # is away), one per worker process.
+    worker: str = Field("site-1", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ApiConfig(Section):
+    host: str = Field("127.0.0.1", min_length=1, max_length=255)
+    port: int = Field(8100, ge=1, le=65535)
+
+
+class SiteConfig(Section):
+    name: str = Field(min_length=1, max_length=64)
+    database: DatabaseConfig
+    mqtt: SiteMqttConfig
+    api: ApiConfig = ApiConfig()
+
+
+def load_site(name_or_path: str | Path) -> SiteConfig:
+    return load("sites", name_or_path, SiteConfig)

@@ -1,0 +1,52 @@
+"""The site's read API: its machines, and a person's reps and blocks on any of them. It listens on
+loopback by default: it has no logins of its own yet, so put it behind a site's own access control
+before opening it to a network."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Path, Query, Request
+
+from controller.site.ingest import IngestWorker
+from controller.site.store import SiteStore
+
+Person = Annotated[str, Path(min_length=1, max_length=64)]
+Weeks = Annotated[float, Query(gt=0, le=520)]
+
+
+def site_app(store: SiteStore, worker: IngestWorker) -> FastAPI:
+    app = FastAPI(title="eccentrix site", version="1")
+    app.state.store, app.state.worker = store, worker
+
+    @app.get("/api/health")
+    def health(request: Request) -> dict[str, Any]:
+        ingest: IngestWorker = request.app.state.worker
+        counts = ingest.counts
+        return {
+            "broker_connected": ingest.connected.is_set(),
+            "stored": counts.stored,
+            "duplicates": counts.duplicates,
+            "refused": counts.refused,
+            "reconnects": counts.reconnects,
+            "last_refusal": counts.last_refusal,
+        }
+
+    @app.get("/api/machines")
+    async def machines(request: Request) -> list[dict[str, Any]]:
+        return await _store(request).machines()
+
+    @app.get("/api/people/{name}/reps")
+    async def reps(request: Request, name: Person, weeks: Weeks = 12) -> list[dict[str, Any]]:
+        return await _store(request).reps_of(name, weeks)
+
+    @app.get("/api/people/{name}/blocks")
+    async def blocks(request: Request, name: Person, weeks: Weeks = 12) -> list[dict[str, Any]]:
+        return await _store(request).blocks_of(name, weeks)
+
+    return app
+
+
+def _store(request: Request) -> SiteStore:
+    store: SiteStore = request.app.state.store
+    return store

@@ -1,0 +1,59 @@
+"""`eccentrix site`: migrate the schema, then one ingest worker and the read API in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import uvicorn
+from psycopg_pool import AsyncConnectionPool
+
+from controller.config.site import SiteConfig
+from controller.site.api import site_app
+from controller.site.connect import password_of
+from controller.site.ingest import IngestWorker
+from controller.site.schema import migrate
+from controller.site.store import SiteStore
+
+log = logging.getLogger(__name__)
+
+POOL_SIZE = 4
+POOL_WAIT_S = 10.0  # then PoolTimeout: the database is down, and the worker backs off
+
+
+def connection_pool(config: SiteConfig) -> AsyncConnectionPool:
+    password = password_of(config.database)
+    options = {"password": password} if password else {}
+    return AsyncConnectionPool(
+        config.database.url, kwargs=options, min_size=1, max_size=POOL_SIZE, timeout=POOL_WAIT_S, open=False
+    )
+
+
+async def serve_site(config: SiteConfig, stop: asyncio.Event) -> None:
+    await asyncio.to_thread(migrate, config.database.url, password_of(config.database))
+    pool = connection_pool(config)
+    await pool.open()
+    store = SiteStore(pool)
+    worker = IngestWorker(config.mqtt, store)
+    api = uvicorn.Server(
+        uvicorn.Config(
+            site_app(store, worker), host=config.api.host, port=config.api.port, log_level="warning"
+        )
+    )
+    ingest, serving = asyncio.create_task(worker.run()), asyncio.create_task(api.serve())
+    stopped = asyncio.create_task(stop.wait())
+    where = f"http://{config.api.host}:{config.api.port}"
+    log.info("site %s: worker %s, API on %s", config.name, config.mqtt.worker, where)
+    try:
+        # uvicorn takes SIGINT and SIGTERM while it serves, and ends: that is a stop too. A worker
+        # that ends has met a bug: the process exits with it rather than serve stale figures.
+        await asyncio.wait([ingest, serving, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        api.should_exit = True
+        for task in (ingest, stopped):
+            task.cancel()
+        results = await asyncio.gather(ingest, serving, stopped, return_exceptions=True)
+        await pool.close()
+    failed = [r for r in results if isinstance(r, Exception)]
+    if failed:
+        raise failed[0]

@@ -1,0 +1,147 @@
+"""A site server (`eccentrix site`, its own process) on a throwaway PostgreSQL and a real mosquitto,
+and machines' messages as their bridges publish them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import httpx
+import psycopg
+
+from tests.live_dashboard import free_port
+from tests.postgres_harness import Postgres
+
+# The site's broker keeps what a site worker has not taken while it is away: all of it, in a test.
+SITE_BROKER = "persistence false\nmax_queued_messages 0\nmax_inflight_messages 100\n"
+
+
+def kept_on_disk() -> str:
+    """SITE_BROKER with persistence in a folder of its own. mosquitto started as root runs as the
+    user `mosquitto`, so the folder must be one that user can write; pytest's own is not (without
+    a word, the broker then forgets its queues on a restart)."""
+    folder = Path(tempfile.mkdtemp(prefix="ecx-mosquitto-"))
+    folder.chmod(0o777)
+    return SITE_BROKER.replace("persistence false", f"persistence true\npersistence_location {folder}/")
+
+
+def fresh_database(cluster: Postgres) -> str:
+    name = f"site_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster.url, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return cluster.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def site_file(
+    folder: Path, database: str, broker_url: str, worker: str = "site-1", share_group: str | None = None
+) -> Path:
+    path = folder / f"{worker}.toml"
+    shared = f'share_group = "{share_group}"\n' if share_group else ""
+    path.write_text(
+        f'name = "test-site"\n[database]\nurl = "{database}"\n'
+        f'[mqtt]\nurl = "{broker_url}"\nworker = "{worker}"\n{shared}'
+        f"[api]\nport = {free_port()}\n"
+    )
+    return path
+
+
+class SiteWorker:
+    """One `eccentrix site` process; it can be stopped, killed and started again on the same file."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        port = int(file.read_text().rsplit("port = ", 1)[1].split()[0])
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        command = [sys.executable, "-m", "controller.cli", "site", "--site", str(self.file)]
+        self.process = subprocess.Popen(command)
+        deadline = time.monotonic() + timeout_s
+        while not self._connected():
+            assert self.process.poll() is None, "the site worker exited"
+            assert time.monotonic() < deadline, "the site worker did not connect to its broker"
+            time.sleep(0.1)
+
+    def _connected(self) -> bool:
+        try:
+            return bool(self.health()["broker_connected"])
+        except httpx.HTTPError:
+            return False
+
+    def health(self) -> dict[str, Any]:
+        return dict(httpx.get(f"{self.url}/api/health", timeout=5).json())
+
+    def get(self, path: str) -> Any:
+        response = httpx.get(f"{self.url}{path}", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        return code
+
+    def __enter__(self) -> SiteWorker:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+
+def rep(machine: str, block: str, set_index: int, index: int, person: str = "ada") -> dict[str, Any]:
+    """A rep as a machine's bridge publishes it (controller/bridge/bridge.py)."""
+    return {
+        "v": 1,
+        "machine": machine,
+        "id": uuid.uuid4().hex,
+        "ts": time.time(),
+        "block": block,
+        "person": person,
+        "set": set_index,
+        "index": index,
+        "mean_concentric_velocity_mps": 0.5,
+        "mean_concentric_power_w": 200.0,
+    }
+
+
+Message = tuple[str, dict[str, Any] | bytes]  # (topic, body): a body as JSON, or raw bytes
+
+
+def publish(port: int, messages: list[Message]) -> None:
+    """Each (topic, body) at QoS 1, in order, acknowledged by the broker before this returns."""
+
+    async def send() -> None:
+        async with aiomqtt.Client("127.0.0.1", port, identifier=f"machine-{uuid.uuid4().hex[:8]}") as client:
+            for topic, body in messages:
+                payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+                await client.publish(topic, payload, qos=1)
+
+    asyncio.run(send())
+
+
+def count(database: str, table: str) -> int:
+    with psycopg.connect(database) as connection:
+        row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def wait_until(check: Any, what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout_s} s"
+        time.sleep(0.1)

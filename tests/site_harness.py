@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import aiomqtt
 import httpx
 import psycopg
 
+from controller.core.reps import RepMetrics
 from tests.live_dashboard import free_port
 from tests.postgres_harness import Postgres
 
@@ -103,20 +105,35 @@ class SiteWorker:
             self.process.wait(timeout=30)
 
 
-def rep(machine: str, block: str, set_index: int, index: int, person: str = "ada") -> dict[str, Any]:
-    """A rep as a machine's bridge publishes it (controller/bridge/bridge.py)."""
-    return {
-        "v": 1,
-        "machine": machine,
-        "id": uuid.uuid4().hex,
-        "ts": time.time(),
-        "block": block,
-        "person": person,
-        "set": set_index,
-        "index": index,
-        "mean_concentric_velocity_mps": 0.5,
-        "mean_concentric_power_w": 200.0,
-    }
+def measured(index: int, velocity_mps: float = 0.5, force_n: float = 400.0) -> RepMetrics:
+    """A rep of 0.5 m up in 1 s and down in 2 s."""
+    return RepMetrics(
+        index=index,
+        concentric_s=1.0,
+        eccentric_s=2.0,
+        rom_m=0.5,
+        mean_concentric_force_n=force_n,
+        mean_eccentric_force_n=1.3 * force_n,
+        peak_force_n=1.5 * force_n,
+        mean_concentric_velocity_mps=velocity_mps,
+        mean_propulsive_velocity_mps=velocity_mps,
+        peak_concentric_velocity_mps=1.6 * velocity_mps,
+        mean_concentric_power_w=force_n * velocity_mps,
+        time_under_tension_s=3.0,
+        velocity_loss_pct=0.0,
+        peak_speed_mps=1.6 * velocity_mps,
+        longest_stall_s=0.0,
+        assisted=False,
+        failed=False,
+    )
+
+
+def rep(
+    machine: str, block: str, set_index: int, index: int, person: str = "ada", velocity_mps: float = 0.5
+) -> dict[str, Any]:
+    """A rep as a machine's bridge publishes it (controller/runtime/publisher.py, bridge.py)."""
+    head = {"v": 1, "machine": machine, "id": uuid.uuid4().hex, "ts": time.time(), "block": block}
+    return head | {"person": person, "set": set_index, **asdict(measured(index, velocity_mps))}
 
 
 Message = tuple[str, dict[str, Any] | bytes]  # (topic, body): a body as JSON, or raw bytes
@@ -145,3 +162,13 @@ def wait_until(check: Any, what: str, timeout_s: float = 60.0) -> None:
     while not check():
         assert time.monotonic() < deadline, f"{what}: not within {timeout_s} s"
         time.sleep(0.1)
+
+
+def block_done(
+    machine: str, block: str, reps: int, load_kg: float, exercise: str, person: str = "ada"
+) -> Message:
+    """A finished block as a machine's bridge publishes it (controller/runtime/filing.py)."""
+    body = {"v": 1, "machine": machine, "id": uuid.uuid4().hex, "ts": time.time(), "type": "block_done"}
+    body |= {"block": block, "session": 1, "recording": None, "reps": reps, "profile": "constant"}
+    body |= {"exercise": exercise, "person": person, "load_kg": load_kg, "converged_eccentric_kg": None}
+    return f"eccentrix/{machine}/set", body

@@ -25,6 +25,7 @@ from tests.site_harness import (
     SITE_BROKER,
     Message,
     SiteWorker,
+    block_done,
     count,
     fresh_database,
     kept_on_disk,
@@ -132,6 +133,37 @@ def test_reps_published_while_the_database_is_down_are_stored_once_it_is_back(
         wait_until(lambda: count(database, "reps") == 50, "the 40 reps from while it was down stored")
 
 
+def test_a_patients_progress_spans_every_machine_they_used_and_only_their_exercise(
+    tmp_path: Path, cluster: Postgres
+) -> None:
+    database = fresh_database(cluster)
+    first, second, other = (uuid.uuid4().hex for _ in range(3))
+    messages: list[Message] = [
+        *[("eccentrix/gym-a/rep", rep("gym-a", first, 1, i, velocity_mps=0.6)) for i in (1, 2, 3)],
+        block_done("gym-a", first, 3, 40.0, "squat"),
+        *[("eccentrix/gym-b/rep", rep("gym-b", second, 1, i, velocity_mps=0.5)) for i in (1, 2, 3)],
+        *[("eccentrix/gym-b/rep", rep("gym-b", second, 2, i, velocity_mps=0.45)) for i in (1, 2)],
+        block_done("gym-b", second, 5, 50.0, "squat"),
+        *[("eccentrix/gym-a/rep", rep("gym-a", other, 1, i, velocity_mps=0.9)) for i in (1, 2)],
+        block_done("gym-a", other, 2, 20.0, "row"),
+    ]
+    with (
+        broker(tmp_path, SITE_BROKER) as mosquitto,
+        SiteWorker(site_file(tmp_path, database, mosquitto.url)) as site,
+    ):
+        publish(mosquitto.port, messages)
+        wait_until(lambda: count(database, "blocks") == 3, "3 blocks stored")
+        report = site.get("/api/people/ada/progress?exercise=squat")
+    assert report["machines"] == ["gym-a", "gym-b"]
+    points = report["sessions"]
+    assert [(p["top_load_kg"], p["reps"], p["best_velocity_mps"]) for p in points] == [
+        (40.0, 3, 0.6),
+        (50.0, 5, 0.5),
+    ]
+    heaviest = next(r for r in report["records"] if r["what"] == "heaviest load")
+    assert (heaviest["value"], heaviest["session"]) == (50.0, 2)
+
+
 def test_two_workers_split_a_shared_subscription_and_neither_stores_a_rep_twice(
     tmp_path: Path, cluster: Postgres
 ) -> None:
@@ -159,7 +191,7 @@ def test_a_malformed_message_is_refused_naming_its_field_and_the_next_good_one_i
         ("eccentrix/gym-1/rep", good | {"machine": "gym-2"}),
         (
             "eccentrix/gym-1/rep",
-            json.dumps(good | {"mean_concentric_power_w": 1}).replace("1}", "NaN}").encode(),
+            json.dumps(good).replace('"rom_m": 0.5', '"rom_m": NaN').encode(),
         ),
         ("eccentrix/gym-1/fault", good | {"kind": "x\u0000y"}),
         ("eccentrix/gym-1/rep", good),

@@ -69,8 +69,8 @@ class BlockFiler:
 
     def _store(self, block: BlockOfSets, recording: str | None) -> None:
         session_id = None
+        load = block.load_kg if block.load_kg is not None else block.profile.load_kg
         if self.store is not None and any(block.set_reps):
-            load = block.load_kg if block.load_kg is not None else block.profile.load_kg
             overload = overloads_eccentric(block.profile)
             sets = [(block.profile.name, load, reps, overload, block.exercise) for reps in block.set_reps]
             try:
@@ -100,6 +100,7 @@ class BlockFiler:
                 "profile": block.profile.name,
                 "exercise": block.exercise,
                 "person": block.person,
+                "load_kg": load,
                 "converged_eccentric_kg": block.converged_eccentric_kg,
             }
         )

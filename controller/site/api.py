@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
 
+from controller.app.progress import progress_of
 from controller.site.ingest import IngestWorker
 from controller.site.store import SiteStore
 
 Person = Annotated[str, Path(min_length=1, max_length=64)]
 Weeks = Annotated[float, Query(gt=0, le=520)]
+Exercise = Annotated[str, Query(min_length=1, max_length=64)]
 
 
 def site_app(store: SiteStore, worker: IngestWorker) -> FastAPI:
@@ -39,6 +41,16 @@ def site_app(store: SiteStore, worker: IngestWorker) -> FastAPI:
     @app.get("/api/people/{name}/reps")
     async def reps(request: Request, name: Person, weeks: Weeks = 12) -> list[dict[str, Any]]:
         return await _store(request).reps_of(name, weeks)
+
+    @app.get("/api/people/{name}/progress")
+    async def progress(
+        request: Request, name: Person, exercise: Exercise, weeks: Weeks = 12
+    ) -> dict[str, Any]:
+        """One exercise over the weeks on every machine the person used: the report a machine's own
+        dashboard gives (controller/app/progress.py), a block being a session."""
+        found = await _store(request).sets_of(name, exercise, weeks)
+        report = progress_of(exercise, [s for _, s in found]).to_json()
+        return report | {"machines": sorted({machine for machine, _ in found})}
 
     @app.get("/api/people/{name}/blocks")
     async def blocks(request: Request, name: Person, weeks: Weeks = 12) -> list[dict[str, Any]]:

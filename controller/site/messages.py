@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from controller.config.loader import describe
 from controller.config.mqtt import MACHINE_ID
+from controller.core.reps import RepMetrics
 from controller.wire import strict_json
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
+REP_METRICS = TypeAdapter(RepMetrics)
 LEAVES = ("state", "rep", "set", "fault")
 
 
@@ -39,6 +41,12 @@ class Rep(Event):
     set: int = Field(ge=1, le=1000)
     index: int = Field(ge=1, le=10_000)
     person: str | None = Field(None, max_length=64)
+
+    @model_validator(mode="after")
+    def _measured(self) -> Rep:
+        """Every metric a machine measures, so the site can read the rep back as the machine has it."""
+        REP_METRICS.validate_python({"index": self.index, **(self.model_extra or {})})
+        return self
 
 
 class State(_Message):

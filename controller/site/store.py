@@ -4,6 +4,7 @@ retry changes nothing; a machine's state is kept only if it is newer than the on
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from controller.app.store import ExerciseSet
+from controller.core.reps import RepMetrics
 from controller.site.messages import Event, Rep, State, as_json
 
 SAVE_REP = """
@@ -23,9 +26,17 @@ INSERT INTO events (machine, id, topic, kind, at, body) VALUES (%s, %s, %s, %s, 
 ON CONFLICT DO NOTHING
 """
 SAVE_BLOCK = """
-INSERT INTO blocks (machine, block, person, profile, exercise, reps, at, summary)
-VALUES (%s, %s, %s, %s, %s, %s, to_timestamp(%s), %s)
+INSERT INTO blocks (machine, block, person, profile, exercise, reps, load_kg, at, summary)
+VALUES (%s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s)
 ON CONFLICT DO NOTHING
+"""
+# A person's sets of one exercise on every machine: a block is a session, its reps grouped by set.
+SETS_OF = """
+SELECT b.machine, b.block, b.at, b.load_kg, r.set_index, array_agg(r.metrics ORDER BY r.rep_index)
+FROM blocks b JOIN reps r ON r.machine = b.machine AND r.block = b.block
+WHERE b.person = %s AND b.exercise = %s AND b.at >= %s AND b.load_kg IS NOT NULL
+GROUP BY b.machine, b.block, b.at, b.load_kg, r.set_index
+ORDER BY b.at, b.machine, b.block, r.set_index
 """
 SAVE_FAULT = "UPDATE machines SET last_fault = %s WHERE machine = %s"
 SAVE_STATE = """
@@ -70,12 +81,25 @@ class SiteStore:
             )
             return await cursor.fetchall()
 
+    async def sets_of(self, person: str, exercise: str, weeks: float) -> list[tuple[str, ExerciseSet]]:
+        """(machine, set) for each of a person's sets of that exercise, on any machine, oldest first."""
+        since = datetime.now(UTC) - timedelta(weeks=weeks)
+        async with self.pool.connection() as connection:
+            rows = await (await connection.execute(SETS_OF, (person, exercise, since))).fetchall()
+        sessions: dict[tuple[str, str], int] = {}
+        found = []
+        for machine, block, at, load_kg, _, metrics in rows:
+            session = sessions.setdefault((machine, block), len(sessions) + 1)
+            reps = [rep_from(m) for m in metrics]
+            found.append((machine, ExerciseSet(session, at.isoformat(), float(load_kg), reps)))
+        return found
+
     async def blocks_of(self, person: str, weeks: float) -> list[dict[str, Any]]:
         since = datetime.now(UTC) - timedelta(weeks=weeks)
         async with self.pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
             await cursor.execute(
-                "SELECT machine, block, profile, exercise, reps, at FROM blocks"
+                "SELECT machine, block, profile, exercise, reps, load_kg, at FROM blocks"
                 " WHERE person = %s AND at >= %s ORDER BY at",
                 (person, since),
             )
@@ -99,8 +123,13 @@ async def _save_event(connection: AsyncConnection[Any], leaf: str, message: Even
     if fresh and leaf == "set" and message.type == "block_done" and message.block:
         extra = message.model_extra or {}
         block = (message.machine, message.block, extra.get("person"), extra.get("profile"))
-        details = (extra.get("exercise"), extra.get("reps"), message.ts, document)
+        details = (extra.get("exercise"), extra.get("reps"), extra.get("load_kg"), message.ts, document)
         await connection.execute(SAVE_BLOCK, (*block, *details))
     if fresh and leaf == "fault":
         await connection.execute(SAVE_FAULT, (document, message.machine))
     return fresh
+
+
+def rep_from(metrics: dict[str, Any]) -> RepMetrics:
+    """A rep as a machine measured it, from the message it came in (which has more keys)."""
+    return RepMetrics(**{f.name: metrics[f.name] for f in fields(RepMetrics) if f.name in metrics})

@@ -154,12 +154,14 @@ def test_a_patients_progress_spans_every_machine_they_used_and_only_their_exerci
         publish(mosquitto.port, messages)
         wait_until(lambda: count(database, "blocks") == 3, "3 blocks stored")
         report = site.get("/api/people/ada/progress?exercise=squat")
+        people = site.get("/api/people")
     assert report["machines"] == ["gym-a", "gym-b"]
     points = report["sessions"]
     assert [(p["top_load_kg"], p["reps"], p["best_velocity_mps"]) for p in points] == [
         (40.0, 3, 0.6),
         (50.0, 5, 0.5),
     ]
+    assert [(p["name"], p["machines"], p["reps"]) for p in people] == [("ada", ["gym-a", "gym-b"], 10)]
     heaviest = next(r for r in report["records"] if r["what"] == "heaviest load")
     assert (heaviest["value"], heaviest["session"]) == (50.0, 2)
 
@@ -225,7 +227,7 @@ def test_no_request_to_the_site_api_makes_a_server_error(tmp_path: Path, cluster
                 case.call_and_validate(checks=[not_a_server_error], timeout=60)
 
             fuzz()
-    assert len(checked) == 4
+    assert len(checked) == 6
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,10 @@ def site_app(store: SiteStore, worker: IngestWorker) -> FastAPI:
     async def machines(request: Request) -> list[dict[str, Any]]:
         return await _store(request).machines()
 
+    @app.get("/api/people")
+    async def people(request: Request) -> list[dict[str, Any]]:
+        return await _store(request).people()
+
     @app.get("/api/people/{name}/reps")
     async def reps(request: Request, name: Person, weeks: Weeks = 12) -> list[dict[str, Any]]:
         return await _store(request).reps_of(name, weeks)

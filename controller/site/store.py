@@ -69,6 +69,17 @@ class SiteStore:
             )
             return await cursor.fetchall()
 
+    async def people(self) -> list[dict[str, Any]]:
+        """Everyone a machine of the site has trained, with the machines they used and when last."""
+        async with self.pool.connection() as connection:
+            cursor = connection.cursor(row_factory=dict_row)
+            await cursor.execute(
+                "SELECT person AS name, array_agg(DISTINCT machine ORDER BY machine) AS machines,"
+                " count(*) AS reps, max(at) AS last_rep FROM reps WHERE person IS NOT NULL"
+                " GROUP BY person ORDER BY person"
+            )
+            return await cursor.fetchall()
+
     async def reps_of(self, person: str, weeks: float) -> list[dict[str, Any]]:
         """A person's reps on every machine of the site, oldest first."""
         since = datetime.now(UTC) - timedelta(weeks=weeks)

@@ -172,3 +172,16 @@ def block_done(
     body |= {"block": block, "session": 1, "recording": None, "reps": reps, "profile": "constant"}
     body |= {"exercise": exercise, "person": person, "load_kg": load_kg, "converged_eccentric_kg": None}
     return f"eccentrix/{machine}/set", body
+
+
+def state(machine: str, online: bool, set_state: str = "idle", reps_done: int = 0) -> Message:
+    """A machine's retained state as its bridge publishes it (MqttBridge.state)."""
+    body = {"v": 1, "machine": machine, "online": online, "time": time.time(), "set_state": set_state}
+    body |= {"set_index": 1, "reps_done": reps_done, "profile": "constant", "estop": False, "fault": None}
+    return f"eccentrix/{machine}/state", body
+
+
+def fault(machine: str, kind: str, detail: str) -> Message:
+    """A safety event as a machine's bridge publishes it."""
+    body = {"v": 1, "machine": machine, "id": uuid.uuid4().hex, "ts": time.time(), "block": ""}
+    return f"eccentrix/{machine}/fault", body | {"kind": kind, "detail": detail, "time": 1.0, "rep": 0}

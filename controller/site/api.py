@@ -4,22 +4,34 @@ before opening it to a network."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParameter
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from controller.app.progress import progress_of
 from controller.site.ingest import IngestWorker
 from controller.site.store import SiteStore
 
-Person = Annotated[str, Path(min_length=1, max_length=64)]
+Person = Annotated[str, PathParameter(min_length=1, max_length=64)]
 Weeks = Annotated[float, Query(gt=0, le=520)]
 Exercise = Annotated[str, Query(min_length=1, max_length=64)]
+
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def site_app(store: SiteStore, worker: IngestWorker) -> FastAPI:
     app = FastAPI(title="eccentrix site", version="1")
     app.state.store, app.state.worker = store, worker
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
 
     @app.get("/api/health")
     def health(request: Request) -> dict[str, Any]:

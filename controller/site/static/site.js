@@ -1,0 +1,90 @@
+// The site's page: its machines (refreshed every 2 s), the people they trained, a person's progress.
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+const REFRESH_MS = 2000;
+
+async function get(path) {
+  const response = await fetch(path);
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response.json();
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text ?? "-";
+  if (className) td.className = className;
+  return td;
+}
+
+function row(...cells) {
+  const tr = document.createElement("tr");
+  tr.append(...cells);
+  return tr;
+}
+
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : "-");
+
+function machineRow(m) {
+  const link = cell(m.online ? "online" : "offline", m.online ? "pill up" : "pill");
+  const fault = m.last_fault ? [m.last_fault.kind, m.last_fault.detail].filter(Boolean).join(": ") : "";
+  const s = m.state;
+  return row(cell(m.machine), link, cell(s.set_state), cell(s.profile), cell(s.reps_done),
+    cell(fault, "fault"), cell(when(m.seen_at)));
+}
+
+async function showMachines() {
+  const machines = await get("/api/machines");
+  $("#machines tbody").replaceChildren(...machines.map(machineRow));
+  $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+function personRow(p) {
+  const button = document.createElement("button");
+  button.className = "link";
+  button.textContent = p.name;
+  button.addEventListener("click", () => showPerson(p.name));
+  const name = document.createElement("td");
+  name.append(button);
+  return row(name, cell(p.machines.join(", ")), cell(p.reps), cell(when(p.last_rep)));
+}
+
+async function showPeople() {
+  const people = await get("/api/people");
+  $("#people tbody").replaceChildren(...people.map(personRow));
+}
+
+async function showPerson(name) {
+  const blocks = await get(`/api/people/${encodeURIComponent(name)}/blocks`);
+  const exercises = [...new Set(blocks.map((b) => b.exercise).filter(Boolean))];
+  $("#person-name").textContent = name;
+  $("#exercise").replaceChildren(...exercises.map((e) => new Option(e, e)));
+  $("#exercise").onchange = () => showProgress(name, $("#exercise").value);
+  $("#person").hidden = false;
+  if (exercises.length) await showProgress(name, exercises[0]);
+}
+
+async function showProgress(name, exercise) {
+  const query = new URLSearchParams({ exercise });
+  const report = await get(`/api/people/${encodeURIComponent(name)}/progress?${query}`);
+  $("#progress-machines").textContent = report.machines.join(", ") || "-";
+  $("#progress tbody").replaceChildren(...report.sessions.map((p) => row(
+    cell(p.session), cell(when(p.started)), cell(p.top_load_kg.toFixed(1)), cell(p.reps),
+    cell(p.best_velocity_mps.toFixed(2)), cell(p.one_rm_kg === null ? "-" : p.one_rm_kg.toFixed(1)))));
+  $("#records").replaceChildren(...report.records.map((r) => {
+    const li = document.createElement("li");
+    li.textContent = `${r.what}: ${r.value} ${r.unit} (session ${r.session})`;
+    return li;
+  }));
+}
+
+async function refresh() {
+  try {
+    await Promise.all([showMachines(), showPeople()]);
+  } catch (error) {
+    $("#updated").textContent = `not reachable: ${error.message}`;
+  }
+}
+
+refresh();
+setInterval(refresh, REFRESH_MS);

@@ -1,0 +1,77 @@
+"""The site's page in headless Chromium, against a site worker on a real PostgreSQL and mosquitto:
+what the machines said, and one patient's progress on two of them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser import ARTIFACTS, chromium_page
+from tests.mqtt_harness import broker
+from tests.postgres_harness import Postgres, postgres
+from tests.site_harness import (
+    SITE_BROKER,
+    Message,
+    SiteWorker,
+    block_done,
+    count,
+    fault,
+    fresh_database,
+    publish,
+    rep,
+    site_file,
+    state,
+    wait_until,
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Postgres]:
+    with postgres() as running:
+        yield running
+
+
+def test_the_site_page_shows_each_machine_and_a_patients_progress_across_machines(
+    tmp_path: Path, cluster: Postgres
+) -> None:
+    database = fresh_database(cluster)
+    first, second = uuid.uuid4().hex, uuid.uuid4().hex
+    said: list[Message] = [
+        state("gym-a", True, "concentric", 4),
+        state("gym-b", False),
+        fault("gym-b", "slack", "the cable went slack at rep 3"),
+        *[("eccentrix/gym-a/rep", rep("gym-a", first, 1, i, velocity_mps=0.6)) for i in (1, 2, 3)],
+        block_done("gym-a", first, 3, 40.0, "squat"),
+        *[("eccentrix/gym-b/rep", rep("gym-b", second, 1, i, velocity_mps=0.5)) for i in (1, 2)],
+        block_done("gym-b", second, 2, 50.0, "squat"),
+    ]
+    with (
+        broker(tmp_path, SITE_BROKER) as mosquitto,
+        SiteWorker(site_file(tmp_path, database, mosquitto.url)) as site,
+    ):
+        publish(mosquitto.port, said)  # before the page: Playwright's own event loop owns the thread then
+        wait_until(lambda: count(database, "blocks") == 2, "both blocks stored")
+        with chromium_page() as page:
+            show_the_site(page, site.url)
+
+
+def show_the_site(page: Page, url: str) -> None:
+    page.goto(url)
+    machines = page.locator("#machines tbody tr")
+    expect(machines).to_have_count(2)
+    expect(machines.nth(0)).to_contain_text("online")
+    expect(machines.nth(0)).to_contain_text("concentric")
+    expect(machines.nth(1)).to_contain_text("offline")
+    expect(machines.nth(1).locator(".fault")).to_have_text("slack: the cable went slack at rep 3")
+    page.get_by_role("button", name="ada").click()
+    expect(page.locator("#progress-machines")).to_have_text("gym-a, gym-b")
+    sessions = page.locator("#progress tbody tr")
+    expect(sessions).to_have_count(2)
+    expect(sessions.nth(0).locator("td").nth(2)).to_have_text("40.0")
+    expect(sessions.nth(1).locator("td").nth(2)).to_have_text("50.0")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "site-page.png"), full_page=True)

@@ -179,6 +179,7 @@ def test_two_workers_split_a_shared_subscription_and_neither_stores_a_rep_twice(
         publish(mosquitto.port, messages)
         wait_until(lambda: count(database, "reps") == 300, "300 reps stored")
         took = [first.health()["stored"], second.health()["stored"]]
+        assert first.stop() == 0 and second.stop() == 0  # SIGTERM: a clean stop
     assert sum(took) == 300 and min(took) > 0, took
 
 

@@ -8,6 +8,7 @@ from playwright.sync_api import Page
 
 from controller.config import MachineConfig, load_machine
 from tests.browser import chromium_page, running_demo
+from tests.postgres_harness import Postgres, postgres
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +31,10 @@ def demo(tmp_path: Path) -> Iterator[str]:
 def page() -> Iterator[Page]:
     with chromium_page() as page:
         yield page
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL cluster for a module's tests, each of which makes its own database."""
+    with postgres() as running:
+        yield running

@@ -11,7 +11,9 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import psycopg
 
 from controller.core.reps import RepMetrics
 from tests.live_dashboard import free_port
+from tests.mqtt_harness import Broker, broker
 from tests.postgres_harness import Postgres
 
 # The site's broker keeps what a site worker has not taken while it is away: all of it, in a test.
@@ -41,6 +44,24 @@ def fresh_database(cluster: Postgres) -> str:
     with psycopg.connect(cluster.url, autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
     return cluster.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    database: str
+    broker: Broker
+    worker: SiteWorker
+
+
+@contextmanager
+def a_site(folder: Path, cluster: Postgres, settings: str = SITE_BROKER) -> Iterator[Site]:
+    """A fresh database, a broker, and one site worker on both."""
+    database = fresh_database(cluster)
+    with (
+        broker(folder, settings) as mosquitto,
+        SiteWorker(site_file(folder, database, mosquitto.url)) as worker,
+    ):
+        yield Site(database, mosquitto, worker)
 
 
 def site_file(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,12 @@ from controller.config import ConfigError
 from controller.config.site import load_site
 from controller.site.messages import Refused, parse
 from tests.mqtt_harness import MACHINE_ID, broker, fleet_of_one
-from tests.postgres_harness import Postgres, postgres
+from tests.postgres_harness import Postgres
 from tests.site_harness import (
     SITE_BROKER,
     Message,
     SiteWorker,
+    a_site,
     block_done,
     count,
     fresh_database,
@@ -34,12 +34,6 @@ from tests.site_harness import (
     site_file,
     wait_until,
 )
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Postgres]:
-    with postgres() as running:
-        yield running
 
 
 def reps_of(machine: str, block: str, sets: int, per_set: int) -> list[Message]:
@@ -53,11 +47,8 @@ def reps_of(machine: str, block: str, sets: int, per_set: int) -> list[Message]:
 def test_what_is_published_while_the_site_is_down_is_stored_when_it_is_back_and_duplicates_never_count(
     tmp_path: Path, cluster: Postgres
 ) -> None:
-    database = fresh_database(cluster)
-    with (
-        broker(tmp_path, SITE_BROKER) as mosquitto,
-        SiteWorker(site_file(tmp_path, database, mosquitto.url)) as site,
-    ):
+    with a_site(tmp_path, cluster) as running:
+        database, mosquitto, site = running.database, running.broker, running.worker
         before = reps_of("gym-1", uuid.uuid4().hex, 2, 10)
         publish(mosquitto.port, before)
         wait_until(lambda: count(database, "reps") == 20, "the first 20 reps stored")
@@ -75,11 +66,8 @@ def test_what_is_published_while_the_site_is_down_is_stored_when_it_is_back_and_
 def test_a_broker_restart_loses_nothing_queued_for_the_site_nor_published_before_it_is_back(
     tmp_path: Path, cluster: Postgres
 ) -> None:
-    database = fresh_database(cluster)
-    with (
-        broker(tmp_path, kept_on_disk()) as mosquitto,
-        SiteWorker(site_file(tmp_path, database, mosquitto.url)) as site,
-    ):
+    with a_site(tmp_path, cluster, kept_on_disk()) as running:
+        database, mosquitto, site = running.database, running.broker, running.worker
         site.stop(signal.SIGKILL)  # away: the broker queues for its session
         publish(mosquitto.port, reps_of("gym-1", uuid.uuid4().hex, 2, 20))
         mosquitto.stop()
@@ -117,11 +105,8 @@ def test_a_machines_set_reaches_the_site_through_its_bridge_with_its_block_and_p
 def test_reps_published_while_the_database_is_down_are_stored_once_it_is_back(
     tmp_path: Path, cluster: Postgres
 ) -> None:
-    database = fresh_database(cluster)
-    with (
-        broker(tmp_path, SITE_BROKER) as mosquitto,
-        SiteWorker(site_file(tmp_path, database, mosquitto.url)) as site,
-    ):
+    with a_site(tmp_path, cluster) as running:
+        database, mosquitto, site = running.database, running.broker, running.worker
         publish(mosquitto.port, reps_of("gym-1", uuid.uuid4().hex, 1, 10))
         wait_until(lambda: count(database, "reps") == 10, "the first 10 reps stored")
         cluster.stop()
@@ -136,7 +121,6 @@ def test_reps_published_while_the_database_is_down_are_stored_once_it_is_back(
 def test_a_patients_progress_spans_every_machine_they_used_and_only_their_exercise(
     tmp_path: Path, cluster: Postgres
 ) -> None:
-    database = fresh_database(cluster)
     first, second, other = (uuid.uuid4().hex for _ in range(3))
     messages: list[Message] = [
         *[("eccentrix/gym-a/rep", rep("gym-a", first, 1, i, velocity_mps=0.6)) for i in (1, 2, 3)],
@@ -147,10 +131,8 @@ def test_a_patients_progress_spans_every_machine_they_used_and_only_their_exerci
         *[("eccentrix/gym-a/rep", rep("gym-a", other, 1, i, velocity_mps=0.9)) for i in (1, 2)],
         block_done("gym-a", other, 2, 20.0, "row"),
     ]
-    with (
-        broker(tmp_path, SITE_BROKER) as mosquitto,
-        SiteWorker(site_file(tmp_path, database, mosquitto.url)) as site,
-    ):
+    with a_site(tmp_path, cluster) as running:
+        database, mosquitto, site = running.database, running.broker, running.worker
         publish(mosquitto.port, messages)
         wait_until(lambda: count(database, "blocks") == 3, "3 blocks stored")
         report = site.get("/api/people/ada/progress?exercise=squat")
@@ -186,7 +168,6 @@ def test_two_workers_split_a_shared_subscription_and_neither_stores_a_rep_twice(
 def test_a_malformed_message_is_refused_naming_its_field_and_the_next_good_one_is_stored(
     tmp_path: Path, cluster: Postgres
 ) -> None:
-    database = fresh_database(cluster)
     good = rep("gym-1", uuid.uuid4().hex, 1, 1)
     hostile: list[Message] = [
         ("eccentrix/gym-1/rep", b"{not json"),
@@ -199,10 +180,8 @@ def test_a_malformed_message_is_refused_naming_its_field_and_the_next_good_one_i
         ("eccentrix/gym-1/fault", good | {"kind": "x\u0000y"}),
         ("eccentrix/gym-1/rep", good),
     ]
-    with (
-        broker(tmp_path, SITE_BROKER) as mosquitto,
-        SiteWorker(site_file(tmp_path, database, mosquitto.url)) as site,
-    ):
+    with a_site(tmp_path, cluster) as running:
+        database, mosquitto, site = running.database, running.broker, running.worker
         publish(mosquitto.port, hostile)
         wait_until(lambda: site.health()["stored"] == 1, "the good rep stored")
         health = site.health()
@@ -211,11 +190,8 @@ def test_a_malformed_message_is_refused_naming_its_field_and_the_next_good_one_i
 
 
 def test_no_request_to_the_site_api_makes_a_server_error(tmp_path: Path, cluster: Postgres) -> None:
-    database = fresh_database(cluster)
-    with (
-        broker(tmp_path, SITE_BROKER) as mosquitto,
-        SiteWorker(site_file(tmp_path, database, mosquitto.url)) as site,
-    ):
+    with a_site(tmp_path, cluster) as running:
+        database, mosquitto, site = running.database, running.broker, running.worker
         publish(mosquitto.port, reps_of("gym-1", uuid.uuid4().hex, 1, 3))
         wait_until(lambda: count(database, "reps") == 3, "3 reps stored")
         schema = schemathesis.openapi.from_url(f"{site.url}/openapi.json")

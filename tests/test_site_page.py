@@ -4,41 +4,28 @@ what the machines said, and one patient's progress on two of them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import ARTIFACTS, chromium_page
-from tests.mqtt_harness import broker
-from tests.postgres_harness import Postgres, postgres
+from tests.postgres_harness import Postgres
 from tests.site_harness import (
-    SITE_BROKER,
     Message,
-    SiteWorker,
+    a_site,
     block_done,
     count,
     fault,
-    fresh_database,
     publish,
     rep,
-    site_file,
     state,
     wait_until,
 )
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Postgres]:
-    with postgres() as running:
-        yield running
-
-
 def test_the_site_page_shows_each_machine_and_a_patients_progress_across_machines(
     tmp_path: Path, cluster: Postgres
 ) -> None:
-    database = fresh_database(cluster)
     first, second = uuid.uuid4().hex, uuid.uuid4().hex
     said: list[Message] = [
         state("gym-a", True, "concentric", 4),
@@ -49,10 +36,8 @@ def test_the_site_page_shows_each_machine_and_a_patients_progress_across_machine
         *[("eccentrix/gym-b/rep", rep("gym-b", second, 1, i, velocity_mps=0.5)) for i in (1, 2)],
         block_done("gym-b", second, 2, 50.0, "squat"),
     ]
-    with (
-        broker(tmp_path, SITE_BROKER) as mosquitto,
-        SiteWorker(site_file(tmp_path, database, mosquitto.url)) as site,
-    ):
+    with a_site(tmp_path, cluster) as running:
+        database, mosquitto, site = running.database, running.broker, running.worker
         publish(mosquitto.port, said)  # before the page: Playwright's own event loop owns the thread then
         wait_until(lambda: count(database, "blocks") == 2, "both blocks stored")
         with chromium_page() as page:

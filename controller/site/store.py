@@ -61,42 +61,39 @@ class SiteStore:
                 return await _save_rep(connection, message, document)
             return await _save_event(connection, leaf, message, document)
 
-    async def machines(self) -> list[dict[str, Any]]:
+    async def _rows(self, query: str, values: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         async with self.pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
-            await cursor.execute(
-                "SELECT machine, online, state, last_fault, seen_at FROM machines ORDER BY machine"
-            )
+            await cursor.execute(query, values)
             return await cursor.fetchall()
+
+    async def machines(self) -> list[dict[str, Any]]:
+        return await self._rows(
+            "SELECT machine, online, state, last_fault, seen_at FROM machines ORDER BY machine"
+        )
 
     async def people(self) -> list[dict[str, Any]]:
         """Everyone a machine of the site has trained, with the machines they used and when last."""
-        async with self.pool.connection() as connection:
-            cursor = connection.cursor(row_factory=dict_row)
-            await cursor.execute(
-                "SELECT person AS name, array_agg(DISTINCT machine ORDER BY machine) AS machines,"
-                " count(*) AS reps, max(at) AS last_rep FROM reps WHERE person IS NOT NULL"
-                " GROUP BY person ORDER BY person"
-            )
-            return await cursor.fetchall()
+        return await self._rows(
+            "SELECT person AS name, array_agg(DISTINCT machine ORDER BY machine) AS machines,"
+            " count(*) AS reps, max(at) AS last_rep FROM reps WHERE person IS NOT NULL"
+            " GROUP BY person ORDER BY person"
+        )
 
     async def reps_of(self, person: str, weeks: float) -> list[dict[str, Any]]:
         """A person's reps on every machine of the site, oldest first."""
-        since = datetime.now(UTC) - timedelta(weeks=weeks)
-        async with self.pool.connection() as connection:
-            cursor = connection.cursor(row_factory=dict_row)
-            await cursor.execute(
-                "SELECT machine, block, set_index, rep_index, at, metrics FROM reps"
-                " WHERE person = %s AND at >= %s ORDER BY at, machine, block, set_index, rep_index",
-                (person, since),
-            )
-            return await cursor.fetchall()
+        return await self._rows(
+            "SELECT machine, block, set_index, rep_index, at, metrics FROM reps"
+            " WHERE person = %s AND at >= %s ORDER BY at, machine, block, set_index, rep_index",
+            (person, _weeks_back(weeks)),
+        )
 
     async def sets_of(self, person: str, exercise: str, weeks: float) -> list[tuple[str, ExerciseSet]]:
         """(machine, set) for each of a person's sets of that exercise, on any machine, oldest first."""
-        since = datetime.now(UTC) - timedelta(weeks=weeks)
         async with self.pool.connection() as connection:
-            rows = await (await connection.execute(SETS_OF, (person, exercise, since))).fetchall()
+            rows = await (
+                await connection.execute(SETS_OF, (person, exercise, _weeks_back(weeks)))
+            ).fetchall()
         sessions: dict[tuple[str, str], int] = {}
         found = []
         for machine, block, at, load_kg, _, metrics in rows:
@@ -106,15 +103,11 @@ class SiteStore:
         return found
 
     async def blocks_of(self, person: str, weeks: float) -> list[dict[str, Any]]:
-        since = datetime.now(UTC) - timedelta(weeks=weeks)
-        async with self.pool.connection() as connection:
-            cursor = connection.cursor(row_factory=dict_row)
-            await cursor.execute(
-                "SELECT machine, block, profile, exercise, reps, load_kg, at FROM blocks"
-                " WHERE person = %s AND at >= %s ORDER BY at",
-                (person, since),
-            )
-            return await cursor.fetchall()
+        return await self._rows(
+            "SELECT machine, block, profile, exercise, reps, load_kg, at FROM blocks"
+            " WHERE person = %s AND at >= %s ORDER BY at",
+            (person, _weeks_back(weeks)),
+        )
 
 
 async def _save_state(connection: AsyncConnection[Any], message: State, document: str) -> bool:
@@ -139,6 +132,10 @@ async def _save_event(connection: AsyncConnection[Any], leaf: str, message: Even
     if fresh and leaf == "fault":
         await connection.execute(SAVE_FAULT, (document, message.machine))
     return fresh
+
+
+def _weeks_back(weeks: float) -> datetime:
+    return datetime.now(UTC) - timedelta(weeks=weeks)
 
 
 def rep_from(metrics: dict[str, Any]) -> RepMetrics:

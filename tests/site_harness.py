@@ -30,13 +30,14 @@ from tests.postgres_harness import Postgres
 SITE_BROKER = "persistence false\nmax_queued_messages 0\nmax_inflight_messages 100\n"
 
 
-def kept_on_disk() -> str:
+@contextmanager
+def kept_on_disk() -> Iterator[str]:
     """SITE_BROKER with persistence in a folder of its own. mosquitto started as root runs as the
     user `mosquitto`, so the folder must be one that user can write; pytest's own is not (without
     a word, the broker then forgets its queues on a restart)."""
-    folder = Path(tempfile.mkdtemp(prefix="ecx-mosquitto-"))
-    folder.chmod(0o777)
-    return SITE_BROKER.replace("persistence false", f"persistence true\npersistence_location {folder}/")
+    with tempfile.TemporaryDirectory(prefix="ecx-mosquitto-") as folder:
+        Path(folder).chmod(0o777)
+        yield SITE_BROKER.replace("persistence false", f"persistence true\npersistence_location {folder}/")
 
 
 def fresh_database(cluster: Postgres) -> str:

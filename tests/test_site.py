@@ -66,7 +66,7 @@ def test_what_is_published_while_the_site_is_down_is_stored_when_it_is_back_and_
 def test_a_broker_restart_loses_nothing_queued_for_the_site_nor_published_before_it_is_back(
     tmp_path: Path, cluster: Postgres
 ) -> None:
-    with a_site(tmp_path, cluster, kept_on_disk()) as running:
+    with kept_on_disk() as settings, a_site(tmp_path, cluster, settings) as running:
         database, mosquitto, site = running.database, running.broker, running.worker
         site.stop(signal.SIGKILL)  # away: the broker queues for its session
         publish(mosquitto.port, reps_of("gym-1", uuid.uuid4().hex, 2, 20))

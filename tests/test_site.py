@@ -18,6 +18,7 @@ from controller.cli import main
 from controller.config import ConfigError
 from controller.config.site import load_site
 from controller.site.messages import Refused, parse
+from tests.live_dashboard import free_port
 from tests.mqtt_harness import MACHINE_ID, broker, fleet_of_one
 from tests.postgres_harness import Postgres
 from tests.site_harness import (
@@ -225,6 +226,16 @@ def test_parse_refuses_what_does_not_fit_and_names_the_field(
     body = rep("m", "b1", 1, 1) | change
     with pytest.raises(Refused, match=named):
         parse(topic, "eccentrix", json.dumps(body).encode())
+
+
+def test_a_site_whose_database_cannot_be_reached_says_so_in_one_line_and_exits(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    nowhere = f"postgresql://eccentrix@127.0.0.1:{free_port()}/site"
+    file = site_file(tmp_path, nowhere, "mqtt://127.0.0.1:1")
+    assert main(["site", "--site", str(file)]) == 2
+    said = capfd.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith(f"eccentrix: database.url {nowhere}: "), said
 
 
 def test_the_example_site_file_loads_and_a_password_in_its_url_is_refused(tmp_path: Path) -> None:

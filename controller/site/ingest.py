@@ -54,6 +54,8 @@ class IngestWorker:
                 await self._session()
             except (aiomqtt.MqttError, psycopg.OperationalError) as exc:
                 log.warning("site worker %s: %s; again in %.1f s", self.config.worker, exc, backoff)
+            if self.connected.is_set():  # it was up: this outage starts again from the first step
+                backoff = BACKOFF_FIRST_S
             self.connected.clear()
             await asyncio.sleep(backoff)
             backoff = min(2 * backoff, BACKOFF_MAX_S)

@@ -7,6 +7,7 @@ import logging
 
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.exc import OperationalError
 
 from controller.config.site import SiteConfig
 from controller.site.api import site_app
@@ -29,8 +30,16 @@ def connection_pool(config: SiteConfig) -> AsyncConnectionPool:
     )
 
 
+class DatabaseUnreachable(ConnectionError):
+    pass
+
+
 async def serve_site(config: SiteConfig, stop: asyncio.Event) -> None:
-    await asyncio.to_thread(migrate, config.database.url, password_of(config.database))
+    try:
+        await asyncio.to_thread(migrate, config.database.url, password_of(config.database))
+    except OperationalError as exc:  # no schema, no site: say why in one line, and exit
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnreachable(f"database.url {config.database.url}: {reason}") from None
     pool = connection_pool(config)
     await pool.open()
     store = SiteStore(pool)

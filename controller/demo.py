@@ -92,7 +92,7 @@ def run_demo(setup: DemoSetup) -> ControlService:
     dashboard = start_dashboard(setup, socket, store, recordings)
     bridge = None
     if mqtt_config(machine, setup.mqtt) is not None:
-        bridge = start_bridge(socket, setup.machine, setup.mqtt)
+        bridge = start_bridge(socket, setup.machine, setup.mqtt, store)
     print(
         f"eccentrix demo: simulated {setup.athlete} lifter on simulated {machine.name}\n"
         f"  dashboard: http://{setup.host}:{setup.port}/  (log in as lifter, clinician or admin, "

@@ -194,7 +194,8 @@ def fleet_of_one(
     with broker(folder, settings) as running, running_service(folder, clock) as service:
         subscriber = Subscriber(running.port)
         subscriber.start()
-        bridge = start_bridge(service.port.path, str(machine_file(folder, running.url, key)), None)
+        file = machine_file(folder, running.url, key)
+        bridge = start_bridge(service.port.path, str(file), None, folder / "sessions.sqlite")
         try:
             subscriber.wait_for("state", timeout_s=30)
             yield Fleet(running, service, subscriber, folder)

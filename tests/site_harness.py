@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -66,28 +67,40 @@ def a_site(folder: Path, cluster: Postgres, settings: str = SITE_BROKER) -> Iter
 
 
 def site_file(
-    folder: Path, database: str, broker_url: str, worker: str = "site-1", share_group: str | None = None
+    folder: Path,
+    database: str,
+    broker_url: str,
+    worker: str = "site-1",
+    share_group: str | None = None,
+    token_file: Path | None = None,
+    key_dir: Path | None = None,
 ) -> Path:
     path = folder / f"{worker}.toml"
     shared = f'share_group = "{share_group}"\n' if share_group else ""
+    token = f'token_file = "{token_file}"\n' if token_file else ""
+    machines = f'[machines]\nkey_dir = "{key_dir}"\n' if key_dir else ""
     path.write_text(
         f'name = "test-site"\n[database]\nurl = "{database}"\n'
         f'[mqtt]\nurl = "{broker_url}"\nworker = "{worker}"\n{shared}'
-        f"[api]\nport = {free_port()}\n"
+        f"[api]\nport = {free_port()}\n{token}{machines}"
     )
     return path
 
 
 class SiteWorker:
-    """One `eccentrix site` process; it can be stopped, killed and started again on the same file."""
+    """One `eccentrix site` process; it can be stopped, killed and started again on the same file
+    (the same worker, so the same MQTT session)."""
 
     def __init__(self, file: Path) -> None:
         self.file = file
-        port = int(file.read_text().rsplit("port = ", 1)[1].split()[0])
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> None:
+        # A fresh API port each start: the last one may since be some connection's source port.
+        port = free_port()
+        self.file.write_text(re.sub(r"(?m)^port = \d+$", f"port = {port}", self.file.read_text()))
+        self.url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "controller.cli", "site", "--site", str(self.file)]
         self.process = subprocess.Popen(command)
         deadline = time.monotonic() + timeout_s

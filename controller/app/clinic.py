@@ -42,6 +42,37 @@ class Clinic:
         stored = self._records.caps_json(person)
         return None if stored is None else CapsConfig.model_validate(json.loads(stored))
 
+    def take_site_caps(self, person: str, caps: CapsConfig, revision: int, by: str, at: str) -> bool:
+        """The site's copy of a person's caps, if newer than the last copy from it (True: taken)."""
+        caps_json = caps.model_dump_json(exclude_none=True)
+        return self._records.set_site_caps(self.store.person_named(person), caps_json, revision, by, at)
+
+    def site_reachable(self, online: bool) -> None:
+        self._records.set_site_link(online)
+
+    def site_online(self) -> bool | None:
+        """Whether this machine's site was last heard online; None: it has never heard of one."""
+        link = self._records.site_link()
+        return None if link is None else link[0]
+
+    def site_caps_note(self, person: str) -> str:
+        """What a set started now must say about where the person's caps came from: "" on a machine
+        with no site, or with its site online and the person known to it."""
+        link = self._records.site_link()
+        if link is None:
+            return ""
+        online, since = link
+        origin = self._records.caps_origin(person)
+        if origin is None:
+            return f"{person} is unknown to this machine and its site: only the profile's own caps apply"
+        source, revision, set_at = origin
+        if source == "site" and not online:
+            return (
+                f"the site is unreachable (since {since}): {person}'s caps are its last copy, "
+                f"revision {revision} of {set_at}"
+            )
+        return ""
+
     # -- plans -------------------------------------------------------------------------------------
     def assign(self, person: str, protocol: str, by: str, at: str | None = None) -> Plan:
         config = load_protocol(protocol)

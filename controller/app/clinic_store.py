@@ -18,9 +18,44 @@ class ClinicRecords:
             self._db.execute(
                 "INSERT INTO caps (person_id, caps, set_by, set_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(person_id) DO UPDATE SET caps = excluded.caps, set_by = excluded.set_by, "
-                "set_at = excluded.set_at",
+                "set_at = excluded.set_at, source = 'machine'",
                 (person_id, caps_json, by, utc_now()),
             )
+
+    def set_site_caps(self, person_id: int, caps_json: str, revision: int, by: str, at: str) -> bool:
+        """The site's copy, if it is newer than the last copy from the site; True if it was taken."""
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO caps (person_id, caps, set_by, set_at, site_revision, source) "
+                "VALUES (?, ?, ?, ?, ?, 'site') ON CONFLICT(person_id) DO UPDATE SET caps = excluded.caps, "
+                "set_by = excluded.set_by, set_at = excluded.set_at, site_revision = excluded.site_revision, "
+                "source = 'site' WHERE coalesce(caps.site_revision, 0) < excluded.site_revision",
+                (person_id, caps_json, by, at, revision),
+            )
+        return cursor.rowcount == 1
+
+    def caps_origin(self, person: str) -> tuple[str, int | None, str] | None:
+        """(source, site revision, set at) of the person's caps, or None: they have none here."""
+        row = self._db.execute(
+            "SELECT c.source, c.site_revision, c.set_at FROM caps c JOIN people p ON p.id = c.person_id "
+            "WHERE p.name = ?",
+            (person,),
+        ).fetchone()
+        return None if row is None else (str(row[0]), row[1], str(row[2]))
+
+    def set_site_link(self, online: bool) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO site_link (id, online, changed) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE "
+                "SET online = excluded.online, changed = excluded.changed "
+                "WHERE site_link.online != excluded.online",
+                (int(online), utc_now()),
+            )
+
+    def site_link(self) -> tuple[bool, str] | None:
+        """(online, since when) of this machine's site, or None: it has never heard of one."""
+        row = self._db.execute("SELECT online, changed FROM site_link WHERE id = 1").fetchone()
+        return None if row is None else (bool(row[0]), str(row[1]))
 
     def caps_json(self, person: str) -> str | None:
         row = self._db.execute(

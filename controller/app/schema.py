@@ -103,4 +103,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE reps ADD COLUMN peak_eccentric_power_w REAL NOT NULL DEFAULT 0;
     ALTER TABLE reps ADD COLUMN pre_rep REAL NOT NULL DEFAULT 0;
     """,
+    # 9: caps that came from the site (its revision: a copy older than the last one is refused),
+    # and whether the site was last heard online, for what a set started without it says
+    """
+    ALTER TABLE caps ADD COLUMN site_revision INTEGER;
+    ALTER TABLE caps ADD COLUMN source TEXT NOT NULL DEFAULT 'machine';
+    CREATE TABLE site_link (
+        id INTEGER PRIMARY KEY CHECK (id = 1), online INTEGER NOT NULL, changed TEXT NOT NULL
+    );
+    """,
 ]

@@ -190,10 +190,12 @@ class SqliteSessionStore:
         recording: str | None,
         sets: Sequence[tuple[str, float, list[RepMetrics], bool, str]],
         workout: str = "",
+        notes: Sequence[str] = (),
     ) -> int:
         """One block of sets as one session, all or nothing: a store that fails half way leaves
         no half a session for a retry to double. `sets`: (profile, load kg, reps, eccentric
-        overload, exercise); `workout`: the one it was a block of. The session's id."""
+        overload, exercise); `workout`: the one it was a block of; `notes`: what the machine said
+        of it. The session's id."""
         with self._db:
             row = self._db.execute("SELECT id FROM people WHERE name = ? ORDER BY id", (person,)).fetchone()
             if row is None:
@@ -209,6 +211,10 @@ class SqliteSessionStore:
             session_id = int(cursor.lastrowid or 0)
             for profile, load_kg, reps, overload, exercise in sets:
                 self._insert_set(session_id, profile, load_kg, reps, overload, exercise)
+            self._db.executemany(
+                "INSERT INTO notes (session_id, written, text) VALUES (?, ?, ?)",
+                [(session_id, utc_now(), text) for text in notes],
+            )
         return session_id
 
     def _insert_set(

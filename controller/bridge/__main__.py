@@ -27,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--machine", required=True, help="machine file (its [mqtt] section): name or path")
     parser.add_argument("--mqtt", help="broker URL, overriding the machine file's mqtt.url")
     parser.add_argument("--parent", type=int, help="exit when this process is gone")
+    parser.add_argument("--store", type=Path, help="the session store, for the caps a site sends")
     args = parser.parse_args(argv)
     try:
         machine = load_machine(args.machine)
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config is None:
         print("eccentrix bridge: no broker: give --mqtt or an [mqtt] section", file=sys.stderr)
         return 2
-    bridge = MqttBridge(config, config.machine_id or machine.name, args.control)
+    bridge = MqttBridge(config, config.machine_id or machine.name, args.control, args.store)
     try:
         asyncio.run(_run(bridge, args.parent))
     except BridgeDied as exc:

@@ -24,6 +24,7 @@ from controller.app.set_request import SetRequestError, authorize, authorize_wor
 from controller.bridge.client import broker_client
 from controller.bridge.outbox import Outbox, Outgoing, RefusalBudget
 from controller.bridge.signing import Verifier
+from controller.bridge.site_copies import SiteCopies
 from controller.bridge.topics import SCHEMA_VERSION, Topics
 from controller.config.loader import describe
 from controller.config.mqtt import MqttConfig
@@ -58,7 +59,9 @@ class BridgeDied(RuntimeError):
 
 
 class MqttBridge:
-    def __init__(self, config: MqttConfig, machine_id: str, control_socket: Path) -> None:
+    def __init__(
+        self, config: MqttConfig, machine_id: str, control_socket: Path, store: Path | None = None
+    ) -> None:
         self.config = config
         self.topics = Topics.of(config.topic_prefix, machine_id)
         self.machine_id = machine_id
@@ -69,6 +72,9 @@ class MqttBridge:
         self.connected = False
         key = config.command_key_file.read_bytes().strip() if config.command_key_file else None
         self.verifier = Verifier(key, config.command_max_age_s, machine_id)
+        # With a store: a site's copies of people's caps, and whether the site is there
+        self.site = SiteCopies(config.topic_prefix, machine_id, key, store) if store else None
+        self._site_tasks: set[asyncio.Task[None]] = set()
         self.port = PortClient(control_socket, self._from_control)
         self.ended = asyncio.Event()
         self._status: dict[str, Any] | None = None
@@ -182,6 +188,8 @@ class MqttBridge:
                     self.connected = True
                     backoff = BACKOFF_FIRST_S
                     await client.subscribe(self.topics.command, qos=1)
+                    for topic_filter in self.site.filters() if self.site else ():
+                        await client.subscribe(topic_filter, qos=1)
                     self._queue(self.topics.state, self.state(), qos=1, retain=True)
                     async with asyncio.TaskGroup() as group:
                         group.create_task(self._drain(client))
@@ -216,6 +224,11 @@ class MqttBridge:
     async def _commands(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             payload = message.payload if isinstance(message.payload, bytes) else b""
+            if self.site is not None and self.site.owns(str(message.topic)):
+                task = asyncio.create_task(self.site.take(str(message.topic), payload))
+                self._site_tasks.add(task)  # held until done: the loop keeps only a weak reference
+                task.add_done_callback(self._site_tasks.discard)
+                continue
             data, refusal = self.verified(payload)
             if data is not None:
                 self._queue(self.topics.response, await self.obey(data), qos=1, urgent=True)
@@ -263,6 +276,7 @@ class MqttBridge:
             "cmd": command.cmd,
             "ok": bool(reply.get("ok")),
             "error": reply.get("error", ""),
+            "warning": reply.get("warning", ""),  # a start's: overload spacing, where the caps came from
         }
 
     @staticmethod

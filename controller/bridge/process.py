@@ -22,12 +22,17 @@ def mqtt_config(machine: MachineConfig, url: str | None) -> MqttConfig | None:
     return validate(base | {"url": url}, MqttConfig, "--mqtt")
 
 
-def start_bridge(control_socket: Path, machine: str, url: str | None) -> subprocess.Popen[bytes]:
-    """The bridge as a child process (never inside the control process)."""
+def start_bridge(
+    control_socket: Path, machine: str, url: str | None, store: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """The bridge as a child process (never inside the control process); with the session store,
+    it keeps the caps a site sends."""
     command = [sys.executable, "-m", "controller.bridge", "--control", str(control_socket)]
     command += ["--machine", machine, "--parent", str(os.getpid())]
     if url is not None:
         command += ["--mqtt", url]
+    if store is not None:
+        command += ["--store", str(store)]
     return subprocess.Popen(command)
 
 

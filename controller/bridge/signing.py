@@ -24,6 +24,19 @@ def sign(payload: dict[str, Any], key: bytes) -> dict[str, Any]:
     return payload | {SIGNATURE: hmac.new(key, canonical(payload), hashlib.sha256).hexdigest()}
 
 
+def signed_with(payload: dict[str, Any], key: bytes) -> bool:
+    """Whether `payload` carries a valid signature made with `key`."""
+    signature = payload.get(SIGNATURE)
+    if not isinstance(signature, str):
+        return False
+    try:
+        expected = hmac.new(key, canonical(payload), hashlib.sha256).hexdigest()
+    except ValueError:  # an infinite or NaN number has no canonical JSON: nobody signed it
+        return False
+    # compare_digest raises on a non-ASCII str: compare bytes (a lone surrogate cannot encode)
+    return signature.isascii() and hmac.compare_digest(signature.encode(), expected.encode())
+
+
 class Verifier:
     """`machine`: the id every command must name inside what is signed, so a command signed for
     one machine cannot be replayed on another's topic. Nonces live in memory, so nothing signed
@@ -41,15 +54,9 @@ class Verifier:
         """Why this command is not to be obeyed ("" when it is)."""
         if self.key is None:
             return "commands are disabled on this machine (no mqtt.command_key_file)"
-        signature = payload.get(SIGNATURE)
-        if not isinstance(signature, str):
+        if not isinstance(payload.get(SIGNATURE), str):
             return "unsigned command"
-        try:
-            expected = hmac.new(self.key, canonical(payload), hashlib.sha256).hexdigest()
-        except ValueError:  # an infinite or NaN number has no canonical JSON: nobody signed it
-            return "bad signature"
-        # compare_digest raises on a non-ASCII str: compare bytes (a lone surrogate cannot encode)
-        if not signature.isascii() or not hmac.compare_digest(signature.encode(), expected.encode()):
+        if not signed_with(payload, self.key):
             return "bad signature"
         if payload.get("machine") != self.machine:
             return f"machine: this is {self.machine!r}; a command names the machine it is signed for"

@@ -43,6 +43,15 @@ class SiteMqttConfig(BrokerConfig):
 class ApiConfig(Section):
     host: str = Field("127.0.0.1", min_length=1, max_length=255)
     port: int = Field(8100, ge=1, le=65535)
+    # A bearer token, on its own in a file, that a change (a person's caps) must carry; none: the
+    # site takes no changes over its API.
+    token_file: Path | None = None
+
+
+class MachinesConfig(Section):
+    # Each machine's key, `{machine}.key` (its mqtt.command_key_file), with which the site signs
+    # what it sends that machine; the machines the site sends caps to are those with a key here.
+    key_dir: Path
 
 
 class SiteConfig(Section):
@@ -50,6 +59,7 @@ class SiteConfig(Section):
     database: DatabaseConfig
     mqtt: SiteMqttConfig
     api: ApiConfig = ApiConfig()
+    machines: MachinesConfig | None = None
 
 
 def load_site(name_or_path: str | Path) -> SiteConfig:

@@ -59,6 +59,7 @@ class BlockOfSets:
     # Names this block in everything the machine says about it, so a site that hears a rep twice
     # (a redelivery, a bridge's retry) stores it once: (machine, block, set, rep) is unique.
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    caps_note: str = ""  # where the person's caps came from, when the machine has a site to say it
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class Plan:
     blocks: tuple[BlockOfSets, ...]
     workout: PlannedWorkout | None
     warning: str
+    caps_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,17 +132,19 @@ class Admission:
             reason = f"the session store cannot be read ({exc}): try again"
             self._decided.put(Refusal(pending, reason, 409))
         else:
-            self._decided.put(Plan(pending, tuple(blocks), planned, warning))
+            note = next((b.caps_note for b in blocks if b.caps_note), "")
+            self._decided.put(Plan(pending, tuple(blocks), planned, warning, note))
 
     def _block(self, profile: ProfileConfig, person: str | None, exercise: str, by: str) -> BlockOfSets:
         """Here, in the one process that owns the drive, whoever asked: no API can skip the caps."""
         person = person or "lifter"  # a request straight to the port may name nobody
         try:
-            profile = with_person_caps(profile, self._caps_for(person))
+            caps, note = self._caps_for(person)
+            profile = with_person_caps(profile, caps)
             check_fits_machine(self.machine, profile, None)
         except (ConfigError, ValueError) as exc:
             raise SetRequestError(422, str(exc)) from None
-        return BlockOfSets(profile, None, person, exercise, by, None)
+        return BlockOfSets(profile, None, person, exercise, by, None, caps_note=note)
 
     def _workout_block(
         self, index: int, planned: PlannedBlock, workout: str, person: str | None, by: str
@@ -159,12 +163,14 @@ class Admission:
             reason = f"recordings folder {folder} cannot be written: no set starts until it can"
             raise SetRequestError(409, reason)
 
-    def _caps_for(self, person: str) -> CapsConfig | None:
+    def _caps_for(self, person: str) -> tuple[CapsConfig | None, str]:
+        """The person's caps, and what the set must say about where they came from."""
         if self.store is None:
-            return None
+            return None, ""
         store = SqliteSessionStore(self.store, STORE_WAIT_S)
         try:
-            return Clinic(store).caps_for(person)
+            clinic = Clinic(store)
+            return clinic.caps_for(person), clinic.site_caps_note(person)
         finally:
             store.close()
 

@@ -76,8 +76,9 @@ class BlockFiler:
             try:
                 store = SqliteSessionStore(self.store, STORE_WAIT_S)
                 try:
+                    notes = [block.caps_note] if block.caps_note else []
                     session_id = store.add_block(
-                        block.person, self.machine.name, recording, sets, block.workout
+                        block.person, self.machine.name, recording, sets, block.workout, notes
                     )
                 finally:
                     store.close()

@@ -286,7 +286,9 @@ class ControlService:
             )
         if plan.warning:
             self.port.publish({"type": "warning", "kind": "overload_spacing", "detail": plan.warning})
-        self.port.reply(plan.pending, True, warning=plan.warning)
+        if plan.caps_note:
+            self.port.publish({"type": "warning", "kind": "site_caps", "detail": plan.caps_note})
+        self.port.reply(plan.pending, True, warning="; ".join(w for w in (plan.caps_note, plan.warning) if w))
 
     def _skip_rest(self, loop: ControlLoop) -> bool:
         """Between the sets of a block, or between a workout's blocks."""

@@ -7,7 +7,10 @@ session is persistent, QoS 1) and hands it over again when it is back."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import time
 from dataclasses import dataclass
 
 import aiomqtt
@@ -15,8 +18,9 @@ import psycopg
 
 from controller.bridge.client import broker_client
 from controller.config.site import SiteMqttConfig
+from controller.site.caps_sender import caps_messages, worker_state_topic
 from controller.site.messages import Refused, parse
-from controller.site.store import SiteStore
+from controller.site.store import CapsRecord, SiteStore
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +39,32 @@ class IngestCounts:
 
 
 class IngestWorker:
-    def __init__(self, config: SiteMqttConfig, store: SiteStore) -> None:
+    """Also the site's voice to the machines: its own online state (retained, a last will saying
+    offline) and everyone's caps, signed for each machine with a key (caps_sender.py)."""
+
+    def __init__(
+        self, config: SiteMqttConfig, store: SiteStore, keys: dict[str, bytes] | None = None
+    ) -> None:
         self.config = config
         self.store = store
+        self.keys = keys or {}
         self.counts = IngestCounts()
         self.connected = asyncio.Event()
+        self.state_topic = worker_state_topic(config.topic_prefix, config.worker)
+        self._outgoing: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._client: aiomqtt.Client | None = None
+
+    def offer_caps(self, record: CapsRecord) -> None:
+        """Sent while connected; otherwise everyone's caps go out again on the next connection."""
+        if self.connected.is_set():
+            for message in caps_messages(self.config.topic_prefix, self.keys, record):
+                self._outgoing.put_nowait(message)
+
+    async def say_offline(self) -> None:
+        """A clean stop sends no last will: say it ourselves."""
+        if self._client is not None and self.connected.is_set():
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await self._client.publish(self.state_topic, _state(False), qos=1, retain=True, timeout=2)
 
     def filters(self) -> list[str]:
         prefix, group = self.config.topic_prefix, self.config.share_group
@@ -52,8 +77,10 @@ class IngestWorker:
         while True:
             try:
                 await self._session()
-            except (aiomqtt.MqttError, psycopg.OperationalError) as exc:
-                log.warning("site worker %s: %s; again in %.1f s", self.config.worker, exc, backoff)
+            except* (aiomqtt.MqttError, psycopg.OperationalError) as group:
+                log.warning(
+                    "site worker %s: %s; again in %.1f s", self.config.worker, group.exceptions[0], backoff
+                )
             if self.connected.is_set():  # it was up: this outage starts again from the first step
                 backoff = BACKOFF_FIRST_S
             self.connected.clear()
@@ -62,7 +89,8 @@ class IngestWorker:
             self.counts.reconnects += 1
 
     async def _session(self) -> None:
-        client = broker_client(self.config, self.config.worker, clean_session=False, keepalive=10)
+        will = aiomqtt.Will(self.state_topic, _state(False), qos=1, retain=True)
+        client = broker_client(self.config, self.config.worker, clean_session=False, keepalive=10, will=will)
         # Acknowledge after storing, not on arrival. aiomqtt has no API for it yet (empicano/aiomqtt
         # #345); paho, under it, does: set before connecting, so not even a queued message that the
         # broker hands over at once is acknowledged unstored.
@@ -70,11 +98,30 @@ class IngestWorker:
         async with client:
             for topic_filter in self.filters():
                 await client.subscribe(topic_filter, qos=1)
+            await client.publish(self.state_topic, _state(True), qos=1, retain=True)
+            self._outgoing = asyncio.Queue()
+            for record in await self.store.caps():
+                for message in caps_messages(self.config.topic_prefix, self.keys, record):
+                    self._outgoing.put_nowait(message)
+            self._client = client
             self.connected.set()
-            async for message in client.messages:
-                await self._take(message)
-                if message.qos > 0:
-                    client._client.ack(message.mid, message.qos)
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._send(client))
+                    group.create_task(self._receive(client))
+            finally:
+                self._client = None
+
+    async def _send(self, client: aiomqtt.Client) -> None:
+        while True:
+            topic, payload = await self._outgoing.get()
+            await client.publish(topic, payload, qos=1, retain=True)
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            await self._take(message)
+            if message.qos > 0:
+                client._client.ack(message.mid, message.qos)
 
     async def _take(self, message: aiomqtt.Message) -> None:
         payload = message.payload if isinstance(message.payload, bytes) else b""
@@ -90,3 +137,7 @@ class IngestWorker:
             self.counts.stored += 1
         else:
             self.counts.duplicates += 1
+
+
+def _state(online: bool) -> bytes:
+    return json.dumps({"v": 1, "online": online, "ts": time.time()}).encode()

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from controller.config.site import SiteConfig
 from controller.site.api import site_app
+from controller.site.caps_sender import machine_keys
 from controller.site.connect import password_of
 from controller.site.ingest import IngestWorker
 from controller.site.schema import migrate
@@ -43,10 +44,13 @@ async def serve_site(config: SiteConfig, stop: asyncio.Event) -> None:
     pool = connection_pool(config)
     await pool.open()
     store = SiteStore(pool)
-    worker = IngestWorker(config.mqtt, store)
+    worker = IngestWorker(
+        config.mqtt, store, machine_keys(config.machines.key_dir if config.machines else None)
+    )
+    token = config.api.token_file.read_text().strip() if config.api.token_file else None
     api = uvicorn.Server(
         uvicorn.Config(
-            site_app(store, worker), host=config.api.host, port=config.api.port, log_level="warning"
+            site_app(store, worker, token), host=config.api.host, port=config.api.port, log_level="warning"
         )
     )
     ingest, serving = asyncio.create_task(worker.run()), asyncio.create_task(api.serve())
@@ -59,6 +63,7 @@ async def serve_site(config: SiteConfig, stop: asyncio.Event) -> None:
         await asyncio.wait([ingest, serving, stopped], return_when=asyncio.FIRST_COMPLETED)
     finally:
         api.should_exit = True
+        await worker.say_offline()
         for task in (ingest, stopped):
             task.cancel()
         results = await asyncio.gather(ingest, serving, stopped, return_exceptions=True)

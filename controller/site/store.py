@@ -4,7 +4,7 @@ retry changes nothing; a machine's state is kept only if it is newer than the on
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,6 +47,24 @@ WHERE machines.seen_at <= excluded.seen_at
 """
 
 
+SET_CAPS = """
+INSERT INTO caps (person, caps, revision, set_by) VALUES (%s, %s, nextval('caps_revision'), %s)
+ON CONFLICT (person) DO UPDATE SET caps = excluded.caps, revision = excluded.revision,
+    set_by = excluded.set_by, set_at = now()
+RETURNING person, caps, revision, set_by, set_at
+"""
+CAPS = "SELECT person, caps, revision, set_by, set_at FROM caps"
+
+
+@dataclass(frozen=True, slots=True)
+class CapsRecord:
+    person: str
+    caps: dict[str, Any]
+    revision: int  # from one sequence: a later change always has a larger one
+    set_by: str
+    set_at: str
+
+
 class SiteStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
@@ -60,6 +78,19 @@ class SiteStore:
             if isinstance(message, Rep):
                 return await _save_rep(connection, message, document)
             return await _save_event(connection, leaf, message, document)
+
+    async def set_caps(self, person: str, caps_json: str, by: str) -> CapsRecord:
+        async with self.pool.connection() as connection:
+            row = await (await connection.execute(SET_CAPS, (person, caps_json, by))).fetchone()
+        assert row is not None  # RETURNING gives the row written
+        return _caps_record(row)
+
+    async def caps(self, person: str | None = None) -> list[CapsRecord]:
+        """One person's caps, or everyone's."""
+        where, values = (" WHERE person = %s", (person,)) if person else ("", ())
+        async with self.pool.connection() as connection:
+            rows = await (await connection.execute(CAPS + where + " ORDER BY person", values)).fetchall()
+        return [_caps_record(row) for row in rows]
 
     async def _rows(self, query: str, values: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         async with self.pool.connection() as connection:
@@ -132,6 +163,11 @@ async def _save_event(connection: AsyncConnection[Any], leaf: str, message: Even
     if fresh and leaf == "fault":
         await connection.execute(SAVE_FAULT, (document, message.machine))
     return fresh
+
+
+def _caps_record(row: tuple[Any, ...]) -> CapsRecord:
+    person, caps, revision, set_by, set_at = row
+    return CapsRecord(person, caps, int(revision), set_by, set_at.isoformat())
 
 
 def _weeks_back(weeks: float) -> datetime:

@@ -1,0 +1,112 @@
+"""SiteCopies: what a site tells this machine, kept in the machine's own store. A person's caps come
+retained on `{prefix}/{machine}/caps/{person}`, signed with this machine's key and naming it, so a
+copy meant for another machine, forged, or older than the one kept is refused; the admission reads
+them as it reads a clinician's caps set here, and the SafetyGate enforces them. The site's workers
+say on `{prefix}/site/{worker}/state` whether they are online (retained, with a last will), so a set
+started while the site is away can say that its caps are the last copy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from controller.app.clinic import Clinic
+from controller.app.store import SqliteSessionStore
+from controller.bridge.signing import signed_with
+from controller.config import CapsConfig
+from controller.config.loader import describe
+from controller.wire import Name, strict_json
+
+log = logging.getLogger(__name__)
+
+STORE_WAIT_S = 5.0
+
+
+class CapsCopy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1]
+    machine: str = Field(min_length=1, max_length=64)
+    person: Name
+    caps: CapsConfig
+    revision: int = Field(ge=1, lt=2**53)
+    set_by: str = Field(max_length=64)
+    set_at: str = Field(max_length=40)
+    sig: str = Field(min_length=64, max_length=64)
+
+
+class SiteState(BaseModel):
+    v: Literal[1]
+    online: bool
+
+
+class SiteCopies:
+    def __init__(self, prefix: str, machine: str, key: bytes | None, store: Path) -> None:
+        self.prefix, self.machine, self.key, self.store = prefix, machine, key, store
+        self.workers: dict[str, bool] = {}
+        self.refused = 0
+
+    def filters(self) -> list[str]:
+        return [f"{self.prefix}/{self.machine}/caps/+", f"{self.prefix}/site/+/state"]
+
+    def owns(self, topic: str) -> bool:
+        return topic.startswith((f"{self.prefix}/{self.machine}/caps/", f"{self.prefix}/site/"))
+
+    async def take(self, topic: str, payload: bytes) -> None:
+        """Off the loop: a store another process holds must not hold up a command behind it."""
+        try:
+            if topic.startswith(f"{self.prefix}/site/"):
+                await self._site_state(topic, payload)
+            else:
+                await asyncio.to_thread(self._keep, self.verified(topic, payload))
+        except (ValueError, ValidationError) as exc:
+            self.refused += 1
+            log.warning("a site message on %s refused: %s", topic, exc)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("a site message on %s not kept (the store: %s); kept at the next", topic, exc)
+
+    def verified(self, topic: str, payload: bytes) -> CapsCopy:
+        if self.key is None:
+            raise ValueError("no mqtt.command_key_file: nothing from the site can be checked")
+        data = strict_json(payload)
+        if not isinstance(data, dict) or not signed_with(data, self.key):
+            raise ValueError("not signed with this machine's key")
+        try:
+            copy = CapsCopy.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError(describe(exc, CapsCopy, topic)) from None
+        if copy.machine != self.machine:
+            raise ValueError(f"machine: {copy.machine!r}: signed for another machine")
+        if topic.rsplit("/", 1)[-1] != copy.person:
+            raise ValueError(f"person: {copy.person!r} is not whom its topic names")
+        return copy
+
+    def _keep(self, copy: CapsCopy) -> None:
+        store = SqliteSessionStore(self.store, STORE_WAIT_S)
+        try:
+            taken = Clinic(store).take_site_caps(
+                copy.person, copy.caps, copy.revision, copy.set_by, copy.set_at
+            )
+        finally:
+            store.close()
+        if not taken:
+            log.info("caps of %s, revision %d: not newer than the copy kept", copy.person, copy.revision)
+
+    async def _site_state(self, topic: str, payload: bytes) -> None:
+        state = SiteState.model_validate(strict_json(payload))
+        before = any(self.workers.values()) if self.workers else None
+        self.workers[topic.split("/")[-2]] = state.online
+        online = any(self.workers.values())
+        if online != before:
+            await asyncio.to_thread(self._link, online)
+
+    def _link(self, online: bool) -> None:
+        store = SqliteSessionStore(self.store, STORE_WAIT_S)
+        try:
+            Clinic(store).site_reachable(online)
+        finally:
+            store.close()

@@ -73,13 +73,13 @@ def broker(folder: Path, settings: str = "persistence false\n") -> Iterator[Brok
         running.stop()
 
 
-def machine_file(folder: Path, url: str, key: bytes | None = KEY) -> Path:
-    """home-gym-2kw with an [mqtt] section for this broker."""
+def machine_file(folder: Path, url: str, key: bytes | None = KEY, sections: str = "") -> Path:
+    """home-gym-2kw with an [mqtt] section for this broker, and any other `sections` (TOML)."""
     lines = ["[mqtt]", f'url = "{url}"', f'machine_id = "{MACHINE_ID}"', "telemetry_hz = 20.0"]
     if key is not None:
         (folder / "command.key").write_bytes(key)
         lines.append(f'command_key_file = "{folder / "command.key"}"')
-    return home_gym_file(folder, "\n" + "\n".join(lines) + "\n")
+    return home_gym_file(folder, "\n" + "\n".join(lines) + "\n" + sections)
 
 
 @dataclass
@@ -188,13 +188,18 @@ class Fleet:
 
 @contextmanager
 def fleet_of_one(
-    folder: Path, clock: Clock | None = None, key: bytes | None = KEY, settings: str = "persistence false\n"
+    folder: Path,
+    clock: Clock | None = None,
+    key: bytes | None = KEY,
+    settings: str = "persistence false\n",
+    sections: str = "",
 ) -> Iterator[Fleet]:
-    """A control service with a simulated lifter, its bridge, a broker, and a subscriber to it all."""
+    """A control service with a simulated lifter, its bridge, a broker, and a subscriber to it all;
+    `sections`: more of the machine file (TOML), such as a [site]."""
     with broker(folder, settings) as running, running_service(folder, clock) as service:
         subscriber = Subscriber(running.port)
         subscriber.start()
-        file = machine_file(folder, running.url, key)
+        file = machine_file(folder, running.url, key, sections)
         bridge = start_bridge(service.port.path, str(file), None, folder / "sessions.sqlite")
         try:
             subscriber.wait_for("state", timeout_s=30)

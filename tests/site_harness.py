@@ -74,7 +74,9 @@ def site_file(
     share_group: str | None = None,
     token_file: Path | None = None,
     key_dir: Path | None = None,
+    recordings: str = "",
 ) -> Path:
+    """`recordings`: the [recordings] section's lines (TOML), none: no such section."""
     path = folder / f"{worker}.toml"
     shared = f'share_group = "{share_group}"\n' if share_group else ""
     token = f'token_file = "{token_file}"\n' if token_file else ""
@@ -83,6 +85,7 @@ def site_file(
         f'name = "test-site"\n[database]\nurl = "{database}"\n'
         f'[mqtt]\nurl = "{broker_url}"\nworker = "{worker}"\n{shared}'
         f"[api]\nport = {free_port()}\n{token}{machines}"
+        + (f"[recordings]\n{recordings}\n" if recordings else "")
     )
     return path
 
@@ -91,14 +94,16 @@ class SiteWorker:
     """One `eccentrix site` process; it can be stopped, killed and started again on the same file
     (the same worker, so the same MQTT session)."""
 
-    def __init__(self, file: Path) -> None:
+    def __init__(self, file: Path, port: int | None = None) -> None:
+        """`port`: the API's, the same on every start (machines are told it); none: a fresh one."""
         self.file = file
+        self.port = port
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> None:
-        # A fresh API port each start: the last one may since be some connection's source port.
-        port = free_port()
+        # A fresh API port each start unless told one: the last may since be a connection's source port.
+        port = self.port or free_port()
         self.file.write_text(re.sub(r"(?m)^port = \d+$", f"port = {port}", self.file.read_text()))
         self.url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "controller.cli", "site", "--site", str(self.file)]

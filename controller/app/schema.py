@@ -112,4 +112,11 @@ MIGRATIONS: list[str] = [
         id INTEGER PRIMARY KEY CHECK (id = 1), online INTEGER NOT NULL, changed TEXT NOT NULL
     );
     """,
+    # 10: recordings the site has whole, hash checked (the machine's copy stays: the site's is a
+    # copy; a recording not in here is sent, or sent again, by the bridge)
+    """
+    CREATE TABLE uploads (
+        recording TEXT PRIMARY KEY, size INTEGER NOT NULL, sha256 TEXT NOT NULL, uploaded TEXT NOT NULL
+    );
+    """,
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from controller.bridge.bridge import FLUSH_AT_END_S, BridgeDied, MqttBridge
 from controller.bridge.process import mqtt_config
+from controller.bridge.uploads import RecordingUploader
 from controller.config import ConfigError, load_machine
 
 EXIT_GRACE_S = FLUSH_AT_END_S + 5.0  # the flush of what is queued comes first
@@ -27,7 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--machine", required=True, help="machine file (its [mqtt] section): name or path")
     parser.add_argument("--mqtt", help="broker URL, overriding the machine file's mqtt.url")
     parser.add_argument("--parent", type=int, help="exit when this process is gone")
-    parser.add_argument("--store", type=Path, help="the session store, for the caps a site sends")
+    parser.add_argument(
+        "--store", type=Path, help="the session store: for the caps a site sends, the recordings sent to it"
+    )
     args = parser.parse_args(argv)
     try:
         machine = load_machine(args.machine)
@@ -38,7 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config is None:
         print("eccentrix bridge: no broker: give --mqtt or an [mqtt] section", file=sys.stderr)
         return 2
-    bridge = MqttBridge(config, config.machine_id or machine.name, args.control, args.store)
+    machine_id = config.machine_id or machine.name
+    bridge = MqttBridge(config, machine_id, args.control, args.store)
+    if machine.site and machine.site.upload_recordings and args.store and bridge.key:
+        bridge.uploader = RecordingUploader(machine.site, machine_id, bridge.key, args.store)
     try:
         asyncio.run(_run(bridge, args.parent))
     except BridgeDied as exc:

@@ -26,6 +26,7 @@ from controller.bridge.outbox import Outbox, Outgoing, RefusalBudget
 from controller.bridge.signing import Verifier
 from controller.bridge.site_copies import SiteCopies
 from controller.bridge.topics import SCHEMA_VERSION, Topics
+from controller.bridge.uploads import RecordingUploader
 from controller.config.loader import describe
 from controller.config.mqtt import MqttConfig
 from controller.wire import ControlUnavailable, PortClient, StartSet, StartWorkout, strict_json
@@ -71,9 +72,11 @@ class MqttBridge:
         self.reconnects = 0
         self.connected = False
         key = config.command_key_file.read_bytes().strip() if config.command_key_file else None
+        self.key = key
         self.verifier = Verifier(key, config.command_max_age_s, machine_id)
         # With a store: a site's copies of people's caps, and whether the site is there
         self.site = SiteCopies(config.topic_prefix, machine_id, key, store) if store else None
+        self.uploader: RecordingUploader | None = None  # with a [site]: recordings to it
         self._site_tasks: set[asyncio.Task[None]] = set()
         self.port = PortClient(control_socket, self._from_control)
         self.ended = asyncio.Event()
@@ -89,6 +92,8 @@ class MqttBridge:
             "broker": self._mqtt_forever(),
             "state": self._refresh_state(),
         }
+        if self.uploader is not None:
+            tasks["recordings"] = self.uploader.run()
         running = {asyncio.create_task(coro): name for name, coro in tasks.items()}
         ended = asyncio.create_task(self.ended.wait())
         try:
@@ -119,6 +124,8 @@ class MqttBridge:
                 self._queue(self.topics.rep, self._event(body), qos=1)
             case "block_done" | "workout" | "warning":
                 self._queue(self.topics.set, self._event({"type": kind, **body}), qos=1)
+                if kind == "block_done" and self.uploader is not None:
+                    self.uploader.wake.set()  # its recording is filed: send it now
             case "safety":
                 self._queue(self.topics.fault, self._event(body), qos=1, urgent=True)
             case "end":

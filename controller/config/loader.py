@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any, TypeVar, get_args
+from urllib.parse import urlsplit
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -55,6 +56,18 @@ def validate(data: dict[str, Any], model: type[ModelT], source: str) -> ModelT:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe(exc, model, source)) from None
+
+
+def checked_url(url: str, schemes: tuple[str, ...], form: str) -> str:
+    """`url`, if its scheme is one of `schemes` and it names a host and a port that is a number."""
+    parts = urlsplit(url)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"{url!r}: expected {form}")
+    try:
+        parts.port  # noqa: B018 -- urlsplit checks the port only when asked
+    except ValueError:
+        raise ValueError(f"{url!r}: the port must be a number from 1 to 65535") from None
+    return url
 
 
 def describe(exc: ValidationError, model: type[BaseModel], source: str) -> str:

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from controller.config.loader import Section, load
 from controller.config.mqtt import MqttConfig
+from controller.config.site_link import SiteLinkConfig
 
 DRIVE_SPEED_LIMIT_FRACTION = 0.8
 
@@ -112,6 +113,7 @@ class MachineConfig(Section):
     control: ControlConfig = ControlConfig()
     drive: DriveRef = DriveRef()
     mqtt: MqttConfig | None = None
+    site: SiteLinkConfig | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> MachineConfig:
@@ -122,6 +124,11 @@ class MachineConfig(Section):
             raise ValueError(
                 f"limits.max_tension_n = {self.limits.max_tension_n} exceeds what the motor can pull "
                 f"({peak_tension:.0f} N at peak torque); allowed: <= {peak_tension:.0f}"
+            )
+        if self.site and self.site.upload_recordings and not (self.mqtt and self.mqtt.command_key_file):
+            raise ValueError(
+                "site.upload_recordings needs mqtt.command_key_file: the key the site knows this machine by "
+                "(or upload_recordings = false)"
             )
         return self
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from controller.config.loader import Section
+from controller.config.loader import Section, checked_url
 
 MACHINE_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -31,14 +31,7 @@ class BrokerConfig(Section):
     @field_validator("url")
     @classmethod
     def _broker_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError(f"{url!r}: expected mqtt://HOST:PORT or mqtts://HOST:PORT")
-        try:
-            parts.port  # noqa: B018 -- urlsplit checks the port only when asked
-        except ValueError:
-            raise ValueError(f"{url!r}: the port must be a number from 1 to 65535") from None
-        return url
+        return checked_url(url, ("mqtt", "mqtts"), "mqtt://HOST:PORT or mqtts://HOST:PORT")
 
     @property
     def host(self) -> str:

@@ -1,12 +1,13 @@
 """A site file (configs/sites/): the site server that collects what a clinic's or a gym's machines
-say, on PostgreSQL. One section per part: `[database]`, `[mqtt]`, `[api]`."""
+say, on PostgreSQL. One section per part: `[database]`, `[mqtt]`, `[api]`,
+`[machines]`, `[recordings]`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from controller.config.loader import Section, load
 from controller.config.mqtt import BrokerConfig
@@ -54,12 +55,26 @@ class MachinesConfig(Section):
     key_dir: Path
 
 
+class RecordingsConfig(Section):
+    # The machines' recordings, a folder per machine; a machine may send only with a key in
+    # [machines] key_dir, which its chunks are signed with.
+    folder: Path
+    max_mb: int = Field(4096, ge=1, le=1_000_000)  # one recording; a 30-minute one is about 20 MB
+
+
 class SiteConfig(Section):
     name: str = Field(min_length=1, max_length=64)
     database: DatabaseConfig
     mqtt: SiteMqttConfig
     api: ApiConfig = ApiConfig()
     machines: MachinesConfig | None = None
+    recordings: RecordingsConfig | None = None
+
+    @model_validator(mode="after")
+    def _machines_known(self) -> SiteConfig:
+        if self.recordings and not self.machines:
+            raise ValueError("recordings: needs [machines] key_dir, the keys machines sign recordings with")
+        return self
 
 
 def load_site(name_or_path: str | Path) -> SiteConfig:

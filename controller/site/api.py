@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request, status
 from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -29,8 +29,12 @@ Exercise = Annotated[str, Query(min_length=1, max_length=64)]
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def site_app(store: SiteStore, worker: IngestWorker, token: str | None = None) -> FastAPI:
+def site_app(
+    store: SiteStore, worker: IngestWorker, token: str | None = None, recordings: APIRouter | None = None
+) -> FastAPI:
     app = FastAPI(title="eccentrix site", version="1")
+    if recordings is not None:
+        app.include_router(recordings)
     app.state.store, app.state.worker, app.state.token = store, worker, token
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -6,14 +6,17 @@ import asyncio
 import logging
 
 import uvicorn
+from fastapi import APIRouter
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.exc import OperationalError
 
 from controller.config.site import SiteConfig
 from controller.site.api import site_app
+from controller.site.api_recordings import recordings_api
 from controller.site.caps_sender import machine_keys
 from controller.site.connect import password_of
 from controller.site.ingest import IngestWorker
+from controller.site.recordings import RecordingInbox
 from controller.site.schema import migrate
 from controller.site.store import SiteStore
 
@@ -31,6 +34,13 @@ def connection_pool(config: SiteConfig) -> AsyncConnectionPool:
     )
 
 
+def recordings_router(config: SiteConfig, keys: dict[str, bytes], store: SiteStore) -> APIRouter | None:
+    if config.recordings is None:
+        return None
+    inbox = RecordingInbox(config.recordings.folder, config.recordings.max_mb * 1024 * 1024)
+    return recordings_api(inbox, keys, store)
+
+
 class DatabaseUnreachable(ConnectionError):
     pass
 
@@ -44,15 +54,11 @@ async def serve_site(config: SiteConfig, stop: asyncio.Event) -> None:
     pool = connection_pool(config)
     await pool.open()
     store = SiteStore(pool)
-    worker = IngestWorker(
-        config.mqtt, store, machine_keys(config.machines.key_dir if config.machines else None)
-    )
+    keys = machine_keys(config.machines.key_dir if config.machines else None)
+    worker = IngestWorker(config.mqtt, store, keys)
     token = config.api.token_file.read_text().strip() if config.api.token_file else None
-    api = uvicorn.Server(
-        uvicorn.Config(
-            site_app(store, worker, token), host=config.api.host, port=config.api.port, log_level="warning"
-        )
-    )
+    app = site_app(store, worker, token, recordings_router(config, keys, store))
+    api = uvicorn.Server(uvicorn.Config(app, host=config.api.host, port=config.api.port, log_level="warning"))
     ingest, serving = asyncio.create_task(worker.run()), asyncio.create_task(api.serve())
     stopped = asyncio.create_task(stop.wait())
     where = f"http://{config.api.host}:{config.api.port}"

@@ -54,6 +54,10 @@ ON CONFLICT (person) DO UPDATE SET caps = excluded.caps, revision = excluded.rev
 RETURNING person, caps, revision, set_by, set_at
 """
 CAPS = "SELECT person, caps, revision, set_by, set_at FROM caps"
+SAVE_RECORDING = """
+INSERT INTO recordings (machine, name, size, sha256, person, started) VALUES (%s, %s, %s, %s, %s, %s)
+ON CONFLICT DO NOTHING
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,22 @@ class SiteStore:
         async with self.pool.connection() as connection:
             rows = await (await connection.execute(CAPS + where + " ORDER BY person", values)).fetchall()
         return [_caps_record(row) for row in rows]
+
+    async def save_recording(
+        self, machine: str, name: str, size: int, sha256: str, person: str | None, started: str
+    ) -> None:
+        async with self.pool.connection() as connection:
+            await connection.execute(SAVE_RECORDING, (machine, name, size, sha256, person, started))
+
+    async def recordings(self, person: str | None = None) -> list[dict[str, Any]]:
+        """Every recording kept whole at the site, or one person's, newest first."""
+        where, values = (" WHERE person = %s", (person,)) if person else ("", ())
+        return await self._rows(
+            "SELECT machine, name, size, sha256, person, started, stored_at FROM recordings"
+            + where
+            + " ORDER BY started DESC, machine, name",
+            values,
+        )
 
     async def _rows(self, query: str, values: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         async with self.pool.connection() as connection:

@@ -166,7 +166,7 @@ def put(
     sha256: str,
     key: bytes = KEY,
     machine: str = MACHINE_ID,
-    sent: bytes | None = None,
+    sent: bytes | Iterator[bytes] | None = None,
 ) -> httpx.Response:
     """A chunk as a machine's uploader sends it, unchecked here (the site is what checks it);
     `sent`: other bytes than those signed."""
@@ -233,6 +233,11 @@ def test_the_site_keeps_only_a_whole_recording_that_hashes_right_from_the_machin
         assert put(site, f".{name}.part", data, 0, len(data), whole).status_code == 422
         hidden = httpx.get(f"{site.url}{recording_path(MACHINE_ID, f'.{name}.part')}/file", timeout=10)
         assert hidden.status_code == 422
+        # a chunk past the largest a machine sends, with its length told or not (read so far only)
+        too_much = b"\0" * (4096 * 1024 + 1)
+        assert put(site, "long.ecxr", too_much, 0, len(too_much), whole).status_code == 413
+        streamed = put(site, "long.ecxr", b"", 0, len(too_much), whole, sent=iter([too_much]))
+        assert streamed.status_code == 413 and streamed.request.headers.get("transfer-encoding") == "chunked"
         # how much the site holds is told only to the machine
         unsigned = httpx.get(
             site.url + recording_path(MACHINE_ID, name), headers={SIGNATURE_HEADER: "0" * 64}

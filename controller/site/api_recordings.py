@@ -76,10 +76,7 @@ def recordings_api(inbox: RecordingInbox, keys: dict[str, bytes], store: SiteSto
         person: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     ) -> Any:
         key = key_of(machine)
-        if int(request.headers.get("content-length") or 0) > MAX_CHUNK_BYTES:
-            too_large = status.HTTP_413_CONTENT_TOO_LARGE
-            raise HTTPException(too_large, f"a chunk: up to {MAX_CHUNK_BYTES} bytes")
-        chunk = await request.body()
+        chunk = await _body_of_at_most(request, MAX_CHUNK_BYTES)
         try:
             claim = RecordingClaim(
                 machine=machine,
@@ -122,3 +119,16 @@ def recordings_api(inbox: RecordingInbox, keys: dict[str, bytes], store: SiteSto
         return FileResponse(path, media_type="application/octet-stream", filename=name)
 
     return router
+
+
+async def _body_of_at_most(request: Request, limit: int) -> bytes:
+    """Read only as far as `limit`: a body sent without a length (chunked) is counted as it comes."""
+    length = request.headers.get("content-length", "")
+    if length and (not length.isdigit() or int(length) > limit):
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a chunk: up to {limit} bytes")
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a chunk: up to {limit} bytes")
+    return bytes(body)

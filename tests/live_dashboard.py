@@ -32,19 +32,26 @@ def free_port() -> int:
 
 @contextmanager
 def live_dashboard(folder: Path) -> Iterator[LiveDashboard]:
-    with running_service(folder):
-        port = free_port()
-        settings = Settings(folder / "control.sock", folder / "sessions.sqlite", folder / "recordings")
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="dashboard", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "the dashboard did not start"
-            time.sleep(0.05)
-        try:
-            yield LiveDashboard(f"http://127.0.0.1:{port}", folder)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+    with running_service(folder), dashboard_of(folder) as dashboard:
+        yield dashboard
+
+
+@contextmanager
+def dashboard_of(folder: Path) -> Iterator[LiveDashboard]:
+    """The dashboard of the control service already running in `folder` (its port, store and
+    recordings), served in a thread of this process."""
+    port = free_port()
+    settings = Settings(folder / "control.sock", folder / "sessions.sqlite", folder / "recordings")
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="dashboard", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the dashboard did not start"
+        time.sleep(0.05)
+    try:
+        yield LiveDashboard(f"http://127.0.0.1:{port}", folder)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -109,10 +109,16 @@ class SiteWorker:
         command = [sys.executable, "-m", "controller.cli", "site", "--site", str(self.file)]
         self.process = subprocess.Popen(command)
         deadline = time.monotonic() + timeout_s
-        while not self._connected():
-            assert self.process.poll() is None, "the site worker exited"
-            assert time.monotonic() < deadline, "the site worker did not connect to its broker"
-            time.sleep(0.1)
+        try:
+            while not self._connected():
+                assert self.process.poll() is None, "the site worker exited"
+                assert time.monotonic() < deadline, "the site worker did not connect to its broker"
+                time.sleep(0.1)
+        except BaseException:  # not left running: it would go on retrying, on a port another test may get
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self.process = None
+            raise
 
     def _connected(self) -> bool:
         try:

@@ -119,4 +119,10 @@ MIGRATIONS: list[str] = [
         recording TEXT PRIMARY KEY, size INTEGER NOT NULL, sha256 TEXT NOT NULL, uploaded TEXT NOT NULL
     );
     """,
+    # 11: accounts managed at the site: the last revision of each account name the site sent (a
+    # removed account's too, so an older copy cannot bring it back), and where an account came from
+    """
+    CREATE TABLE site_accounts (name TEXT PRIMARY KEY, revision INTEGER NOT NULL);
+    ALTER TABLE accounts ADD COLUMN source TEXT NOT NULL DEFAULT 'machine';
+    """,
 ]

@@ -154,6 +154,28 @@ class SqliteSessionStore:
         if cursor.rowcount == 0:
             raise StoreError(f"account {name!r}: no such account")
 
+    def take_site_account(self, name: str, role: str, password_hash: str | None, revision: int) -> bool:
+        """The site's copy of an account (None: removed there), if newer than the last one it sent;
+        True if taken. The site is the authority: its copy replaces an account made here."""
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO site_accounts (name, revision) VALUES (?, ?) ON CONFLICT(name) DO UPDATE "
+                "SET revision = excluded.revision WHERE site_accounts.revision < excluded.revision",
+                (name, revision),
+            )
+            if cursor.rowcount == 0:
+                return False
+            if password_hash is None:
+                self._db.execute("DELETE FROM accounts WHERE name = ?", (name,))
+            else:
+                self._db.execute(
+                    "INSERT INTO accounts (name, role, password, created, source) "
+                    "VALUES (?, ?, ?, ?, 'site') ON CONFLICT(name) DO UPDATE SET role = excluded.role, "
+                    "password = excluded.password, source = 'site'",
+                    (name, role, password_hash, utc_now()),
+                )
+        return True
+
     def account_names(self, role: str) -> list[str]:
         rows = self._db.execute("SELECT name FROM accounts WHERE role = ? ORDER BY name", (role,))
         return [str(name) for (name,) in rows]

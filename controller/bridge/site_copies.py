@@ -1,9 +1,14 @@
-"""SiteCopies: what a site tells this machine, kept in the machine's own store. A person's caps come
-retained on `{prefix}/{machine}/caps/{person}`, signed with this machine's key and naming it, so a
-copy meant for another machine, forged, or older than the one kept is refused; the admission reads
-them as it reads a clinician's caps set here, and the SafetyGate enforces them. The site's workers
-say on `{prefix}/site/{worker}/state` whether they are online (retained, with a last will), so a set
-started while the site is away can say that its caps are the last copy."""
+"""SiteCopies: what a site tells this machine, kept in the machine's own store.
+
+- A person's caps come retained on `{prefix}/{machine}/caps/{person}`; the admission reads them as
+  it reads a clinician's caps set here, and the SafetyGate enforces them.
+- An account (its role and scrypt hash, or its removal) comes on `{prefix}/{machine}/accounts/{name}`;
+  the machine's dashboard logs it in as one made here. Managed once, at the site.
+- Each copy is signed with this machine's key and names it: one meant for another machine, forged,
+  or older than the one kept is refused.
+- The site's workers say on `{prefix}/site/{worker}/state` whether they are online (retained, with a
+  last will), so a set started while the site is away can say that its caps are the last copy.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,25 @@ class CapsCopy(BaseModel):
     sig: str = Field(min_length=64, max_length=64)
 
 
+class AccountCopy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1]
+    machine: str = Field(min_length=1, max_length=64)
+    name: Name
+    role: Literal["athlete", "patient", "clinician", "admin"]
+    password: str | None = Field(pattern=r"^scrypt\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$", max_length=200)
+    revision: int = Field(ge=1, lt=2**53)
+    changed_at: str = Field(max_length=40)
+    sig: str = Field(min_length=64, max_length=64)
+
+
+Copy = CapsCopy | AccountCopy
+COPIES: dict[str, tuple[type[CapsCopy] | type[AccountCopy], str]] = {
+    "caps": (CapsCopy, "person"),
+    "accounts": (AccountCopy, "name"),
+}
+
+
 class SiteState(BaseModel):
     v: Literal[1]
     online: bool
@@ -51,10 +75,12 @@ class SiteCopies:
         self.refused = 0
 
     def filters(self) -> list[str]:
-        return [f"{self.prefix}/{self.machine}/caps/+", f"{self.prefix}/site/+/state"]
+        mine = [f"{self.prefix}/{self.machine}/{leaf}/+" for leaf in COPIES]
+        return [*mine, f"{self.prefix}/site/+/state"]
 
     def owns(self, topic: str) -> bool:
-        return topic.startswith((f"{self.prefix}/{self.machine}/caps/", f"{self.prefix}/site/"))
+        mine = tuple(f"{self.prefix}/{self.machine}/{leaf}/" for leaf in COPIES)
+        return topic.startswith((*mine, f"{self.prefix}/site/"))
 
     async def take(self, topic: str, payload: bytes) -> None:
         """Off the loop: a store another process holds must not hold up a command behind it."""
@@ -69,32 +95,41 @@ class SiteCopies:
         except (sqlite3.Error, OSError) as exc:
             log.warning("a site message on %s not kept (the store: %s); kept at the next", topic, exc)
 
-    def verified(self, topic: str, payload: bytes) -> CapsCopy:
+    def verified(self, topic: str, payload: bytes) -> Copy:
         if self.key is None:
             raise ValueError("no mqtt.command_key_file: nothing from the site can be checked")
         data = strict_json(payload)
         if not isinstance(data, dict) or not signed_with(data, self.key):
             raise ValueError("not signed with this machine's key")
+        leaf, named = topic.rsplit("/", 2)[-2:]
+        if leaf not in COPIES:
+            raise ValueError(f"{topic}: no copy of anything from a site is kept from this topic")
+        model, naming_field = COPIES[leaf]
         try:
-            copy = CapsCopy.model_validate(data)
+            copy = model.model_validate(data)
         except ValidationError as exc:
-            raise ValueError(describe(exc, CapsCopy, topic)) from None
+            raise ValueError(describe(exc, model, topic)) from None
         if copy.machine != self.machine:
             raise ValueError(f"machine: {copy.machine!r}: signed for another machine")
-        if topic.rsplit("/", 1)[-1] != copy.person:
-            raise ValueError(f"person: {copy.person!r} is not whom its topic names")
+        if getattr(copy, naming_field) != named:
+            raise ValueError(f"{naming_field}: {getattr(copy, naming_field)!r} is not whom its topic names")
         return copy
 
-    def _keep(self, copy: CapsCopy) -> None:
+    def _keep(self, copy: Copy) -> None:
         store = SqliteSessionStore(self.store, STORE_WAIT_S)
         try:
-            taken = Clinic(store).take_site_caps(
-                copy.person, copy.caps, copy.revision, copy.set_by, copy.set_at
-            )
+            if isinstance(copy, CapsCopy):
+                taken = Clinic(store).take_site_caps(
+                    copy.person, copy.caps, copy.revision, copy.set_by, copy.set_at
+                )
+                what = f"caps of {copy.person}"
+            else:
+                taken = store.take_site_account(copy.name, copy.role, copy.password, copy.revision)
+                what = f"account {copy.name}"
         finally:
             store.close()
         if not taken:
-            log.info("caps of %s, revision %d: not newer than the copy kept", copy.person, copy.revision)
+            log.info("%s, revision %d: not newer than the copy kept", what, copy.revision)
 
     async def _site_state(self, topic: str, payload: bytes) -> None:
         state = SiteState.model_validate(strict_json(payload))

@@ -4,26 +4,37 @@ before opening it to a network."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request, status
 from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
 
+from controller.app.accounts import MAX_PASSWORD, MIN_PASSWORD, hash_password
 from controller.app.progress import progress_of
 from controller.config import CapsConfig
 from controller.site.ingest import IngestWorker
-from controller.site.store import SiteStore
+from controller.site.store import AccountRecord, SiteStore
+from controller.site.to_machines import account_messages, caps_messages
 
 Person = Annotated[str, PathParameter(min_length=1, max_length=64)]
 # A person a machine can be sent caps for: a name the machines take (controller/wire.py Name)
 PersonName = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@ -]+$")]
+Authorization = Annotated[str | None, Header(max_length=200)]  # "Bearer {the site's token}"
 Weeks = Annotated[float, Query(gt=0, le=520)]
 Exercise = Annotated[str, Query(min_length=1, max_length=64)]
+
+
+class AccountChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["athlete", "patient", "clinician", "admin"]
+    password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
 
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -89,14 +100,48 @@ def site_app(
         request: Request,
         name: PersonName,
         caps: CapsConfig,
-        authorization: Annotated[str | None, Header(max_length=200)] = None,
+        authorization: Authorization = None,
     ) -> dict[str, Any]:
         """A new revision of the person's caps, sent to every machine at once (or when it is back)."""
         _check_token(request, authorization)
         record = await _store(request).set_caps(name, caps.model_dump_json(exclude_none=True), "site api")
-        worker: IngestWorker = request.app.state.worker
-        worker.offer_caps(record)
+        _worker(request).offer(caps_messages(_prefix(request), _worker(request).keys, record))
         return asdict(record)
+
+    @app.get("/api/accounts")
+    async def accounts(request: Request, authorization: Authorization = None) -> list[dict[str, Any]]:
+        """Every account the machines are sent, without its password hash."""
+        _check_token(request, authorization)
+        return [_public(account) for account in await _store(request).accounts()]
+
+    @app.put("/api/accounts/{name}")
+    async def set_account(
+        request: Request,
+        name: PersonName,
+        account: AccountChange,
+        authorization: Authorization = None,
+    ) -> dict[str, Any]:
+        """An account added or changed once, here, and sent to every machine (their dashboards'
+        logins); the password is kept as an scrypt hash only."""
+        _check_token(request, authorization)
+        password_hash = await asyncio.to_thread(hash_password, account.password)
+        record = await _store(request).set_account(name, account.role, password_hash)
+        _worker(request).offer(account_messages(_prefix(request), _worker(request).keys, record))
+        return _public(record)
+
+    @app.delete("/api/accounts/{name}")
+    async def remove_account(
+        request: Request,
+        name: PersonName,
+        authorization: Authorization = None,
+    ) -> dict[str, Any]:
+        _check_token(request, authorization)
+        found = await _store(request).accounts(name)
+        if not found or found[0].password is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{name}: no such account at this site")
+        record = await _store(request).set_account(name, found[0].role, None)
+        _worker(request).offer(account_messages(_prefix(request), _worker(request).keys, record))
+        return _public(record)
 
     @app.get("/api/people/{name}/blocks")
     async def blocks(request: Request, name: Person, weeks: Weeks = 12) -> list[dict[str, Any]]:
@@ -112,6 +157,20 @@ def _check_token(request: Request, authorization: str | None) -> None:
     given = (authorization or "").removeprefix("Bearer ").encode()
     if not hmac.compare_digest(given, token.encode()):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Authorization: Bearer and the site's token")
+
+
+def _public(account: AccountRecord) -> dict[str, Any]:
+    """An account as the API tells it: never its password hash."""
+    return asdict(account) | {"password": None, "removed": account.password is None}
+
+
+def _worker(request: Request) -> IngestWorker:
+    worker: IngestWorker = request.app.state.worker
+    return worker
+
+
+def _prefix(request: Request) -> str:
+    return _worker(request).config.topic_prefix
 
 
 def _store(request: Request) -> SiteStore:

@@ -18,9 +18,9 @@ import psycopg
 
 from controller.bridge.client import broker_client
 from controller.config.site import SiteMqttConfig
-from controller.site.caps_sender import caps_messages, worker_state_topic
 from controller.site.messages import Refused, parse
-from controller.site.store import CapsRecord, SiteStore
+from controller.site.store import SiteStore
+from controller.site.to_machines import Message, account_messages, caps_messages, worker_state_topic
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ class IngestCounts:
 
 class IngestWorker:
     """Also the site's voice to the machines: its own online state (retained, a last will saying
-    offline) and everyone's caps, signed for each machine with a key (caps_sender.py)."""
+    offline), and everyone's caps and every account, signed for each machine with its key
+    (to_machines.py)."""
 
     def __init__(
         self, config: SiteMqttConfig, store: SiteStore, keys: dict[str, bytes] | None = None
@@ -54,10 +55,10 @@ class IngestWorker:
         self._outgoing: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._client: aiomqtt.Client | None = None
 
-    def offer_caps(self, record: CapsRecord) -> None:
-        """Sent while connected; otherwise everyone's caps go out again on the next connection."""
+    def offer(self, messages: list[Message]) -> None:
+        """Sent while connected; otherwise all of them go out again on the next connection."""
         if self.connected.is_set():
-            for message in caps_messages(self.config.topic_prefix, self.keys, record):
+            for message in messages:
                 self._outgoing.put_nowait(message)
 
     async def say_offline(self) -> None:
@@ -100,9 +101,8 @@ class IngestWorker:
                 await client.subscribe(topic_filter, qos=1)
             await client.publish(self.state_topic, _state(True), qos=1, retain=True)
             self._outgoing = asyncio.Queue()
-            for record in await self.store.caps():
-                for message in caps_messages(self.config.topic_prefix, self.keys, record):
-                    self._outgoing.put_nowait(message)
+            for message in await self._everything_for_the_machines():
+                self._outgoing.put_nowait(message)
             self._client = client
             self.connected.set()
             try:
@@ -111,6 +111,12 @@ class IngestWorker:
                     group.create_task(self._receive(client))
             finally:
                 self._client = None
+
+    async def _everything_for_the_machines(self) -> list[Message]:
+        prefix = self.config.topic_prefix
+        caps = [m for record in await self.store.caps() for m in caps_messages(prefix, self.keys, record)]
+        accounts = await self.store.accounts()
+        return caps + [m for record in accounts for m in account_messages(prefix, self.keys, record)]
 
     async def _send(self, client: aiomqtt.Client) -> None:
         while True:

@@ -13,12 +13,12 @@ from sqlalchemy.exc import OperationalError
 from controller.config.site import SiteConfig
 from controller.site.api import site_app
 from controller.site.api_recordings import recordings_api
-from controller.site.caps_sender import machine_keys
 from controller.site.connect import password_of
 from controller.site.ingest import IngestWorker
 from controller.site.recordings import RecordingInbox
 from controller.site.schema import migrate
 from controller.site.store import SiteStore
+from controller.site.to_machines import machine_keys
 
 log = logging.getLogger(__name__)
 

@@ -54,6 +54,13 @@ ON CONFLICT (person) DO UPDATE SET caps = excluded.caps, revision = excluded.rev
 RETURNING person, caps, revision, set_by, set_at
 """
 CAPS = "SELECT person, caps, revision, set_by, set_at FROM caps"
+SET_ACCOUNT = """
+INSERT INTO accounts (name, role, password, revision) VALUES (%s, %s, %s, nextval('accounts_revision'))
+ON CONFLICT (name) DO UPDATE SET role = excluded.role, password = excluded.password,
+    revision = excluded.revision, changed_at = now()
+RETURNING name, role, password, revision, changed_at
+"""
+ACCOUNTS = "SELECT name, role, password, revision, changed_at FROM accounts"
 SAVE_RECORDING = """
 INSERT INTO recordings (machine, name, size, sha256, person, started) VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT DO NOTHING
@@ -67,6 +74,15 @@ class CapsRecord:
     revision: int  # from one sequence: a later change always has a larger one
     set_by: str
     set_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    name: str
+    role: str
+    password: str | None  # the scrypt hash; None: removed (kept, so machines remove it too)
+    revision: int
+    changed_at: str
 
 
 class SiteStore:
@@ -95,6 +111,19 @@ class SiteStore:
         async with self.pool.connection() as connection:
             rows = await (await connection.execute(CAPS + where + " ORDER BY person", values)).fetchall()
         return [_caps_record(row) for row in rows]
+
+    async def set_account(self, name: str, role: str, password_hash: str | None) -> AccountRecord:
+        async with self.pool.connection() as connection:
+            row = await (await connection.execute(SET_ACCOUNT, (name, role, password_hash))).fetchone()
+        assert row is not None  # RETURNING gives the row written
+        return _account_record(row)
+
+    async def accounts(self, name: str | None = None) -> list[AccountRecord]:
+        """One account or every one, removed ones too."""
+        where, values = (" WHERE name = %s", (name,)) if name else ("", ())
+        async with self.pool.connection() as connection:
+            rows = await (await connection.execute(ACCOUNTS + where + " ORDER BY name", values)).fetchall()
+        return [_account_record(row) for row in rows]
 
     async def save_recording(
         self, machine: str, name: str, size: int, sha256: str, person: str | None, started: str
@@ -188,6 +217,11 @@ async def _save_event(connection: AsyncConnection[Any], leaf: str, message: Even
 def _caps_record(row: tuple[Any, ...]) -> CapsRecord:
     person, caps, revision, set_by, set_at = row
     return CapsRecord(person, caps, int(revision), set_by, set_at.isoformat())
+
+
+def _account_record(row: tuple[Any, ...]) -> AccountRecord:
+    name, role, password, revision, changed_at = row
+    return AccountRecord(name, role, password, int(revision), changed_at.isoformat())
 
 
 def _weeks_back(weeks: float) -> datetime:

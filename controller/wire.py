@@ -27,7 +27,8 @@ from controller.units import POUND_KG
 PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 64 * 1024
 
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@ -]+$")]
+NAME_PATTERN = r"^[A-Za-z0-9_.@ -]+$"  # a person's or an account's: it goes into MQTT topics too
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 FileName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
 
 

@@ -155,6 +155,15 @@ class Subscriber:
             time.sleep(0.05)
         return self.on(leaf)
 
+    def filed(self, count: int = 1, timeout_s: float = 120.0) -> list[dict[str, Any]]:
+        """The blocks filed (`block_done` on the set topic, which also carries warnings), once
+        there are `count`."""
+        deadline = time.monotonic() + timeout_s
+        while len(done := [m for m in self.on("set") if m.get("type") == "block_done"]) < count:
+            assert time.monotonic() < deadline, f"fewer than {count} block(s) filed in {timeout_s} s"
+            time.sleep(0.05)
+        return done
+
     def command(
         self, cmd: str, key: bytes | None = KEY, timeout_s: float = 10.0, **fields: Any
     ) -> dict[str, Any]:

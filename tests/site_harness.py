@@ -56,12 +56,12 @@ class Site:
 
 
 @contextmanager
-def a_site(folder: Path, cluster: Postgres, settings: str = SITE_BROKER) -> Iterator[Site]:
-    """A fresh database, a broker, and one site worker on both."""
+def a_site(folder: Path, cluster: Postgres, settings: str = SITE_BROKER, **site: Any) -> Iterator[Site]:
+    """A fresh database, a broker, and one site worker on both; `site`: site_file's options."""
     database = fresh_database(cluster)
     with (
         broker(folder, settings) as mosquitto,
-        SiteWorker(site_file(folder, database, mosquitto.url)) as worker,
+        SiteWorker(site_file(folder, database, mosquitto.url, **site)) as worker,
     ):
         yield Site(database, mosquitto, worker)
 

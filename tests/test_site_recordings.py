@@ -11,7 +11,6 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -65,10 +64,6 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def filed(said: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [m for m in said if m.get("type") == "block_done"]
-
-
 def test_a_set_on_a_machine_reaches_the_site_as_its_recording_byte_for_byte(
     tmp_path: Path, cluster: Postgres
 ) -> None:
@@ -86,8 +81,8 @@ def test_a_set_on_a_machine_reaches_the_site_as_its_recording_byte_for_byte(
             machine = fleet.subscriber
             start = {"profile": "constant", "load": 10.0, "person": "ada", "reps": 2}
             assert machine.command("start", set=start)["ok"]
-            wait_until(lambda: filed(machine.on("set")), "the set filed", timeout_s=120)
-            recording = Path(filed(machine.on("set"))[0]["recording"])
+            (done,) = machine.filed()
+            recording = Path(done["recording"])
             wait_until(lambda: site.get("/api/recordings?person=ada"), "the recording listed at the site")
             (listed,) = site.get("/api/recordings?person=ada")
             fetched = httpx.get(f"{site.url}{recording_path(MACHINE_ID, recording.name)}/file", timeout=10)

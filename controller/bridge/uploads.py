@@ -28,6 +28,7 @@ from controller.app.upload_ledger import PendingRecording, UploadLedger
 from controller.bridge.signing import SIGNATURE, sign, signed_with
 from controller.config.mqtt import MACHINE_ID
 from controller.config.site_link import SiteLinkConfig
+from controller.wire import NAME_PATTERN, Name
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ RESCAN_S = 60.0  # besides every filed set, which wakes the uploader at once
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
 REQUEST_TIMEOUT_S = 30.0
+MAX_NAME = 64
 ATTEMPTS = 3  # a file the site asks for again from its start, by the hash or a lost part
 STORE_WAIT_S = 10.0
 
@@ -54,7 +56,7 @@ class RecordingClaim(BaseModel):
     size: int = Field(ge=1, le=MAX_RECORDING_BYTES)
     sha256: str = Field(pattern=SHA256_HEX)
     chunk_sha256: str = Field(pattern=SHA256_HEX)
-    person: str | None = Field(None, min_length=1, max_length=64)
+    person: Name | None = None
     started: str = Field(min_length=1, max_length=40)
 
     def signature(self, key: bytes) -> str:
@@ -152,19 +154,18 @@ class RecordingUploader:
                 size=size,
                 sha256=digest,
                 chunk_sha256=hashlib.sha256(chunk).hexdigest(),
-                person=recording.person,
+                person=_as_listed(recording.person),
                 started=recording.started,
             )
             params = claim.model_dump(exclude={"machine", "name", "chunk_sha256"}, exclude_none=True)
             headers = {SIGNATURE_HEADER: claim.signature(self.key)}
+            self.bytes_sent += len(chunk)  # on its way, whether or not its answer comes back
             held = _answer(await client.put(path, content=chunk, params=params, headers=headers), name)
             if held["received"] < received:  # the site went back: the whole hashed wrong, or it lost a part
                 log.warning("recording %s: %s", name, held.get("detail", "the site asks for it again"))
                 restarts += 1
                 if restarts > ATTEMPTS:
                     raise UploadRefused(f"sent {ATTEMPTS} times over, and never whole and right at the site")
-            else:
-                self.bytes_sent += len(chunk)
             received = int(held["received"])  # a 409 says where the site is: go on from there
 
     async def _held(self, client: httpx.AsyncClient, path: str, name: str) -> dict[str, Any]:
@@ -198,6 +199,14 @@ def _answer(response: httpx.Response, name: str) -> dict[str, Any]:
     raise httpx.HTTPStatusError(
         f"{name}: no byte count in {response.text[:200]!r}", request=response.request, response=response
     )
+
+
+def _as_listed(person: str | None) -> str | None:
+    """The person a site lists the recording under; a name a site cannot take (one made before
+    names were checked) leaves it listed under nobody rather than not sent."""
+    if person is not None and len(person) <= MAX_NAME and re.fullmatch(NAME_PATTERN, person):
+        return person
+    return None
 
 
 def _size_and_sha256(path: Path) -> tuple[int, str]:

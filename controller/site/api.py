@@ -10,9 +10,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import psycopg
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request, status
 from fastapi import Path as PathParameter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,10 +23,11 @@ from controller.config import CapsConfig
 from controller.site.ingest import IngestWorker
 from controller.site.store import AccountRecord, SiteStore
 from controller.site.to_machines import account_messages, caps_messages
+from controller.wire import NAME_PATTERN
 
 Person = Annotated[str, PathParameter(min_length=1, max_length=64)]
 # A person a machine can be sent caps for: a name the machines take (controller/wire.py Name)
-PersonName = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@ -]+$")]
+PersonName = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 Authorization = Annotated[str | None, Header(max_length=200)]  # "Bearer {the site's token}"
 Weeks = Annotated[float, Query(gt=0, le=520)]
 Exercise = Annotated[str, Query(min_length=1, max_length=64)]
@@ -47,6 +49,7 @@ def site_app(
     if recordings is not None:
         app.include_router(recordings)
     app.state.store, app.state.worker, app.state.token = store, worker, token
+    app.add_exception_handler(psycopg.DataError, _not_storable)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -157,6 +160,14 @@ def _check_token(request: Request, authorization: str | None) -> None:
     given = (authorization or "").removeprefix("Bearer ").encode()
     if not hmac.compare_digest(given, token.encode()):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Authorization: Bearer and the site's token")
+
+
+async def _not_storable(request: Request, exc: Exception) -> JSONResponse:
+    """A value PostgreSQL cannot hold (a NUL in a name): the request's fault, not the server's."""
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return JSONResponse(
+        {"detail": f"a value the database cannot hold: {detail}"}, status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
 
 
 def _public(account: AccountRecord) -> dict[str, Any]:

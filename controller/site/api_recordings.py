@@ -25,6 +25,7 @@ from controller.config.loader import describe
 from controller.config.mqtt import MACHINE_ID
 from controller.site.recordings import Held, RecordingInbox, Refused, SendFrom
 from controller.site.store import SiteStore
+from controller.wire import NAME_PATTERN
 
 MAX_CHUNK_BYTES = 4096 * 1024  # config/site_link.py chunk_kb's top
 NOT_SIGNED = f"{SIGNATURE_HEADER}: not this machine's signature"
@@ -73,7 +74,7 @@ def recordings_api(inbox: RecordingInbox, keys: dict[str, bytes], store: SiteSto
         size: Annotated[int, Query(ge=1, le=MAX_RECORDING_BYTES)],
         sha256: Annotated[str, Query(pattern=SHA256_HEX)],
         started: Annotated[str, Query(min_length=1, max_length=40)],
-        person: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+        person: Annotated[str | None, Query(min_length=1, max_length=64, pattern=NAME_PATTERN)] = None,
     ) -> Any:
         key = key_of(machine)
         chunk = await _body_of_at_most(request, MAX_CHUNK_BYTES)
@@ -107,7 +108,7 @@ def recordings_api(inbox: RecordingInbox, keys: dict[str, bytes], store: SiteSto
 
     @router.get("/api/recordings")
     async def recordings(
-        person: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+        person: Annotated[str | None, Query(min_length=1, max_length=64, pattern=NAME_PATTERN)] = None,
     ) -> list[dict[str, Any]]:
         return await store.recordings(person)
 

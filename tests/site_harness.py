@@ -75,11 +75,13 @@ def site_file(
     token_file: Path | None = None,
     key_dir: Path | None = None,
     recordings: str = "",
+    logins: bool = False,
 ) -> Path:
     """`recordings`: the [recordings] section's lines (TOML), none: no such section."""
     path = folder / f"{worker}.toml"
     shared = f'share_group = "{share_group}"\n' if share_group else ""
     token = f'token_file = "{token_file}"\n' if token_file else ""
+    token += "logins = true\n" if logins else ""
     machines = f'[machines]\nkey_dir = "{key_dir}"\n' if key_dir else ""
     path.write_text(
         f'name = "test-site"\n[database]\nurl = "{database}"\n'

@@ -197,12 +197,15 @@ SITE_API = [
     "GET /api/machines",
     "GET /api/machines/{machine}/recordings/{name}",
     "GET /api/machines/{machine}/recordings/{name}/file",
+    "GET /api/me",
     "GET /api/people",
     "GET /api/people/{name}/blocks",
     "GET /api/people/{name}/caps",
     "GET /api/people/{name}/progress",
     "GET /api/people/{name}/reps",
     "GET /api/recordings",
+    "POST /api/login",
+    "POST /api/logout",
     "PUT /api/accounts/{name}",
     "PUT /api/machines/{machine}/recordings/{name}",
     "PUT /api/people/{name}/caps",
@@ -272,3 +275,8 @@ def test_the_example_site_file_loads_and_a_password_in_its_url_is_refused(tmp_pa
     with pytest.raises(ConfigError, match=r"database\.url.*password_file"):
         load_site(bad)
     assert main(["site", "--site", str(bad)]) == 2  # said on stderr, and nothing started
+    open_to_all = tmp_path / "open.toml"
+    minimal = 'name = "x"\n[database]\nurl = "postgresql://u@h/db"\n[mqtt]\nurl = "mqtt://h:1"\n'
+    open_to_all.write_text(minimal + '[api]\nhost = "0.0.0.0"\n')
+    with pytest.raises(ConfigError, match=r"api: .*logins: the site listens on 0\.0\.0\.0, not loopback"):
+        load_site(open_to_all)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser import ARTIFACTS, chromium_page
@@ -60,3 +61,42 @@ def show_the_site(page: Page, url: str) -> None:
     expect(sessions.nth(1).locator("td").nth(2)).to_have_text("50.0")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "site-page.png"), full_page=True)
+
+
+def test_a_site_that_asks_for_logins_shows_its_page_to_a_clinician_only(
+    tmp_path: Path, cluster: Postgres
+) -> None:
+    (tmp_path / "token").write_text("site-token")
+    token = {"Authorization": "Bearer site-token"}
+    with a_site(tmp_path, cluster, token_file=tmp_path / "token", logins=True) as running:
+        site = running.worker
+        for name, role in (("dr-lee", "clinician"), ("pat", "patient")):
+            made = httpx.put(
+                f"{site.url}/api/accounts/{name}",
+                json={"role": role, "password": f"{name}-password"},
+                headers=token,
+            )
+            assert made.status_code == 200, made.text
+        assert httpx.get(f"{site.url}/api/machines").status_code == 401
+        publish(running.broker.port, [state("gym-a", True)])
+        wait_until(lambda: count(running.database, "machines") == 1, "the machine stored")
+        with chromium_page() as page:
+            page.goto(site.url)
+            expect(page.locator("#login")).to_be_visible()
+            expect(page.locator("#machines")).to_be_hidden()
+            log_in(page, "dr-lee", "not-the-password")
+            expect(page.locator("#login-error")).to_contain_text("wrong name or password")
+            log_in(page, "pat", "pat-password")  # a patient's account: not for the site's page
+            expect(page.locator("#login-error")).to_contain_text("wrong name or password")
+            log_in(page, "dr-lee", "dr-lee-password")
+            expect(page.locator("#machines tbody tr")).to_have_count(1)
+            expect(page.locator("#who")).to_have_text("dr-lee (clinician)")
+            page.get_by_role("button", name="log out").click()
+            expect(page.locator("#login")).to_be_visible()
+            expect(page.locator("#machines")).to_be_hidden()
+
+
+def log_in(page: Page, name: str, password: str) -> None:
+    page.fill("#login-name", name)
+    page.fill("#login-password", password)
+    page.get_by_role("button", name="Log in").click()

@@ -41,12 +41,24 @@ class SiteMqttConfig(BrokerConfig):
     worker: str = Field("site-1", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
 class ApiConfig(Section):
     host: str = Field("127.0.0.1", min_length=1, max_length=255)
     port: int = Field(8100, ge=1, le=65535)
-    # A bearer token, on its own in a file, that a change (a person's caps) must carry; none: the
+    # A bearer token, on its own in a file, that a change (caps, accounts) must carry; none: the
     # site takes no changes over its API.
     token_file: Path | None = None
+    # The page and the read API only for a logged-in clinician or admin (the site's accounts).
+    # Required on any address but loopback: there, the site's own access control may stand in.
+    logins: bool = False
+
+    @model_validator(mode="after")
+    def _logins_off_loopback(self) -> ApiConfig:
+        if not self.logins and self.host not in LOOPBACK:
+            raise ValueError(f"logins: the site listens on {self.host}, not loopback: set logins = true")
+        return self
 
 
 class MachinesConfig(Section):

@@ -1,6 +1,6 @@
-"""The site's read API: its machines, and a person's reps and blocks on any of them. It listens on
-loopback by default: it has no logins of its own yet, so put it behind a site's own access control
-before opening it to a network."""
+"""The site's API: its machines, and a person's reps, blocks and progress on any of them (read by a
+logged-in clinician or admin where the site requires logins: site/logins.py); caps and accounts,
+changed with the site's token and sent to every machine."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.app.accounts import MAX_PASSWORD, MIN_PASSWORD, hash_password
+from controller.app.logins import Logins
 from controller.app.progress import progress_of
 from controller.config import CapsConfig
 from controller.site.ingest import IngestWorker
+from controller.site.logins import READ, logins_api
 from controller.site.store import AccountRecord, SiteStore
 from controller.site.to_machines import account_messages, caps_messages
 from controller.wire import NAME_PATTERN
@@ -43,9 +45,15 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def site_app(
-    store: SiteStore, worker: IngestWorker, token: str | None = None, recordings: APIRouter | None = None
+    store: SiteStore,
+    worker: IngestWorker,
+    token: str | None = None,
+    recordings: APIRouter | None = None,
+    require_logins: bool = False,
 ) -> FastAPI:
     app = FastAPI(title="eccentrix site", version="1")
+    app.state.logins, app.state.require_logins = Logins(), require_logins
+    app.include_router(logins_api(store))
     if recordings is not None:
         app.include_router(recordings)
     app.state.store, app.state.worker, app.state.token = store, worker, token
@@ -69,19 +77,19 @@ def site_app(
             "last_refusal": counts.last_refusal,
         }
 
-    @app.get("/api/machines")
+    @app.get("/api/machines", dependencies=READ)
     async def machines(request: Request) -> list[dict[str, Any]]:
         return await _store(request).machines()
 
-    @app.get("/api/people")
+    @app.get("/api/people", dependencies=READ)
     async def people(request: Request) -> list[dict[str, Any]]:
         return await _store(request).people()
 
-    @app.get("/api/people/{name}/reps")
+    @app.get("/api/people/{name}/reps", dependencies=READ)
     async def reps(request: Request, name: Person, weeks: Weeks = 12) -> list[dict[str, Any]]:
         return await _store(request).reps_of(name, weeks)
 
-    @app.get("/api/people/{name}/progress")
+    @app.get("/api/people/{name}/progress", dependencies=READ)
     async def progress(
         request: Request, name: Person, exercise: Exercise, weeks: Weeks = 12
     ) -> dict[str, Any]:
@@ -91,7 +99,7 @@ def site_app(
         report = progress_of(exercise, [s for _, s in found]).to_json()
         return report | {"machines": sorted({machine for machine, _ in found})}
 
-    @app.get("/api/people/{name}/caps")
+    @app.get("/api/people/{name}/caps", dependencies=READ)
     async def caps_of(request: Request, name: PersonName) -> dict[str, Any]:
         found = await _store(request).caps(name)
         if not found:
@@ -146,7 +154,7 @@ def site_app(
         _worker(request).offer(account_messages(_prefix(request), _worker(request).keys, record))
         return _public(record)
 
-    @app.get("/api/people/{name}/blocks")
+    @app.get("/api/people/{name}/blocks", dependencies=READ)
     async def blocks(request: Request, name: Person, weeks: Weeks = 12) -> list[dict[str, Any]]:
         return await _store(request).blocks_of(name, weeks)
 

@@ -23,6 +23,7 @@ from controller.bridge.uploads import (
 )
 from controller.config.loader import describe
 from controller.config.mqtt import MACHINE_ID
+from controller.site.logins import READ
 from controller.site.recordings import Held, RecordingInbox, Refused, SendFrom
 from controller.site.store import SiteStore
 from controller.wire import NAME_PATTERN
@@ -106,13 +107,13 @@ def recordings_api(inbox: RecordingInbox, keys: dict[str, bytes], store: SiteSto
             raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, f"recordings folder: {exc}") from None
         return await kept(machine, name, found)
 
-    @router.get("/api/recordings")
+    @router.get("/api/recordings", dependencies=READ)
     async def recordings(
         person: Annotated[str | None, Query(min_length=1, max_length=64, pattern=NAME_PATTERN)] = None,
     ) -> list[dict[str, Any]]:
         return await store.recordings(person)
 
-    @router.get("/api/machines/{machine}/recordings/{name}/file")
+    @router.get("/api/machines/{machine}/recordings/{name}/file", dependencies=READ)
     async def recording_file(machine: Machine, name: Name) -> FileResponse:
         path = inbox.file(machine, name)
         if path is None:

@@ -57,7 +57,7 @@ async def serve_site(config: SiteConfig, stop: asyncio.Event) -> None:
     keys = machine_keys(config.machines.key_dir if config.machines else None)
     worker = IngestWorker(config.mqtt, store, keys)
     token = config.api.token_file.read_text().strip() if config.api.token_file else None
-    app = site_app(store, worker, token, recordings_router(config, keys, store))
+    app = site_app(store, worker, token, recordings_router(config, keys, store), config.api.logins)
     api = uvicorn.Server(uvicorn.Config(app, host=config.api.host, port=config.api.port, log_level="warning"))
     ingest, serving = asyncio.create_task(worker.run()), asyncio.create_task(api.serve())
     stopped = asyncio.create_task(stop.wait())

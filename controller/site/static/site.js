@@ -1,4 +1,5 @@
-// The site's page: its machines (refreshed every 2 s), the people they trained, a person's progress.
+// The site's page: its machines (refreshed every 2 s), the people they trained, a person's progress;
+// a login form first where the site asks for logins.
 "use strict";
 
 const $ = (selector) => document.querySelector(selector);
@@ -78,13 +79,39 @@ async function showProgress(name, exercise) {
   }));
 }
 
+async function loggedIn() {
+  const me = await get("/api/me");
+  const asked = me.logins && !me.name;
+  $("#login").hidden = !asked;
+  $("#site").hidden = asked;
+  $("#logout").hidden = !(me.logins && me.name);
+  $("#who").textContent = me.name ? `${me.name} (${me.role})` : "";
+  return !asked;
+}
+
 async function refresh() {
   try {
-    await Promise.all([showMachines(), showPeople()]);
+    if (await loggedIn()) await Promise.all([showMachines(), showPeople()]);
   } catch (error) {
     $("#updated").textContent = `not reachable: ${error.message}`;
   }
 }
+
+$("#login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = JSON.stringify({ name: $("#login-name").value, password: $("#login-password").value });
+  const response = await fetch("/api/login", { method: "POST", headers: { "Content-Type": "application/json" }, body });
+  $("#login-error").textContent = response.ok ? "" : (await response.json()).detail;
+  if (response.ok) {
+    $("#login-password").value = "";
+    await refresh();
+  }
+});
+
+$("#logout").addEventListener("click", async () => {
+  await fetch("/api/logout", { method: "POST" });
+  await refresh();
+});
 
 refresh();
 setInterval(refresh, REFRESH_MS);

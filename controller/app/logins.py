@@ -1,0 +1,76 @@
+"""Logins held in the memory of the process that serves them (a machine's dashboard, a site's page):
+an opaque random token per login, idle and absolute lifetimes, and a lock on a name after a run of
+wrong passwords. A restart logs everyone out, which is fine for a console. The web parts (cookies,
+route dependencies) stay with each server."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+LOGIN_IDLE_S = 12 * 3600.0
+LOGIN_MAX_S = 24 * 3600.0  # however busy: a login ends a day after it began
+FAILURES_BEFORE_LOCK = 5
+LOCK_S = 300.0  # a name with that many wrong passwords in a row waits this long
+
+
+class Role(StrEnum):
+    ATHLETE = "athlete"
+    PATIENT = "patient"
+    CLINICIAN = "clinician"
+    ADMIN = "admin"
+
+
+@dataclass(slots=True)
+class User:
+    name: str
+    role: Role
+    last_seen: float
+    since: float = 0.0
+
+
+class Logins:
+    def __init__(self) -> None:
+        self._users: dict[str, User] = {}
+        self._failures: dict[str, tuple[int, float]] = {}  # name -> (wrong in a row, the last when)
+
+    def open(self, name: str, role: Role) -> str:
+        token = secrets.token_urlsafe(32)
+        now = time.monotonic()
+        self._users[token] = User(name, role, now, now)
+        self._failures.pop(name, None)
+        return token
+
+    def locked_for_s(self, name: str) -> float:
+        """How long this name must wait before another try (0: it may try now)."""
+        failures, last = self._failures.get(name, (0, 0.0))
+        if failures < FAILURES_BEFORE_LOCK:
+            return 0.0
+        return max(0.0, last + LOCK_S - time.monotonic())
+
+    def failed(self, name: str) -> None:
+        failures, last = self._failures.get(name, (0, 0.0))
+        if time.monotonic() - last > LOCK_S:
+            failures = 0  # an old run of mistakes is forgotten
+        self._failures[name] = (failures + 1, time.monotonic())
+
+    def close(self, token: str | None) -> None:
+        if token:
+            self._users.pop(token, None)
+
+    def close_all(self, name: str, keep: str | None = None) -> None:
+        """End every login of this name but `keep`: after a password change, a stolen one too."""
+        for token in [t for t, user in self._users.items() if user.name == name and t != keep]:
+            del self._users[token]
+
+    def user(self, token: str | None) -> User | None:
+        if not token or (user := self._users.get(token)) is None:
+            return None
+        now = time.monotonic()
+        if now - user.last_seen > LOGIN_IDLE_S or now - user.since > LOGIN_MAX_S:
+            del self._users[token]
+            return None
+        user.last_seen = now
+        return user

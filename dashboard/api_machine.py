@@ -104,7 +104,7 @@ def login(body: Login, request: Request, response: Response, store: Store) -> Me
         logins.failed(body.name)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or password")
     role = Role(account[0])
-    token = logins.open(body.name, role)
+    token = logins.open(body.name, role, stored)
     response.set_cookie(COOKIE, token, max_age=int(LOGIN_IDLE_S), httponly=True, samesite="strict")
     return Me(name=body.name, role=role)
 
@@ -143,8 +143,9 @@ def change_password(
         raise HTTPException(status.HTTP_403_FORBIDDEN, "current: wrong password")
     if body.new == body.current:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "new: the same as the current password")
-    store.set_password(user.name, hash_password(body.new))
-    logins.close_all(user.name, keep=request.cookies.get(COOKIE))
+    new_hash = hash_password(body.new)
+    store.set_password(user.name, new_hash)
+    logins.close_all(user.name, keep=request.cookies.get(COOKIE), credential=new_hash)
     return Ok(note="password changed; your other logins are ended")
 
 

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from controller.app.store import SqliteSessionStore
 from dashboard import api_clinic, api_history, api_machine, api_workout
 from dashboard.auth import COOKIE, Logins, websocket_user
 from dashboard.guard import Guard
@@ -47,7 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.state.settings = settings
     app.state.hub = hub
-    app.state.logins = Logins()
+    app.state.logins = Logins(account_of=lambda name: _account(settings.store, name))
     app.state.replay_lock = asyncio.Lock()
     app.include_router(api_machine.router)
     app.include_router(api_history.router)
@@ -114,3 +115,12 @@ async def _until_gone(websocket: WebSocket) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while (await websocket.receive())["type"] != "websocket.disconnect":
             pass
+
+
+def _account(store_path: Path, name: str) -> tuple[str, str] | None:
+    """(role, password hash) as the store has it now: the bridge changes accounts the site sends."""
+    store = SqliteSessionStore(store_path)
+    try:
+        return store.account(name)
+    finally:
+        store.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -14,6 +15,11 @@ LOGIN_IDLE_S = 12 * 3600.0
 LOGIN_MAX_S = 24 * 3600.0  # however busy: a login ends a day after it began
 FAILURES_BEFORE_LOCK = 5
 LOCK_S = 300.0  # a name with that many wrong passwords in a row waits this long
+# How often a login is checked against its account as stored: an account removed or its password
+# or role changed elsewhere (by the site, through the bridge) ends its logins within this.
+RECHECK_S = 5.0
+
+AccountOf = Callable[[str], tuple[str, str] | None]  # name -> (role, password hash), None: no account
 
 
 class Role(StrEnum):
@@ -29,17 +35,20 @@ class User:
     role: Role
     last_seen: float
     since: float = 0.0
+    credential: str = ""  # the password hash it logged in with
+    checked: float = 0.0
 
 
 class Logins:
-    def __init__(self) -> None:
+    def __init__(self, account_of: AccountOf | None = None) -> None:
         self._users: dict[str, User] = {}
         self._failures: dict[str, tuple[int, float]] = {}  # name -> (wrong in a row, the last when)
+        self._account_of = account_of
 
-    def open(self, name: str, role: Role) -> str:
+    def open(self, name: str, role: Role, credential: str = "") -> str:
         token = secrets.token_urlsafe(32)
         now = time.monotonic()
-        self._users[token] = User(name, role, now, now)
+        self._users[token] = User(name, role, now, now, credential, now)
         self._failures.pop(name, None)
         return token
 
@@ -60,17 +69,31 @@ class Logins:
         if token:
             self._users.pop(token, None)
 
-    def close_all(self, name: str, keep: str | None = None) -> None:
-        """End every login of this name but `keep`: after a password change, a stolen one too."""
+    def close_all(self, name: str, keep: str | None = None, credential: str = "") -> None:
+        """End every login of this name but `keep` (which goes on with the new `credential`): after
+        a password change, a stolen one too."""
         for token in [t for t, user in self._users.items() if user.name == name and t != keep]:
             del self._users[token]
+        if keep in self._users:
+            self._users[keep].credential = credential
 
     def user(self, token: str | None) -> User | None:
         if not token or (user := self._users.get(token)) is None:
             return None
         now = time.monotonic()
-        if now - user.last_seen > LOGIN_IDLE_S or now - user.since > LOGIN_MAX_S:
+        if (
+            now - user.last_seen > LOGIN_IDLE_S
+            or now - user.since > LOGIN_MAX_S
+            or not self._still_so(user, now)
+        ):
             del self._users[token]
             return None
         user.last_seen = now
         return user
+
+    def _still_so(self, user: User, now: float) -> bool:
+        """Whether the account is still as it was at login (checked every RECHECK_S)."""
+        if self._account_of is None or now - user.checked < RECHECK_S:
+            return True
+        user.checked = now
+        return self._account_of(user.name) == (user.role.value, user.credential)

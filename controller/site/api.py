@@ -137,6 +137,7 @@ def site_app(
         _check_token(request, authorization)
         password_hash = await asyncio.to_thread(hash_password, account.password)
         record = await _store(request).set_account(name, account.role, password_hash)
+        request.app.state.logins.close_all(name)  # its logins here end: the new password from now
         _worker(request).offer(account_messages(_prefix(request), _worker(request).keys, record))
         return _public(record)
 
@@ -151,6 +152,7 @@ def site_app(
         if not found or found[0].password is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{name}: no such account at this site")
         record = await _store(request).set_account(name, found[0].role, None)
+        request.app.state.logins.close_all(name)
         _worker(request).offer(account_messages(_prefix(request), _worker(request).keys, record))
         return _public(record)
 

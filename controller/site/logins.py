@@ -66,7 +66,7 @@ def logins_api(store: SiteStore) -> APIRouter:
             logins.failed(body.name)
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or password (or not a clinician's)")
         role = Role(account.role)
-        token = logins.open(body.name, role)
+        token = logins.open(body.name, role, stored)
         response.set_cookie(COOKIE, token, max_age=int(LOGIN_IDLE_S), httponly=True, samesite="strict")
         return Me(name=body.name, role=role)
 

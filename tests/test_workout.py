@@ -141,7 +141,12 @@ def test_overload_spacing_warning(ago, spacing_days, warns):
         assert f"{ago.total_seconds() / 86400:.1f} days" in warning and f"{spacing_days:g} days" in warning
 
 
-MIGRATION_8_COLUMNS = re.findall(r"ADD COLUMN (\w+)", MIGRATIONS[7])
+def undone(migration: str) -> str:
+    """SQL that takes a migration's columns and tables away again."""
+    columns = re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", migration)
+    return "".join(f"ALTER TABLE {table} DROP COLUMN {column};" for table, column in columns) + "".join(
+        f"DROP TABLE {table};" for table in re.findall(r"CREATE TABLE (\w+)", migration)
+    )
 
 
 def test_overload_sets_are_stored_as_such_and_an_old_store_is_judged_from_its_reps(tmp_path: Path):
@@ -154,12 +159,7 @@ def test_overload_sets_are_stored_as_such_and_an_old_store_is_judged_from_its_re
     store.add_set(plain, "constant", 50, some_reps(down_n=480.0, up_n=500.0))
     store.close()
     db = sqlite3.connect(path)  # back to schema 4, as a store written before overload was recorded
-    db.executescript(
-        "ALTER TABLE sets DROP COLUMN exercise; ALTER TABLE sets DROP COLUMN eccentric_overload;"
-        "ALTER TABLE reps DROP COLUMN mean_propulsive_velocity_mps; ALTER TABLE sessions DROP COLUMN workout;"
-        + "".join(f"ALTER TABLE reps DROP COLUMN {column};" for column in MIGRATION_8_COLUMNS)
-        + "PRAGMA user_version = 4;"
-    )
+    db.executescript("".join(undone(migration) for migration in MIGRATIONS[4:]) + "PRAGMA user_version = 4;")
     db.close()
     store = SqliteSessionStore(path)
     assert len(store.overload_sessions("ada")) == 1

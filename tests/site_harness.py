@@ -22,9 +22,10 @@ import aiomqtt
 import httpx
 import psycopg
 
+from controller.bridge.signing import sign
 from controller.core.reps import RepMetrics
 from tests.live_dashboard import free_port
-from tests.mqtt_harness import Broker, broker
+from tests.mqtt_harness import KEY, MACHINE_ID, Broker, broker
 from tests.postgres_harness import Postgres
 
 # The site's broker keeps what a site worker has not taken while it is away: all of it, in a test.
@@ -233,3 +234,27 @@ def fault(machine: str, kind: str, detail: str) -> Message:
     """A safety event as a machine's bridge publishes it."""
     body = {"v": 1, "machine": machine, "id": uuid.uuid4().hex, "ts": time.time(), "block": ""}
     return f"eccentrix/{machine}/fault", body | {"kind": kind, "detail": detail, "time": 1.0, "rep": 0}
+
+
+def key_dir(folder: Path) -> Path:
+    """The site's folder of machines' keys, holding the test machine's (mqtt_harness KEY)."""
+    keys = folder / "keys"
+    keys.mkdir(exist_ok=True)
+    (keys / f"{MACHINE_ID}.key").write_bytes(KEY)
+    return keys
+
+
+def caps_copy(revision: int, machine: str = MACHINE_ID, person: str = "pat", key: bytes = KEY) -> bytes:
+    """A person's caps as the site sends them to a machine (controller/site/to_machines.py)."""
+    payload = {"v": 1, "machine": machine, "person": person, "caps": {"max_concentric_force_n": 80.0}}
+    payload |= {"revision": revision, "set_by": "site api", "set_at": "2026-12-03T05:00:00+00:00"}
+    return json.dumps(sign(payload, key)).encode()
+
+
+def account_copy(
+    revision: int, password: str | None, machine: str = MACHINE_ID, name: str = "dr-lee", key: bytes = KEY
+) -> bytes:
+    """An account as the site sends it to a machine; `password`: its hash, None: removed."""
+    payload = {"v": 1, "machine": machine, "name": name, "role": "clinician", "password": password}
+    payload |= {"revision": revision, "changed_at": "2026-12-03T05:00:00+00:00"}
+    return json.dumps(sign(payload, key)).encode()

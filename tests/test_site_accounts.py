@@ -4,20 +4,25 @@ PostgreSQL; mosquitto between them."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
-import pytest
 
 from controller.app.accounts import hash_password
 from controller.app.store import SqliteSessionStore
-from controller.bridge.signing import sign
 from controller.bridge.site_copies import SiteCopies
 from tests.live_dashboard import dashboard_of
 from tests.mqtt_harness import KEY, MACHINE_ID, fleet_of_one
 from tests.postgres_harness import Postgres
-from tests.site_harness import SITE_BROKER, SiteWorker, fresh_database, site_file, wait_until
+from tests.site_harness import (
+    SITE_BROKER,
+    SiteWorker,
+    account_copy,
+    fresh_database,
+    key_dir,
+    site_file,
+    wait_until,
+)
 
 TOKEN = "site-token-for-tests"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -50,9 +55,7 @@ def logs_in(dashboard: str, name: str, password: str) -> int:
 def test_an_account_made_changed_and_removed_at_the_site_logs_in_on_a_machine_accordingly(
     tmp_path: Path, cluster: Postgres
 ) -> None:
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    (keys / f"{MACHINE_ID}.key").write_bytes(KEY)
+    keys = key_dir(tmp_path)
     (tmp_path / "token").write_text(TOKEN)
     store = tmp_path / "sessions.sqlite"
     with fleet_of_one(tmp_path, settings=SITE_BROKER) as fleet, dashboard_of(tmp_path) as dashboard:
@@ -108,32 +111,7 @@ def test_a_site_refuses_an_account_it_cannot_send(tmp_path: Path, cluster: Postg
     assert listed == []
 
 
-def account_copy(
-    revision: int, password: str | None, machine: str = MACHINE_ID, name: str = "dr-lee", key: bytes = KEY
-) -> bytes:
-    payload = {"v": 1, "machine": machine, "name": name, "role": "clinician", "password": password}
-    payload |= {"revision": revision, "changed_at": "2026-12-03T05:00:00+00:00"}
-    return json.dumps(sign(payload, key)).encode()
-
-
 HASH = hash_password("first-pass")
-
-
-@pytest.mark.parametrize(
-    ("topic_name", "payload", "why"),
-    [
-        ("dr-lee", account_copy(3, HASH, key=b"another key, another machine...."), "not signed with this"),
-        ("dr-lee", account_copy(3, HASH, machine="gym-2"), "signed for another machine"),
-        ("bo", account_copy(3, HASH), "is not whom its topic names"),
-        ("dr-lee", account_copy(3, "plain-text-password"), "password"),
-    ],
-)
-def test_a_copy_of_an_account_that_is_not_this_machines_is_refused(
-    topic_name: str, payload: bytes, why: str
-) -> None:
-    copies = SiteCopies("eccentrix", MACHINE_ID, KEY, Path("unused.sqlite"))
-    with pytest.raises(ValueError, match=why):
-        copies.verified(f"eccentrix/{MACHINE_ID}/accounts/{topic_name}", payload)
 
 
 def test_an_account_removed_at_the_site_is_not_brought_back_by_an_older_copy(tmp_path: Path) -> None:

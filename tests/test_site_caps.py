@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from controller.app.accounts import hash_password
 from controller.app.clinic import Clinic
 from controller.app.store import SqliteSessionStore
 from controller.bridge.signing import sign
@@ -18,7 +19,16 @@ from controller.bridge.site_copies import SiteCopies
 from controller.config import CapsConfig
 from tests.mqtt_harness import KEY, MACHINE_ID, Subscriber, fleet_of_one
 from tests.postgres_harness import Postgres
-from tests.site_harness import SITE_BROKER, SiteWorker, fresh_database, site_file, wait_until
+from tests.site_harness import (
+    SITE_BROKER,
+    SiteWorker,
+    account_copy,
+    caps_copy,
+    fresh_database,
+    key_dir,
+    site_file,
+    wait_until,
+)
 
 TOKEN = "site-token-for-tests"
 
@@ -55,9 +65,7 @@ def start(machine: Subscriber, person: str, load: float, reps: int = 0) -> dict[
 def test_caps_set_at_the_site_are_enforced_on_a_machine_with_and_without_the_site(
     tmp_path: Path, cluster: Postgres
 ) -> None:
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    (keys / f"{MACHINE_ID}.key").write_bytes(KEY)
+    keys = key_dir(tmp_path)
     (tmp_path / "token").write_text(TOKEN)
     store = tmp_path / "sessions.sqlite"
     database = fresh_database(cluster)
@@ -98,27 +106,38 @@ def test_caps_set_at_the_site_are_enforced_on_a_machine_with_and_without_the_sit
     assert any("the site is unreachable" in " ".join(n) for n in notes), notes
 
 
-def copy_of(revision: int, machine: str = MACHINE_ID, person: str = "pat", key: bytes = KEY) -> bytes:
-    payload = {"v": 1, "machine": machine, "person": person, "caps": {"max_concentric_force_n": 80.0}}
-    payload |= {"revision": revision, "set_by": "site api", "set_at": "2026-12-03T05:00:00+00:00"}
-    return json.dumps(sign(payload, key)).encode()
+HASH = hash_password("first-pass")
+STRANGER = b"another key, another machine...."
 
 
 @pytest.mark.parametrize(
-    ("topic_person", "payload", "why"),
+    ("topic", "payload", "why"),
     [
-        ("pat", copy_of(3, key=b"another key, another machine...."), "not signed with this machine's key"),
-        ("pat", copy_of(3, machine="gym-2"), "signed for another machine"),
-        ("bo", copy_of(3), "is not whom its topic names"),
-        ("pat", b'{"v": 1, "machine": "gym-1", "caps": NaN}', "NaN"),
+        (
+            "caps/pat",
+            caps_copy(3, key=STRANGER),
+            "not signed with this machine's key",
+        ),
+        ("caps/pat", caps_copy(3, machine="gym-2"), "signed for another machine"),
+        ("caps/bo", caps_copy(3), "person: 'pat' is not whom its topic names"),
+        ("caps/pat", b'{"v": 1, "machine": "gym-1", "caps": NaN}', "NaN"),
+        (
+            "accounts/dr-lee",
+            account_copy(3, HASH, key=STRANGER),
+            "not signed with",
+        ),
+        ("accounts/dr-lee", account_copy(3, HASH, machine="gym-2"), "signed for another machine"),
+        ("accounts/bo", account_copy(3, HASH), "name: 'dr-lee' is not whom its topic names"),
+        ("accounts/dr-lee", account_copy(3, "plain-text-password"), "password"),
+        ("protocols/pat", caps_copy(3), "no copy of anything from a site is kept from this topic"),
     ],
 )
-def test_a_copy_of_caps_that_is_not_this_machines_is_refused(
-    topic_person: str, payload: bytes, why: str
+def test_a_copy_from_the_site_that_is_not_this_machines_is_refused(
+    topic: str, payload: bytes, why: str
 ) -> None:
     copies = SiteCopies("eccentrix", MACHINE_ID, KEY, Path("unused.sqlite"))
     with pytest.raises(ValueError, match=why):
-        copies.verified(f"eccentrix/{MACHINE_ID}/caps/{topic_person}", payload)
+        copies.verified(f"eccentrix/{MACHINE_ID}/{topic}", payload)
 
 
 def test_a_copy_older_than_the_one_kept_changes_nothing(tmp_path: Path) -> None:
@@ -126,8 +145,8 @@ def test_a_copy_older_than_the_one_kept_changes_nothing(tmp_path: Path) -> None:
     copies = SiteCopies("eccentrix", MACHINE_ID, KEY, store)
     on_machine(store, lambda c: None)  # the schema
     topic = f"eccentrix/{MACHINE_ID}/caps/pat"
-    copies._keep(copies.verified(topic, copy_of(5)))
-    older = json.loads(copy_of(4))
+    copies._keep(copies.verified(topic, caps_copy(5)))
+    older = json.loads(caps_copy(4))
     older["caps"] = {"max_concentric_force_n": 300.0}
     resigned = sign({k: v for k, v in older.items() if k != "sig"}, KEY)
     copies._keep(copies.verified(topic, json.dumps(resigned).encode()))

@@ -24,16 +24,9 @@ from controller.config.site_link import SiteLinkConfig
 from tests.live_dashboard import free_port
 from tests.mqtt_harness import KEY, MACHINE_ID, broker, fleet_of_one, machine_file
 from tests.postgres_harness import Postgres
-from tests.site_harness import SITE_BROKER, SiteWorker, fresh_database, site_file, wait_until
+from tests.site_harness import SITE_BROKER, SiteWorker, fresh_database, key_dir, site_file, wait_until
 
 STARTED = "2026-12-03T08:00:00+00:00"
-
-
-def key_dir(folder: Path) -> Path:
-    keys = folder / "keys"
-    keys.mkdir(exist_ok=True)
-    (keys / f"{MACHINE_ID}.key").write_bytes(KEY)
-    return keys
 
 
 def recordings_section(folder: Path, max_mb: int = 64) -> str:

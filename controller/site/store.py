@@ -100,30 +100,31 @@ class SiteStore:
             return await _save_event(connection, leaf, message, document)
 
     async def set_caps(self, person: str, caps_json: str, by: str) -> CapsRecord:
-        async with self.pool.connection() as connection:
-            row = await (await connection.execute(SET_CAPS, (person, caps_json, by))).fetchone()
-        assert row is not None  # RETURNING gives the row written
-        return _caps_record(row)
+        return _caps_record(await self._written(SET_CAPS, (person, caps_json, by)))
 
     async def caps(self, person: str | None = None) -> list[CapsRecord]:
         """One person's caps, or everyone's."""
-        where, values = (" WHERE person = %s", (person,)) if person else ("", ())
-        async with self.pool.connection() as connection:
-            rows = await (await connection.execute(CAPS + where + " ORDER BY person", values)).fetchall()
-        return [_caps_record(row) for row in rows]
+        return [_caps_record(row) for row in await self._keyed(CAPS, "person", person)]
 
     async def set_account(self, name: str, role: str, password_hash: str | None) -> AccountRecord:
-        async with self.pool.connection() as connection:
-            row = await (await connection.execute(SET_ACCOUNT, (name, role, password_hash))).fetchone()
-        assert row is not None  # RETURNING gives the row written
-        return _account_record(row)
+        return _account_record(await self._written(SET_ACCOUNT, (name, role, password_hash)))
 
     async def accounts(self, name: str | None = None) -> list[AccountRecord]:
         """One account or every one, removed ones too."""
-        where, values = (" WHERE name = %s", (name,)) if name else ("", ())
+        return [_account_record(row) for row in await self._keyed(ACCOUNTS, "name", name)]
+
+    async def _written(self, query: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The row an INSERT ... RETURNING wrote."""
         async with self.pool.connection() as connection:
-            rows = await (await connection.execute(ACCOUNTS + where + " ORDER BY name", values)).fetchall()
-        return [_account_record(row) for row in rows]
+            row = await (await connection.execute(query, values)).fetchone()
+        assert row is not None  # RETURNING gives the row written
+        return row
+
+    async def _keyed(self, query: str, key: str, value: str | None) -> list[tuple[Any, ...]]:
+        """`query`'s rows whose `key` is `value` (every row: None), in the order of `key`."""
+        where, values = (f" WHERE {key} = %s", (value,)) if value else ("", ())
+        async with self.pool.connection() as connection:
+            return await (await connection.execute(query + where + f" ORDER BY {key}", values)).fetchall()
 
     async def save_recording(
         self, machine: str, name: str, size: int, sha256: str, person: str | None, started: str

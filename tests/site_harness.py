@@ -4,6 +4,7 @@ and machines' messages as their bridges publish them."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import signal
@@ -23,6 +24,7 @@ import httpx
 import psycopg
 
 from controller.bridge.signing import sign
+from controller.bridge.uploads import SIGNATURE_HEADER, RecordingClaim, recording_path
 from controller.core.reps import RepMetrics
 from tests.live_dashboard import free_port
 from tests.mqtt_harness import KEY, MACHINE_ID, Broker, broker
@@ -258,3 +260,35 @@ def account_copy(
     payload = {"v": 1, "machine": machine, "name": name, "role": "clinician", "password": password}
     payload |= {"revision": revision, "changed_at": "2026-12-03T05:00:00+00:00"}
     return json.dumps(sign(payload, key)).encode()
+
+
+def send_chunk(
+    site: SiteWorker,
+    name: str,
+    chunk: bytes,
+    offset: int,
+    size: int,
+    sha256: str,
+    key: bytes = KEY,
+    machine: str = MACHINE_ID,
+    sent: bytes | Iterator[bytes] | None = None,
+) -> httpx.Response:
+    """A chunk of ada's recording as a machine's uploader sends it, unchecked here (the site is
+    what checks it); `sent`: other bytes than those signed."""
+    claim = RecordingClaim.model_construct(
+        machine=machine,
+        name=name,
+        offset=offset,
+        size=size,
+        sha256=sha256,
+        chunk_sha256=hashlib.sha256(chunk).hexdigest(),
+        person="ada",
+        started="2026-12-03T08:00:00+00:00",
+    )
+    return httpx.put(
+        site.url + recording_path(machine, name),
+        content=chunk if sent is None else sent,
+        params=claim.model_dump(exclude={"machine", "name", "chunk_sha256"}, exclude_none=True),
+        headers={SIGNATURE_HEADER: claim.signature(key)},
+        timeout=10,
+    )

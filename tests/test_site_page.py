@@ -3,6 +3,8 @@ what the machines said, and one patient's progress on two of them."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import uuid
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser import ARTIFACTS, chromium_page
+from tests.mqtt_harness import MACHINE_ID
 from tests.postgres_harness import Postgres
 from tests.site_harness import (
     Message,
@@ -17,8 +20,10 @@ from tests.site_harness import (
     block_done,
     count,
     fault,
+    key_dir,
     publish,
     rep,
+    send_chunk,
     state,
     wait_until,
 )
@@ -37,12 +42,21 @@ def test_the_site_page_shows_each_machine_and_a_patients_progress_across_machine
         *[("eccentrix/gym-b/rep", rep("gym-b", second, 1, i, velocity_mps=0.5)) for i in (1, 2)],
         block_done("gym-b", second, 2, 50.0, "squat"),
     ]
-    with a_site(tmp_path, cluster) as running:
+    recording = os.urandom(3000)
+    recordings = f'folder = "{tmp_path / "recordings"}"'
+    with a_site(tmp_path, cluster, key_dir=key_dir(tmp_path), recordings=recordings) as running:
         database, mosquitto, site = running.database, running.broker, running.worker
         publish(mosquitto.port, said)  # before the page: Playwright's own event loop owns the thread then
         wait_until(lambda: count(database, "blocks") == 2, "both blocks stored")
+        digest = hashlib.sha256(recording).hexdigest()
+        assert send_chunk(site, "ada-squat.ecxr", recording, 0, len(recording), digest).is_success
         with chromium_page() as page:
             show_the_site(page, site.url)
+            listed = page.locator("#recordings tbody tr")
+            expect(listed).to_have_count(1)
+            expect(listed.first).to_contain_text(MACHINE_ID)
+            href = listed.first.get_by_role("link", name="download").get_attribute("href")
+            assert href is not None and page.request.get(site.url + href).body() == recording
 
 
 def show_the_site(page: Page, url: str) -> None:

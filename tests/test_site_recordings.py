@@ -17,16 +17,22 @@ import pytest
 
 from controller.app.store import SqliteSessionStore
 from controller.app.upload_ledger import UploadLedger
-from controller.bridge.uploads import SIGNATURE_HEADER, RecordingClaim, RecordingUploader, recording_path
+from controller.bridge.uploads import SIGNATURE_HEADER, RecordingUploader, recording_path
 from controller.config import ConfigError, load_machine
 from controller.config.site import load_site
 from controller.config.site_link import SiteLinkConfig
 from tests.live_dashboard import free_port
 from tests.mqtt_harness import KEY, MACHINE_ID, broker, fleet_of_one, machine_file
 from tests.postgres_harness import Postgres
-from tests.site_harness import SITE_BROKER, SiteWorker, fresh_database, key_dir, site_file, wait_until
-
-STARTED = "2026-12-03T08:00:00+00:00"
+from tests.site_harness import (
+    SITE_BROKER,
+    SiteWorker,
+    fresh_database,
+    key_dir,
+    send_chunk,
+    site_file,
+    wait_until,
+)
 
 
 def recordings_section(folder: Path, max_mb: int = 64) -> str:
@@ -145,38 +151,6 @@ def test_an_upload_cut_by_a_site_killed_mid_file_goes_on_from_where_the_site_sto
     assert size <= uploader.bytes_sent <= size + chunk_kb * 1024
 
 
-def put(
-    site: SiteWorker,
-    name: str,
-    chunk: bytes,
-    offset: int,
-    size: int,
-    sha256: str,
-    key: bytes = KEY,
-    machine: str = MACHINE_ID,
-    sent: bytes | Iterator[bytes] | None = None,
-) -> httpx.Response:
-    """A chunk as a machine's uploader sends it, unchecked here (the site is what checks it);
-    `sent`: other bytes than those signed."""
-    claim = RecordingClaim.model_construct(
-        machine=machine,
-        name=name,
-        offset=offset,
-        size=size,
-        sha256=sha256,
-        chunk_sha256=sha256_of(chunk),
-        person="ada",
-        started=STARTED,
-    )
-    return httpx.put(
-        site.url + recording_path(machine, name),
-        content=chunk if sent is None else sent,
-        params=claim.model_dump(exclude={"machine", "name", "chunk_sha256"}, exclude_none=True),
-        headers={SIGNATURE_HEADER: claim.signature(key)},
-        timeout=10,
-    )
-
-
 def test_the_site_keeps_only_a_whole_recording_that_hashes_right_from_the_machine_that_signed_it(
     tmp_path: Path, cluster: Postgres
 ) -> None:
@@ -184,47 +158,45 @@ def test_the_site_keeps_only_a_whole_recording_that_hashes_right_from_the_machin
     whole, half = sha256_of(data), 50_000
     with recording_site(tmp_path, cluster, max_mb=1) as site:
         # not the machine's key, a machine the site has no key for, bytes changed after signing
-        assert put(site, name, data, 0, len(data), whole, key=b"not-the-key").status_code == 401
-        assert put(site, name, data, 0, len(data), whole, machine="gym-9").status_code == 403
-        assert put(site, name, data, 0, len(data), whole, sent=data[:-1] + b"\0").status_code == 401
+        assert send_chunk(site, name, data, 0, len(data), whole, key=b"not-the-key").status_code == 401
+        assert send_chunk(site, name, data, 0, len(data), whole, machine="gym-9").status_code == 403
+        assert send_chunk(site, name, data, 0, len(data), whole, sent=data[:-1] + b"\0").status_code == 401
         assert not (tmp_path / "site-recordings" / MACHINE_ID).exists()
         # a chunk from past what the site holds: it says where to go on from
-        ahead = put(site, name, data[half:], half, len(data), whole)
+        ahead = send_chunk(site, name, data[half:], half, len(data), whole)
         assert ahead.status_code == 409 and ahead.json()["received"] == 0
-        first = put(site, name, data[:half], 0, len(data), whole)
-        assert first.status_code == 200 and first.json() == first.json() | {
-            "received": half,
-            "complete": False,
-        }
-        again = put(site, name, data[:half], 0, len(data), whole)  # a retry whose answer was lost
+        first = send_chunk(site, name, data[:half], 0, len(data), whole)
+        assert first.status_code == 200
+        assert (first.json()["received"], first.json()["complete"]) == (half, False)
+        again = send_chunk(site, name, data[:half], 0, len(data), whole)  # a retry whose answer was lost
         assert again.status_code == 409 and again.json()["received"] == half
         assert site.get("/api/recordings") == []
         # declared with another hash from its start: whole, it hashes wrong, and is not kept
         wrong = sha256_of(b"another file")
-        assert put(site, name, data[:half], 0, len(data), wrong).status_code == 200
-        refused = put(site, name, data[half:], half, len(data), wrong)
+        assert send_chunk(site, name, data[:half], 0, len(data), wrong).status_code == 200
+        refused = send_chunk(site, name, data[half:], half, len(data), wrong)
         assert refused.status_code == 409 and refused.json()["received"] == 0
         assert refused.json()["detail"].startswith("sha256:")
         assert not at_site(tmp_path, name).exists() and site.get("/api/recordings") == []
         # sent right: kept, listed, and the same name for another file is refused
-        kept = put(site, name, data, 0, len(data), whole)
+        kept = send_chunk(site, name, data, 0, len(data), whole)
         assert kept.status_code == 200 and kept.json()["complete"] is True
         assert at_site(tmp_path, name).read_bytes() == data
         assert [(r["name"], r["person"], r["size"]) for r in site.get("/api/recordings")] == [
             (name, "ada", len(data))
         ]
-        other = put(site, name, data[:10], 0, 10, sha256_of(data[:10]))
+        other = send_chunk(site, name, data[:10], 0, 10, sha256_of(data[:10]))
         assert other.status_code == 422 and "name" in other.json()["detail"]
         # larger than the site keeps; a name that could be a partial's
-        big = put(site, "big.ecxr", data, 0, 2 * 1024 * 1024, whole)
+        big = send_chunk(site, "big.ecxr", data, 0, 2 * 1024 * 1024, whole)
         assert big.status_code == 422 and big.json()["detail"].startswith("size:")
-        assert put(site, f".{name}.part", data, 0, len(data), whole).status_code == 422
+        assert send_chunk(site, f".{name}.part", data, 0, len(data), whole).status_code == 422
         hidden = httpx.get(f"{site.url}{recording_path(MACHINE_ID, f'.{name}.part')}/file", timeout=10)
         assert hidden.status_code == 422
         # a chunk past the largest a machine sends, with its length told or not (read so far only)
         too_much = b"\0" * (4096 * 1024 + 1)
-        assert put(site, "long.ecxr", too_much, 0, len(too_much), whole).status_code == 413
-        streamed = put(site, "long.ecxr", b"", 0, len(too_much), whole, sent=iter([too_much]))
+        assert send_chunk(site, "long.ecxr", too_much, 0, len(too_much), whole).status_code == 413
+        streamed = send_chunk(site, "long.ecxr", b"", 0, len(too_much), whole, sent=iter([too_much]))
         assert streamed.status_code == 413 and streamed.request.headers.get("transfer-encoding") == "chunked"
         # how much the site holds is told only to the machine
         unsigned = httpx.get(

@@ -62,7 +62,26 @@ async function showPerson(name) {
   $("#exercise").replaceChildren(...exercises.map((e) => new Option(e, e)));
   $("#exercise").onchange = () => showProgress(name, $("#exercise").value);
   $("#person").hidden = false;
+  await showRecordings(name);
   if (exercises.length) await showProgress(name, exercises[0]);
+}
+
+function recordingRow(r) {
+  const link = document.createElement("a");
+  link.href = `/api/machines/${encodeURIComponent(r.machine)}/recordings/${encodeURIComponent(r.name)}/file`;
+  link.download = r.name;
+  link.textContent = "download";
+  const get = document.createElement("td");
+  get.append(link);
+  return row(cell(when(r.started)), cell(r.machine), cell(`${(r.size / 1048576).toFixed(1)} MB`), get);
+}
+
+async function showRecordings(name) {
+  // A site that keeps no recordings has no such route: the table stays hidden.
+  const response = await fetch(`/api/recordings?${new URLSearchParams({ person: name })}`);
+  const recordings = response.ok ? await response.json() : [];
+  $("#recordings").hidden = recordings.length === 0;
+  $("#recordings tbody").replaceChildren(...recordings.map(recordingRow));
 }
 
 async function showProgress(name, exercise) {

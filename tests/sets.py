@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from controller.config import load_athlete, load_machine, load_profile
+from controller.config import load_athlete, load_drive_map, load_machine, load_profile
 from controller.core.reps import RepMetrics
 from simulator.scenarios import scenario_by_name
 from simulator.simulate import SimulationResult, SimulationSetup, simulate
@@ -20,7 +20,14 @@ def simulate_set(
     scenario: str | None = None,
     machine: str = "home-gym-2kw",
     transport: str = "inproc",
+    link_timeout_s: float | None = None,
 ) -> SimulationResult:
+    """`link_timeout_s`: the reply timeout of the transport's reference drive map, instead of its own."""
+    drive_map = None
+    if link_timeout_s is not None:
+        drive_map = load_drive_map("odrive-ascii" if transport == "serial" else "sim").with_timeout(
+            link_timeout_s
+        )
     setup = SimulationSetup(
         machine=load_machine(machine),
         profile=load_profile(profile),
@@ -29,6 +36,7 @@ def simulate_set(
         load_kg=load_kg,
         scenario=scenario_by_name(scenario) if scenario else None,
         transport=transport,
+        drive_map=drive_map,
     )
     return simulate(setup, keep_frames=True)
 

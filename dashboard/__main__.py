@@ -12,6 +12,8 @@ from pathlib import Path
 
 import uvicorn
 
+from controller.bridge.site_checkin import site_access
+from controller.config import ConfigError, load_machine
 from dashboard.app import create_app
 from dashboard.state import Settings
 
@@ -26,10 +28,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: this computer only)")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--parent", type=int, help="exit when this process (the demo) is gone")
+    parser.add_argument("--machine", help="machine file, for its [site]: where rehab check-ins are decided")
     args = parser.parse_args(argv)
+    try:
+        site = site_access(load_machine(args.machine)) if args.machine else None
+    except (ConfigError, OSError) as exc:
+        print(f"python -m dashboard: --machine: {exc}", file=sys.stderr)
+        return 2
     if args.parent:
         threading.Thread(target=_exit_with, args=(args.parent,), daemon=True).start()
-    settings = Settings(args.control, args.db, args.recordings, args.host, args.port)
+    settings = Settings(args.control, args.db, args.recordings, args.host, args.port, site)
     uvicorn.run(
         create_app(settings),
         host=args.host,

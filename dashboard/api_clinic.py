@@ -13,14 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from controller.app.clinic import Clinic
 from controller.app.progression import stage_profile
 from controller.app.report import render_report
-from controller.app.store import SqliteSessionStore, StoreError
+from controller.app.store import SqliteSessionStore, StoreError, utc_now
+from controller.bridge import site_checkin
 from controller.config import CapsConfig, ConfigError
 from controller.config.loader import CONFIG_ROOT, describe
 from controller.config.protocol import load_protocol
 from controller.wire import Name
 from dashboard.api_machine import Ok, ask_control
 from dashboard.auth import SUPERVISE, TRAIN, User, current_user, require
-from dashboard.state import hub_of, open_store
+from dashboard.state import hub_of, open_store, settings_of
 
 router = APIRouter(prefix="/api")
 Store = Annotated[SqliteSessionStore, Depends(open_store)]
@@ -120,12 +121,15 @@ def report(name: Name, store: Store, user: Annotated[User, Depends(current_user)
 
 
 @router.post("/today/checkin")
-def check_in(body: CheckIn, store: Store, user: Annotated[User, Depends(require(*TRAIN))]) -> dict[str, Any]:
-    """Today's decision, from the soreness and the last session; the set it prescribes."""
+def check_in(
+    request: Request, body: CheckIn, store: Store, user: Annotated[User, Depends(require(*TRAIN))]
+) -> dict[str, Any]:
+    """Today's decision, from the soreness and the last session (on any machine, where a site holds
+    the plan); the set it prescribes."""
     clinic = Clinic(store)
     try:
-        record = clinic.check_in(user.name, body.soreness)
-    except StoreError as exc:
+        record = site_checkin.check_in(clinic, settings_of(request).site, user.name, body.soreness, utc_now())
+    except (StoreError, ConfigError) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     plan = clinic.plan_for(user.name)
     assert plan is not None

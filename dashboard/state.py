@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import Request
 
 from controller.app.store import SqliteSessionStore
+from controller.bridge.site_checkin import SiteAccess
 from dashboard.hub import Hub
 
 
@@ -20,6 +21,7 @@ class Settings:
     recordings: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    site: SiteAccess | None = None  # the site that holds rehab plans and decides check-ins
 
 
 def hub_of(request: Request) -> Hub:

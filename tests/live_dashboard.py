@@ -13,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
+from controller.bridge.site_checkin import SiteAccess
 from dashboard.app import create_app
 from dashboard.state import Settings
 from tests.service_harness import running_service
@@ -37,11 +38,12 @@ def live_dashboard(folder: Path) -> Iterator[LiveDashboard]:
 
 
 @contextmanager
-def dashboard_of(folder: Path) -> Iterator[LiveDashboard]:
+def dashboard_of(folder: Path, site: SiteAccess | None = None) -> Iterator[LiveDashboard]:
     """The dashboard of the control service already running in `folder` (its port, store and
-    recordings), served in a thread of this process."""
+    recordings), served in a thread of this process; `site`: where its check-ins are decided."""
     port = free_port()
-    settings = Settings(folder / "control.sock", folder / "sessions.sqlite", folder / "recordings")
+    files = (folder / "control.sock", folder / "sessions.sqlite", folder / "recordings")
+    settings = Settings(*files, site=site)
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="dashboard", daemon=True)

@@ -201,14 +201,17 @@ SITE_API = [
     "GET /api/people",
     "GET /api/people/{name}/blocks",
     "GET /api/people/{name}/caps",
+    "GET /api/people/{name}/plan",
     "GET /api/people/{name}/progress",
     "GET /api/people/{name}/reps",
     "GET /api/recordings",
     "POST /api/login",
     "POST /api/logout",
+    "POST /api/machines/{machine}/checkins",
     "PUT /api/accounts/{name}",
     "PUT /api/machines/{machine}/recordings/{name}",
     "PUT /api/people/{name}/caps",
+    "PUT /api/people/{name}/plan",
 ]
 
 

@@ -72,7 +72,7 @@ def test_an_old_database_is_migrated_and_keeps_its_data(tmp_path):
     db.commit()
     db.close()
     store = SqliteSessionStore(path)
-    assert store.schema_version == len(MIGRATIONS) == 11
+    assert store.schema_version == len(MIGRATIONS) == 12
     store.add_note(1, "notes exist after the upgrade")
     store.add_account("bo", "patient", "hash")
     assert store.account("bo") == ("patient", "hash")

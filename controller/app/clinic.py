@@ -7,10 +7,11 @@ import json
 from dataclasses import asdict, dataclass
 
 from controller.app.clinic_store import ClinicRecords
-from controller.app.progression import Action, Decision, SessionOutcome, decide
+from controller.app.progression import Action, Decision, next_decision, outcome_since, without_advancing
 from controller.app.store import SqliteSessionStore, StoreError, utc_now
 from controller.config import CapsConfig
 from controller.config.protocol import ProtocolConfig, load_protocol
+from controller.core.reps import RepMetrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,16 @@ class Plan:
     id: int
     person: str
     protocol: ProtocolConfig
+    assigned_by: str
+    started: str
+
+
+@dataclass(frozen=True, slots=True)
+class SitePlan:
+    """A plan as the site assigned it: `id` is the site's."""
+
+    id: int
+    protocol: str
     assigned_by: str
     started: str
 
@@ -74,10 +85,12 @@ class Clinic:
         return ""
 
     # -- plans -------------------------------------------------------------------------------------
-    def assign(self, person: str, protocol: str, by: str, at: str | None = None) -> Plan:
+    def assign(
+        self, person: str, protocol: str, by: str, at: str | None = None, site_plan: int | None = None
+    ) -> Plan:
         config = load_protocol(protocol)
         started = at or utc_now()
-        plan_id = self._records.assign(self.store.person_named(person), config.name, by, started)
+        plan_id = self._records.assign(self.store.person_named(person), config.name, by, started, site_plan)
         return Plan(plan_id, person, config, by, started)
 
     def plan_for(self, person: str) -> Plan | None:
@@ -88,30 +101,67 @@ class Clinic:
         return Plan(plan_id, person, load_protocol(protocol), by, started)
 
     # -- check-ins and decisions -------------------------------------------------------------------
-    def check_in(self, person: str, soreness: int, at: str | None = None) -> DecisionRecord:
-        """Today's soreness, and the decision it leads to (recorded, with its reason)."""
+    def check_in(self, person: str, soreness: int, at: str | None = None, alone: str = "") -> DecisionRecord:
+        """Today's soreness, and the decision it leads to (recorded, with its reason). `alone`: why
+        this machine decides without the site that holds the plan; it then never advances the load
+        (progression.without_advancing), and the decision goes up to the site with the next check-in
+        the site answers."""
         plan = self.plan_for(person)
         if plan is None:
             raise StoreError(f"{person!r} has no protocol assigned: a clinician assigns one first")
-        when = at or utc_now()
-        person_id = self.store.person_named(person)
         history = self.decisions(plan)
-        last = history[-1] if history else None
-        outcome = None if last is None else self._outcome_after(plan, last)
-        # The protocol moves on by sessions done, not by check-ins: a check-in with no session since
-        # the last one is still that session's.
-        number = 1 if last is None else last.decision.session_number + (0 if outcome is None else 1)
-        decision = decide(
-            plan.protocol,
-            number,
-            soreness,
-            None if last is None else last.decision.load_kg,
-            outcome,
-        )
+        last = history[-1].decision if history else None
+        since = None if not history else self._reps_after(plan.person, history[-1].after_session)
+        outcome = None if last is None else outcome_since(plan.protocol, last, since or [])
+        decision = next_decision(plan.protocol, last, soreness, outcome)
+        if alone:
+            decision = without_advancing(plan.protocol, decision, last, alone)
+        return self._record(plan, decision, at or utc_now(), "offline" if alone else "machine")
+
+    def take_site_decision(
+        self, person: str, site_plan: SitePlan, decision: Decision, at: str
+    ) -> DecisionRecord:
+        """The site's decision on a check-in made here; a plan the site assigned since starts here.
+        Signed by the site, and still checked against its protocol (ValueError, ConfigError)."""
+        protocol = load_protocol(site_plan.protocol)
+        if not decision.stage < len(protocol.stages):
+            raise ValueError(f"stage {decision.stage}: {protocol.name} has {len(protocol.stages)} stages")
+        if not protocol.start_load_kg <= decision.load_kg <= protocol.max_load_kg:
+            raise ValueError(
+                f"load_kg = {decision.load_kg}: {protocol.name} allows {protocol.start_load_kg} to "
+                f"{protocol.max_load_kg} kg"
+            )
+        plan = self.plan_for(person)
+        if plan is None or self._records.site_plan_of(plan.id) != site_plan.id:
+            plan = self.assign(
+                person, site_plan.protocol, site_plan.assigned_by, site_plan.started, site_plan.id
+            )
+        return self._record(plan, decision, at, "site")
+
+    def offline_decisions(self, person: str, site_plan: int) -> list[DecisionRecord]:
+        """Decisions made here without the site, on its plan `site_plan`, since its last one here."""
+        plan = self.plan_for(person)
+        if plan is None or self._records.site_plan_of(plan.id) != site_plan:
+            return []
+        found: list[DecisionRecord] = []
+        for record, source in zip(self.decisions(plan), self._records.decision_sources(plan.id), strict=True):
+            if source == "site":
+                found.clear()
+            elif source == "offline":
+                found.append(record)
+        return found
+
+    def site_plan_of(self, person: str) -> int | None:
+        """The site's id of the person's active plan here (None: none, or one assigned here)."""
+        plan = self.plan_for(person)
+        return None if plan is None else self._records.site_plan_of(plan.id)
+
+    def _record(self, plan: Plan, decision: Decision, at: str, source: str) -> DecisionRecord:
+        person_id = self.store.person_named(plan.person)
         sessions = self.store.sessions(person_id)
-        record = DecisionRecord(when, decision, sessions[-1] if sessions else 0)
+        record = DecisionRecord(at, decision, sessions[-1] if sessions else 0)
         columns = asdict(decision) | {"action": decision.action.value, "after_session": record.after_session}
-        self._records.add_check_in(person_id, plan.id, when, soreness, columns)
+        self._records.add_check_in(person_id, plan.id, at, decision.soreness, columns | {"source": source})
         return record
 
     def decisions(self, plan: Plan) -> list[DecisionRecord]:
@@ -120,12 +170,7 @@ class Clinic:
             for at, number, stage, action, load, soreness, reason, after in self._records.decisions(plan.id)
         ]
 
-    def _outcome_after(self, plan: Plan, last: DecisionRecord) -> SessionOutcome | None:
-        """What the sessions done since the last decision showed (None: none done)."""
-        person_id = self.store.person_named(plan.person)
-        later = [s for s in self.store.sessions(person_id) if s > last.after_session]
-        if not later:
-            return None
-        stage = plan.protocol.stages[last.decision.stage]
-        reps = [rep for s in later for st in self.store.session(s).sets for rep in st.reps]
-        return SessionOutcome(stage.sets * stage.reps, reps, stage)
+    def _reps_after(self, person: str, session: int) -> list[RepMetrics]:
+        person_id = self.store.person_named(person)
+        later = [s for s in self.store.sessions(person_id) if s > session]
+        return [rep for s in later for st in self.store.session(s).sets for rep in st.reps]

@@ -63,15 +63,25 @@ class ClinicRecords:
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def assign(self, person_id: int, protocol: str, by: str, started: str) -> int:
+    def assign(self, person_id: int, protocol: str, by: str, started: str, site_plan: int | None) -> int:
         """A new active plan (any earlier one ends); its id."""
         with self._db:
             self._db.execute("UPDATE plans SET active = 0 WHERE person_id = ?", (person_id,))
             cursor = self._db.execute(
-                "INSERT INTO plans (person_id, protocol, assigned_by, started) VALUES (?, ?, ?, ?)",
-                (person_id, protocol, by, started),
+                "INSERT INTO plans (person_id, protocol, assigned_by, started, site_plan) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (person_id, protocol, by, started, site_plan),
             )
         return int(cursor.lastrowid or 0)
+
+    def site_plan_of(self, plan_id: int) -> int | None:
+        row = self._db.execute("SELECT site_plan FROM plans WHERE id = ?", (plan_id,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def decision_sources(self, plan_id: int) -> list[str]:
+        """Where each of the plan's decisions was made (machine, site, offline), in order."""
+        rows = self._db.execute("SELECT source FROM decisions WHERE plan_id = ? ORDER BY id", (plan_id,))
+        return [str(row[0]) for row in rows]
 
     def active_plan(self, person: str) -> tuple[int, str, str, str] | None:
         """(id, protocol, assigned by, started) of the person's active plan."""
@@ -86,15 +96,15 @@ class ClinicRecords:
         self, person_id: int, plan_id: int, at: str, soreness: int, decision: dict[str, Any]
     ) -> None:
         """A check-in and the decision it led to, in one transaction. `decision` holds the columns:
-        session_number, stage, action, load_kg, soreness, reason, after_session."""
+        session_number, stage, action, load_kg, soreness, reason, after_session, source."""
         with self._db:
             self._db.execute(
                 "INSERT INTO checkins (person_id, at, soreness) VALUES (?, ?, ?)", (person_id, at, soreness)
             )
             self._db.execute(
                 "INSERT INTO decisions (plan_id, at, session_number, stage, action, load_kg, soreness, "
-                "reason, after_session) VALUES (:plan_id, :at, :session_number, :stage, :action, :load_kg, "
-                ":soreness, :reason, :after_session)",
+                "reason, after_session, source) VALUES (:plan_id, :at, :session_number, :stage, :action, "
+                ":load_kg, :soreness, :reason, :after_session, :source)",
                 decision | {"plan_id": plan_id, "at": at},
             )
 

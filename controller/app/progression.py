@@ -93,6 +93,43 @@ def decide(
     )
 
 
+def next_decision(
+    protocol: ProtocolConfig, last: Decision | None, soreness: int, since: SessionOutcome | None
+) -> Decision:
+    """What a check-in leads to after the plan's `last` decision (None: its first), from what the
+    sessions done since showed (None: none done). The plan moves on by sessions done, not by
+    check-ins: a check-in with no session since the last one is still that session's."""
+    if last is None:
+        return decide(protocol, 1, soreness, None, since)
+    number = last.session_number + (0 if since is None else 1)
+    return decide(protocol, number, soreness, last.load_kg, since)
+
+
+def outcome_since(protocol: ProtocolConfig, last: Decision, reps: list[RepMetrics]) -> SessionOutcome | None:
+    """The reps done since `last` against what its stage planned (None: no rep done since)."""
+    if not reps:
+        return None
+    stage = protocol.stages[last.stage]
+    return SessionOutcome(stage.sets * stage.reps, reps, stage)
+
+
+def without_advancing(
+    protocol: ProtocolConfig, decision: Decision, last: Decision | None, why: str
+) -> Decision:
+    """`decision`, but holding at the last load where it advanced: what a machine decides alone
+    when it cannot know what the person did elsewhere. A step back, which lowers the load, stands."""
+    if decision.action is not Action.ADVANCE or last is None:
+        return decision
+    return Decision(
+        decision.session_number,
+        decision.stage,
+        Action.HOLD,
+        last.load_kg,
+        decision.soreness,
+        f"holding at {last.load_kg:g} kg: {why}",
+    )
+
+
 def _what_was_missing(protocol: ProtocolConfig, soreness: int, last: SessionOutcome | None) -> list[str]:
     missing = []
     if last is None:

@@ -5,13 +5,13 @@ changed with the site's token and sent to every machine."""
 from __future__ import annotations
 
 import asyncio
-import hmac
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import psycopg
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -22,7 +22,7 @@ from controller.app.logins import Logins
 from controller.app.progress import progress_of
 from controller.config import CapsConfig
 from controller.site.ingest import IngestWorker
-from controller.site.logins import READ, logins_api
+from controller.site.logins import READ, Authorization, check_token, logins_api
 from controller.site.store import AccountRecord, SiteStore
 from controller.site.to_machines import account_messages, caps_messages
 from controller.wire import NAME_PATTERN
@@ -30,7 +30,6 @@ from controller.wire import NAME_PATTERN
 Person = Annotated[str, PathParameter(min_length=1, max_length=64)]
 # A person a machine can be sent caps for: a name the machines take (controller/wire.py Name)
 PersonName = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=NAME_PATTERN)]
-Authorization = Annotated[str | None, Header(max_length=200)]  # "Bearer {the site's token}"
 Weeks = Annotated[float, Query(gt=0, le=520)]
 Exercise = Annotated[str, Query(min_length=1, max_length=64)]
 
@@ -48,14 +47,15 @@ def site_app(
     store: SiteStore,
     worker: IngestWorker,
     token: str | None = None,
-    recordings: APIRouter | None = None,
+    parts: Sequence[APIRouter] = (),
     require_logins: bool = False,
 ) -> FastAPI:
+    """`parts`: the API's other halves this site has (plans, recordings)."""
     app = FastAPI(title="eccentrix site", version="1")
     app.state.logins, app.state.require_logins = Logins(), require_logins
     app.include_router(logins_api(store))
-    if recordings is not None:
-        app.include_router(recordings)
+    for part in parts:
+        app.include_router(part)
     app.state.store, app.state.worker, app.state.token = store, worker, token
     app.add_exception_handler(psycopg.DataError, _not_storable)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -114,7 +114,7 @@ def site_app(
         authorization: Authorization = None,
     ) -> dict[str, Any]:
         """A new revision of the person's caps, sent to every machine at once (or when it is back)."""
-        _check_token(request, authorization)
+        check_token(request, authorization)
         record = await _store(request).set_caps(name, caps.model_dump_json(exclude_none=True), "site api")
         _worker(request).offer(caps_messages(_prefix(request), _worker(request).keys, record))
         return asdict(record)
@@ -122,7 +122,7 @@ def site_app(
     @app.get("/api/accounts")
     async def accounts(request: Request, authorization: Authorization = None) -> list[dict[str, Any]]:
         """Every account the machines are sent, without its password hash."""
-        _check_token(request, authorization)
+        check_token(request, authorization)
         return [_public(account) for account in await _store(request).accounts()]
 
     @app.put("/api/accounts/{name}")
@@ -134,7 +134,7 @@ def site_app(
     ) -> dict[str, Any]:
         """An account added or changed once, here, and sent to every machine (their dashboards'
         logins); the password is kept as an scrypt hash only."""
-        _check_token(request, authorization)
+        check_token(request, authorization)
         password_hash = await asyncio.to_thread(hash_password, account.password)
         record = await _store(request).set_account(name, account.role, password_hash)
         request.app.state.logins.close_all(name)  # its logins here end: the new password from now
@@ -147,7 +147,7 @@ def site_app(
         name: PersonName,
         authorization: Authorization = None,
     ) -> dict[str, Any]:
-        _check_token(request, authorization)
+        check_token(request, authorization)
         found = await _store(request).accounts(name)
         if not found or found[0].password is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{name}: no such account at this site")
@@ -161,15 +161,6 @@ def site_app(
         return await _store(request).blocks_of(name, weeks)
 
     return app
-
-
-def _check_token(request: Request, authorization: str | None) -> None:
-    token: str | None = request.app.state.token
-    if token is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this site takes no changes: give it [api] token_file")
-    given = (authorization or "").removeprefix("Bearer ").encode()
-    if not hmac.compare_digest(given, token.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Authorization: Bearer and the site's token")
 
 
 async def _not_storable(request: Request, exc: Exception) -> JSONResponse:

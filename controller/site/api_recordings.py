@@ -78,7 +78,7 @@ def recordings_api(inbox: RecordingInbox, keys: dict[str, bytes], store: SiteSto
         person: Annotated[str | None, Query(min_length=1, max_length=64, pattern=NAME_PATTERN)] = None,
     ) -> Any:
         key = key_of(machine)
-        chunk = await _body_of_at_most(request, MAX_CHUNK_BYTES)
+        chunk = await body_of_at_most(request, MAX_CHUNK_BYTES, "a chunk")
         try:
             claim = RecordingClaim(
                 machine=machine,
@@ -123,14 +123,14 @@ def recordings_api(inbox: RecordingInbox, keys: dict[str, bytes], store: SiteSto
     return router
 
 
-async def _body_of_at_most(request: Request, limit: int) -> bytes:
+async def body_of_at_most(request: Request, limit: int, what: str) -> bytes:
     """Read only as far as `limit`: a body sent without a length (chunked) is counted as it comes."""
     length = request.headers.get("content-length", "")
     if length and (not length.isdigit() or int(length) > limit):
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a chunk: up to {limit} bytes")
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"{what}: up to {limit} bytes")
     body = bytearray()
     async for part in request.stream():
         body += part
         if len(body) > limit:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a chunk: up to {limit} bytes")
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"{what}: up to {limit} bytes")
     return bytes(body)

@@ -6,9 +6,11 @@ loopback); otherwise the read API is open, as on loopback behind the site's own 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import secrets
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.app.accounts import MAX_PASSWORD, hash_password, verify_password
@@ -45,6 +47,17 @@ def reader(request: Request) -> User | None:
 
 
 READ = [Depends(reader)]  # a read route's dependencies
+Authorization = Annotated[str | None, Header(max_length=200)]  # "Bearer {the site's token}"
+
+
+def check_token(request: Request, authorization: str | None) -> None:
+    """A changing route's check: the caller has the site's token (`Authorization: Bearer TOKEN`)."""
+    token: str | None = request.app.state.token
+    if token is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this site takes no changes: give it [api] token_file")
+    given = (authorization or "").removeprefix("Bearer ").encode()
+    if not hmac.compare_digest(given, token.encode()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Authorization: Bearer and the site's token")
 
 
 def logins_api(store: SiteStore) -> APIRouter:

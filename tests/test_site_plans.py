@@ -103,6 +103,11 @@ def sources(store: Path) -> list[str]:
         opened.close()
 
 
+def assign(site: SiteWorker, protocol: str, headers: dict[str, str] = BEARER) -> httpx.Response:
+    url = f"{site.url}/api/people/pat/plan"
+    return httpx.put(url, json={"protocol": protocol}, headers=headers, timeout=20)
+
+
 def site_keys(folder: Path) -> Path:
     keys = key_dir(folder)
     (keys / f"{MACHINE_B}.key").write_bytes(KEY_B)
@@ -124,11 +129,10 @@ def test_a_plan_at_the_site_moves_on_by_sessions_on_any_machine_and_a_machine_wi
             key_dir=site_keys(tmp_path),
         )
         with SiteWorker(file, port=free_port()) as site:
-            plan_url = f"{site.url}/api/people/pat/plan"
-            assert httpx.put(plan_url, json={"protocol": PROTOCOL.name}, timeout=20).status_code == 401
-            unknown = httpx.put(plan_url, json={"protocol": "no-such"}, headers=BEARER, timeout=20)
+            assert assign(site, PROTOCOL.name, headers={}).status_code == 401
+            unknown = assign(site, "no-such")
             assert unknown.status_code == 422 and "protocol: 'no-such'" in unknown.text
-            assigned = httpx.put(plan_url, json={"protocol": PROTOCOL.name}, headers=BEARER, timeout=20)
+            assigned = assign(site, PROTOCOL.name)
             assert assigned.status_code == 200, assigned.text
             a, b = machine(site, MACHINE_ID, KEY), machine(site, MACHINE_B, KEY_B)
 
@@ -194,12 +198,7 @@ def test_a_patient_checks_in_on_a_machines_dashboard_and_gets_the_sites_plan(
         ):
             assert patient.post("/api/login", json={"name": "pat", "password": "pat-password"}).is_success
             assert patient.post("/api/today/checkin", json={"soreness": 2}).status_code == 409  # no plan
-            assert httpx.put(
-                f"{site.url}/api/people/pat/plan",
-                json={"protocol": PROTOCOL.name},
-                headers=BEARER,
-                timeout=20,
-            ).is_success
+            assert assign(site, PROTOCOL.name).is_success
             today = patient.post("/api/today/checkin", json={"soreness": 2})
             assert today.status_code == 200, today.text
             body = today.json()
@@ -225,12 +224,7 @@ def test_the_site_decides_only_a_check_in_its_machine_signed_for_today(
             tmp_path, database, mosquitto.url, token_file=tmp_path / "token", key_dir=key_dir(tmp_path)
         )
         with SiteWorker(file) as site:
-            assert httpx.put(
-                f"{site.url}/api/people/pat/plan",
-                json={"protocol": PROTOCOL.name},
-                headers=BEARER,
-                timeout=20,
-            ).is_success
+            assert assign(site, PROTOCOL.name).is_success
             now = datetime.now(UTC).isoformat(timespec="seconds")
             claim = {
                 "machine": MACHINE_ID,

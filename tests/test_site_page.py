@@ -1,18 +1,21 @@
 """The site's page in headless Chromium, against a site worker on a real PostgreSQL and mosquitto:
-what the machines said, and one patient's progress on two of them."""
+what the machines said, and one patient's progress on two of them and their plan."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
 
+from controller.bridge.site_checkin import SiteAccess, ask_site
+from controller.config.site_link import SiteLinkConfig
 from tests.browser import ARTIFACTS, chromium_page
-from tests.mqtt_harness import MACHINE_ID
+from tests.mqtt_harness import KEY, MACHINE_ID
 from tests.postgres_harness import Postgres
 from tests.site_harness import (
     Message,
@@ -27,6 +30,8 @@ from tests.site_harness import (
     state,
     wait_until,
 )
+
+TOKEN = "site-token-for-tests"
 
 
 def test_the_site_page_shows_each_machine_and_a_patients_progress_across_machines(
@@ -44,12 +49,25 @@ def test_the_site_page_shows_each_machine_and_a_patients_progress_across_machine
     ]
     recording = os.urandom(3000)
     recordings = f'folder = "{tmp_path / "recordings"}"'
-    with a_site(tmp_path, cluster, key_dir=key_dir(tmp_path), recordings=recordings) as running:
+    (tmp_path / "token").write_text(TOKEN)
+    with a_site(
+        tmp_path, cluster, key_dir=key_dir(tmp_path), recordings=recordings, token_file=tmp_path / "token"
+    ) as running:
         database, mosquitto, site = running.database, running.broker, running.worker
         publish(mosquitto.port, said)  # before the page: Playwright's own event loop owns the thread then
         wait_until(lambda: count(database, "blocks") == 2, "both blocks stored")
         digest = hashlib.sha256(recording).hexdigest()
         assert send_chunk(site, "ada-squat.ecxr", recording, 0, len(recording), digest).is_success
+        plan = httpx.put(
+            f"{site.url}/api/people/ada/plan",
+            json={"protocol": "nordic-hamstring"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=20,
+        )
+        assert plan.is_success, plan.text
+        access = SiteAccess(SiteLinkConfig(url=site.url), MACHINE_ID, KEY)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        assert ask_site(access, "ada", 2, now, None, []) is not None
         with chromium_page() as page:
             show_the_site(page, site.url)
             listed = page.locator("#recordings tbody tr")
@@ -57,6 +75,12 @@ def test_the_site_page_shows_each_machine_and_a_patients_progress_across_machine
             expect(listed.first).to_contain_text(MACHINE_ID)
             href = listed.first.get_by_role("link", name="download").get_attribute("href")
             assert href is not None and page.request.get(site.url + href).body() == recording
+            expect(page.locator("#plan-protocol")).to_have_text("nordic-hamstring")
+            decided = page.locator("#plan tbody tr")
+            expect(decided).to_have_count(1)
+            expect(decided.first).to_contain_text("first session: the protocol's start load")
+            expect(decided.first.locator("td").nth(5)).to_have_text("10.0")
+            expect(decided.first.locator("td").nth(8)).to_have_text("by the site")
 
 
 def show_the_site(page: Page, url: str) -> None:

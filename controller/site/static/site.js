@@ -63,6 +63,7 @@ async function showPerson(name) {
   $("#exercise").onchange = () => showProgress(name, $("#exercise").value);
   $("#person").hidden = false;
   await showRecordings(name);
+  await showPlan(name);
   if (exercises.length) await showProgress(name, exercises[0]);
 }
 
@@ -82,6 +83,19 @@ async function showRecordings(name) {
   const recordings = response.ok ? await response.json() : [];
   $("#recordings").hidden = recordings.length === 0;
   $("#recordings tbody").replaceChildren(...recordings.map(recordingRow));
+}
+
+async function showPlan(name) {
+  // A person with no plan at the site: 404, and the section stays hidden.
+  const response = await fetch(`/api/people/${encodeURIComponent(name)}/plan`);
+  const plan = response.ok ? await response.json() : null;
+  $("#plan").hidden = plan === null;
+  if (plan === null) return;
+  $("#plan-protocol").textContent = plan.protocol;
+  $("#plan tbody").replaceChildren(...plan.decisions.map((d) => row(
+    cell(when(d.checked_in)), cell(d.machine), cell(d.session_number), cell(d.stage + 1),
+    cell(d.action.replace("_", " ")), cell(d.load_kg.toFixed(1)), cell(d.soreness), cell(d.reason),
+    cell(d.source === "offline" ? "by the machine alone" : "by the site"))));
 }
 
 async function showProgress(name, exercise) {

@@ -31,7 +31,7 @@ from controller.bridge.site_checkin import (
 from controller.config.protocol import load_protocol
 from controller.config.site_link import SiteLinkConfig
 from tests.live_dashboard import dashboard_of, free_port
-from tests.mqtt_harness import KEY, MACHINE_ID, broker
+from tests.mqtt_harness import KEY, MACHINE_ID, broker, fleet_of_one
 from tests.postgres_harness import Postgres
 from tests.site_harness import (
     SITE_BROKER,
@@ -309,4 +309,70 @@ def test_a_signed_decision_its_protocol_could_not_make_is_refused(tmp_path: Path
             "pat", plan, Decision(1, 9, Action.START, 10.0, 2, "x"), "2026-12-03T10:00:00+00:00"
         )
     assert clinic.plan_for("pat") is None  # nothing taken
+    store.close()
+
+
+def test_a_machine_that_never_saw_the_patient_decides_from_the_sites_copy_while_the_site_is_away(
+    tmp_path: Path, cluster: Postgres
+) -> None:
+    """The site sends every machine each plan where it stands; the machine's bridge keeps the copy,
+    so a check-in there with the site away holds or steps back from the plan's last decision."""
+    (tmp_path / "token").write_text(TOKEN)
+    store_b = tmp_path / "b.sqlite"
+    with fleet_of_one(tmp_path, settings=SITE_BROKER) as fleet:
+        database = fresh_database(cluster)
+        file = site_file(
+            tmp_path, database, fleet.broker.url, token_file=tmp_path / "token", key_dir=site_keys(tmp_path)
+        )
+        with SiteWorker(file) as site:
+            assert assign(site, PROTOCOL.name).is_success
+            b = machine(site, MACHINE_B, KEY_B)
+            assert decided(store_b, b, 2, moment(0)).action is Action.START
+            publish(fleet.broker.port, session(MACHINE_B, "b-1", 10))
+            wait_until(lambda: count(database, "reps") == 10, "machine B's session at the site")
+            assert decided(store_b, b, 2, moment(60)).load_kg == 12.5
+
+            def copy_kept() -> bool:
+                plan = on_machine(fleet.folder / "sessions.sqlite", lambda c: c.plan_for("pat"))
+                return (
+                    plan is not None and len(on_machine(fleet.folder / "sessions.sqlite", decisions_of)) == 2
+                )
+
+            wait_until(copy_kept, "the plan where it stands on gym-1")
+            gym = machine(site, MACHINE_ID, KEY)
+        alone = decided(fleet.folder / "sessions.sqlite", gym, 2, moment(120))  # the site is gone
+        assert (alone.action, alone.load_kg, alone.stage) == (Action.HOLD, 12.5, 1)
+        sore = decided(fleet.folder / "sessions.sqlite", gym, 7, moment(130))
+        assert (sore.action, sore.load_kg) == (Action.STEP_BACK, 10.5)
+
+
+def decisions_of(clinic: Clinic) -> list[Decision]:
+    plan = clinic.plan_for("pat")
+    return [] if plan is None else [record.decision for record in clinic.decisions(plan)]
+
+
+def on_machine(store: Path, read: Any) -> Any:
+    opened = SqliteSessionStore(store)
+    try:
+        return read(Clinic(opened))
+    finally:
+        opened.close()
+
+
+def test_a_copy_of_a_plan_never_goes_back(tmp_path: Path) -> None:
+    """An older copy, or one of a plan since replaced, changes nothing; a decision already kept is
+    not kept twice."""
+    store = SqliteSessionStore(tmp_path / "machine.sqlite")
+    clinic = Clinic(store)
+    first = SitePlan(7, PROTOCOL.name, "dr-lee", "2026-12-01T09:00:00+00:00")
+    second = SitePlan(8, "alfredson-heel-drop", "dr-lee", "2026-12-02T09:00:00+00:00")
+    start = (Decision(1, 0, Action.START, 10.0, 2, "first session"), "2026-12-01T10:00:00+00:00")
+    assert clinic.take_site_plan("pat", first, start, revision=3)
+    assert clinic.take_site_plan("pat", first, start, revision=4)  # newer, the same decision
+    assert len(decisions_of(clinic)) == 1
+    assert clinic.take_site_plan("pat", second, None, revision=9)
+    assert not clinic.take_site_plan("pat", first, start, revision=5)  # the replaced plan, replayed
+    plan = clinic.plan_for("pat")
+    assert plan is not None and plan.protocol.name == "alfredson-heel-drop"
+    assert decisions_of(clinic) == []
     store.close()

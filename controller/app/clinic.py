@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from controller.app.clinic_store import ClinicRecords
 from controller.app.progression import Action, Decision, next_decision, outcome_since, without_advancing
@@ -38,6 +39,20 @@ class DecisionRecord:
     at: str
     decision: Decision
     after_session: int
+
+
+MAX_OFFLINE = 60  # decisions one check-in carries up: two months of daily sessions without the site
+
+
+def _check(protocol: ProtocolConfig, decision: Decision) -> None:
+    """A decision from elsewhere, signed, is still one its protocol could have made."""
+    if not decision.stage < len(protocol.stages):
+        raise ValueError(f"stage {decision.stage}: {protocol.name} has {len(protocol.stages)} stages")
+    if not protocol.start_load_kg <= decision.load_kg <= protocol.max_load_kg:
+        raise ValueError(
+            f"load_kg = {decision.load_kg}: {protocol.name} allows {protocol.start_load_kg} to "
+            f"{protocol.max_load_kg} kg"
+        )
 
 
 class Clinic:
@@ -123,33 +138,46 @@ class Clinic:
     ) -> DecisionRecord:
         """The site's decision on a check-in made here; a plan the site assigned since starts here.
         Signed by the site, and still checked against its protocol (ValueError, ConfigError)."""
+        _check(load_protocol(site_plan.protocol), decision)
+        return self._record(self._site_plan(person, site_plan), decision, at, "site")
+
+    def take_site_plan(
+        self, person: str, site_plan: SitePlan, last: tuple[Decision, str] | None, revision: int
+    ) -> bool:
+        """The site's copy of where a person's plan stands (its last decision and that decision's
+        check-in time), if newer than the copy taken last; True: taken. Checked as a decision is."""
         protocol = load_protocol(site_plan.protocol)
-        if not decision.stage < len(protocol.stages):
-            raise ValueError(f"stage {decision.stage}: {protocol.name} has {len(protocol.stages)} stages")
-        if not protocol.start_load_kg <= decision.load_kg <= protocol.max_load_kg:
-            raise ValueError(
-                f"load_kg = {decision.load_kg}: {protocol.name} allows {protocol.start_load_kg} to "
-                f"{protocol.max_load_kg} kg"
-            )
-        plan = self.plan_for(person)
-        if plan is None or self._records.site_plan_of(plan.id) != site_plan.id:
-            plan = self.assign(
-                person, site_plan.protocol, site_plan.assigned_by, site_plan.started, site_plan.id
-            )
-        return self._record(plan, decision, at, "site")
+        if last is not None:
+            _check(protocol, last[0])
+        if self._records.site_revision(self.store.person_named(person)) >= revision:
+            return False  # also a copy of a plan since replaced: it cannot bring that plan back
+        plan = self._site_plan(person, site_plan)
+        if last is not None and not self._decided_at(plan, last[1]):
+            self._record(plan, last[0], last[1], "site")
+        self._records.set_site_revision(plan.id, revision)
+        return True
 
     def offline_decisions(self, person: str, site_plan: int) -> list[DecisionRecord]:
-        """Decisions made here without the site, on its plan `site_plan`, since its last one here."""
+        """Decisions made here without the site on its plan `site_plan`, the latest MAX_OFFLINE: each
+        check-in the site answers carries them (it keeps each once), so none is lost to a site
+        decision made elsewhere in between."""
         plan = self.plan_for(person)
         if plan is None or self._records.site_plan_of(plan.id) != site_plan:
             return []
-        found: list[DecisionRecord] = []
-        for record, source in zip(self.decisions(plan), self._records.decision_sources(plan.id), strict=True):
-            if source == "site":
-                found.clear()
-            elif source == "offline":
-                found.append(record)
-        return found
+        sources = self._records.decision_sources(plan.id)
+        made = [r for r, source in zip(self.decisions(plan), sources, strict=True) if source == "offline"]
+        return made[-MAX_OFFLINE:]
+
+    def _site_plan(self, person: str, site_plan: SitePlan) -> Plan:
+        """The person's active plan here, the site's `site_plan` (started here if it is not)."""
+        plan = self.plan_for(person)
+        if plan is not None and self._records.site_plan_of(plan.id) == site_plan.id:
+            return plan
+        return self.assign(person, site_plan.protocol, site_plan.assigned_by, site_plan.started, site_plan.id)
+
+    def _decided_at(self, plan: Plan, at: str) -> bool:
+        moment = datetime.fromisoformat(at)
+        return any(datetime.fromisoformat(record.at) == moment for record in self.decisions(plan))
 
     def site_plan_of(self, person: str) -> int | None:
         """The site's id of the person's active plan here (None: none, or one assigned here)."""

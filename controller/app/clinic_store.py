@@ -8,6 +8,10 @@ from typing import Any
 
 from controller.app.store import SqliteSessionStore, utc_now
 
+# By the time of each decision's check-in: one the site decided for another machine can arrive here
+# after a check-in made here later
+IN_ORDER = "ORDER BY at, id"
+
 
 class ClinicRecords:
     def __init__(self, store: SqliteSessionStore) -> None:
@@ -78,9 +82,20 @@ class ClinicRecords:
         row = self._db.execute("SELECT site_plan FROM plans WHERE id = ?", (plan_id,)).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
+    def site_revision(self, person_id: int) -> int:
+        """The revision of the last copy of the person's plan taken from the site (0: none)."""
+        row = self._db.execute(
+            "SELECT max(site_revision) FROM plans WHERE person_id = ?", (person_id,)
+        ).fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    def set_site_revision(self, plan_id: int, revision: int) -> None:
+        with self._db:
+            self._db.execute("UPDATE plans SET site_revision = ? WHERE id = ?", (revision, plan_id))
+
     def decision_sources(self, plan_id: int) -> list[str]:
         """Where each of the plan's decisions was made (machine, site, offline), in order."""
-        rows = self._db.execute("SELECT source FROM decisions WHERE plan_id = ? ORDER BY id", (plan_id,))
+        rows = self._db.execute(f"SELECT source FROM decisions WHERE plan_id = ? {IN_ORDER}", (plan_id,))
         return [str(row[0]) for row in rows]
 
     def active_plan(self, person: str) -> tuple[int, str, str, str] | None:
@@ -112,7 +127,7 @@ class ClinicRecords:
         """(at, session_number, stage, action, load_kg, soreness, reason, after_session), in order."""
         rows = self._db.execute(
             "SELECT at, session_number, stage, action, load_kg, soreness, reason, after_session "
-            "FROM decisions WHERE plan_id = ? ORDER BY id",
+            f"FROM decisions WHERE plan_id = ? {IN_ORDER}",
             (plan_id,),
         )
         return [tuple(row) for row in rows]

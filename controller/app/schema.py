@@ -126,10 +126,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE accounts ADD COLUMN source TEXT NOT NULL DEFAULT 'machine';
     """,
     # 12: plans assigned at the site (its plan id: a decision the site sends for another plan starts
-    # that plan here), and where each decision was made: here, at the site, or here while the site
-    # was away (those go up to the site with the next check-in it answers)
+    # that plan here; the revision of the last copy of it taken), and where each decision was made:
+    # here, at the site, or here while the site was away (those go up to the site with each check-in)
     """
     ALTER TABLE plans ADD COLUMN site_plan INTEGER;
+    ALTER TABLE plans ADD COLUMN site_revision INTEGER;
     ALTER TABLE decisions ADD COLUMN source TEXT NOT NULL DEFAULT 'machine';
     """,
 ]

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from controller.app.clinic import Clinic, DecisionRecord, SitePlan
+from controller.app.clinic import MAX_OFFLINE, Clinic, DecisionRecord, SitePlan
 from controller.app.progression import Action, Decision
 from controller.app.store import StoreError
 from controller.bridge.signing import sign, signed_with
@@ -34,7 +34,6 @@ from controller.wire import Name, strict_json
 log = logging.getLogger(__name__)
 
 ANSWER_WITHIN_S = 3.0  # a patient waits at the screen; a site slower than this is away
-MAX_OFFLINE = 60  # decisions one check-in carries up: two months of daily sessions without the site
 PROTOCOL_NAME = r"^[a-z0-9-]+$"
 NO_PLAN_HEADER = "X-Eccentrix-No-Plan"  # a 404 that means "no plan for this person", not "no such route"
 
@@ -66,11 +65,13 @@ class DecisionWire(BaseModel):
         return cls.model_validate(asdict(decision) | {"action": decision.action.value})
 
     def decision(self) -> Decision:
-        fields = self.model_dump()
+        fields = self.model_dump(include=set(DecisionWire.model_fields))
         return Decision(**fields | {"action": Action(self.action)})
 
 
-class OfflineDecision(DecisionWire):
+class DecisionAt(DecisionWire):
+    """A decision and the time of the check-in it answered."""
+
     at: Instant
 
 
@@ -85,7 +86,7 @@ class CheckInClaim(BaseModel):
     soreness: int = Field(ge=0, le=10)
     at: Instant
     site_plan: int | None = Field(None, ge=1, lt=2**53)
-    offline: list[OfflineDecision] = Field(default_factory=list, max_length=MAX_OFFLINE)
+    offline: list[DecisionAt] = Field(default_factory=list, max_length=MAX_OFFLINE)
     sig: str = Field(min_length=64, max_length=64)
 
 
@@ -199,7 +200,7 @@ def answer_from(body: bytes, site: SiteAccess, person: str, at: str) -> SiteAnsw
 
 
 def _offline(record: DecisionRecord) -> dict[str, Any]:
-    return OfflineDecision.model_validate(
+    return DecisionAt.model_validate(
         DecisionWire.of(record.decision).model_dump() | {"at": record.at}
     ).model_dump()
 

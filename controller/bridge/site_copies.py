@@ -4,6 +4,8 @@
   it reads a clinician's caps set here, and the SafetyGate enforces them.
 - An account (its role and scrypt hash, or its removal) comes on `{prefix}/{machine}/accounts/{name}`;
   the machine's dashboard logs it in as one made here. Managed once, at the site.
+- A person's rehab plan where it stands (its last decision) comes on `{prefix}/{machine}/plans/{person}`:
+  a check-in the site cannot answer is decided here from it (bridge/site_checkin.py).
 - Each copy is signed with this machine's key and names it: one meant for another machine, forged,
   or older than the one kept is refused.
 - The site's workers say on `{prefix}/site/{worker}/state` whether they are online (retained, with a
@@ -20,9 +22,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from controller.app.clinic import Clinic
+from controller.app.clinic import Clinic, SitePlan
 from controller.app.store import SqliteSessionStore
 from controller.bridge.signing import signed_with
+from controller.bridge.site_checkin import DecisionAt, PlanWire
 from controller.config import CapsConfig
 from controller.config.loader import describe
 from controller.wire import Name, strict_json
@@ -56,11 +59,29 @@ class AccountCopy(BaseModel):
     sig: str = Field(min_length=64, max_length=64)
 
 
-Copy = CapsCopy | AccountCopy
-COPIES: dict[str, tuple[type[CapsCopy] | type[AccountCopy], str]] = {
+class PlanCopy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1]
+    machine: str = Field(min_length=1, max_length=64)
+    person: Name
+    plan: PlanWire
+    last: DecisionAt | None  # where the plan stands; None: nobody has checked in on it yet
+    revision: int = Field(ge=1, lt=2**53)
+    sig: str = Field(min_length=64, max_length=64)
+
+
+Copy = CapsCopy | AccountCopy | PlanCopy
+COPIES: dict[str, tuple[type[Copy], str]] = {
     "caps": (CapsCopy, "person"),
     "accounts": (AccountCopy, "name"),
+    "plans": (PlanCopy, "person"),
 }
+
+
+def _take_plan(clinic: Clinic, copy: PlanCopy) -> bool:
+    plan = SitePlan(copy.plan.id, copy.plan.protocol, copy.plan.assigned_by, copy.plan.started)
+    last = None if copy.last is None else (copy.last.decision(), copy.last.at)
+    return clinic.take_site_plan(copy.person, plan, last, copy.revision)
 
 
 class SiteState(BaseModel):
@@ -123,6 +144,9 @@ class SiteCopies:
                     copy.person, copy.caps, copy.revision, copy.set_by, copy.set_at
                 )
                 what = f"caps of {copy.person}"
+            elif isinstance(copy, PlanCopy):
+                taken = _take_plan(Clinic(store), copy)
+                what = f"plan of {copy.person}"
             else:
                 taken = store.take_site_account(copy.name, copy.role, copy.password, copy.revision)
                 what = f"account {copy.name}"

@@ -21,9 +21,11 @@ from controller.config.loader import CONFIG_ROOT, describe
 from controller.config.mqtt import MACHINE_ID
 from controller.config.protocol import load_protocol
 from controller.site.api_recordings import body_of_at_most
+from controller.site.ingest import IngestWorker
 from controller.site.logins import READ, Authorization, check_token
-from controller.site.plan_store import PlanStore
+from controller.site.plan_store import PlanState, PlanStore
 from controller.site.store import rep_from
+from controller.site.to_machines import plan_messages
 from controller.wire import NAME_PATTERN, strict_json
 
 PersonName = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=NAME_PATTERN)]
@@ -50,8 +52,13 @@ def decided(
     return DecisionWire.of(next_decision(protocol, previous, soreness, since))
 
 
-def plans_api(plans: PlanStore, keys: dict[str, bytes]) -> APIRouter:
+def plans_api(plans: PlanStore, worker: IngestWorker) -> APIRouter:
+    """`worker`: sends each plan's new state to every machine, and holds their keys."""
     router = APIRouter()
+    keys = worker.keys
+
+    def send(state: PlanState) -> None:
+        worker.offer(plan_messages(worker.config.topic_prefix, keys, state))
 
     @router.put("/api/people/{name}/plan")
     async def assign(
@@ -65,8 +72,9 @@ def plans_api(plans: PlanStore, keys: dict[str, bytes]) -> APIRouter:
             known = ", ".join(sorted(p.stem for p in (CONFIG_ROOT / "protocols").glob("*.toml")))
             problem = f"protocol: {body.protocol!r} is not one of this site's protocols ({known})"
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem) from None
-        plan = await plans.assign(name, protocol.name, body.assigned_by)
-        return plan.model_dump() | {"title": protocol.title, "sessions": protocol.sessions}
+        state = await plans.assign(name, protocol.name, body.assigned_by)
+        send(state)
+        return state.plan.model_dump() | {"title": protocol.title, "sessions": protocol.sessions}
 
     @router.get("/api/people/{name}/plan", dependencies=READ)
     async def plan(name: PersonName) -> dict[str, Any]:
@@ -88,8 +96,9 @@ def plans_api(plans: PlanStore, keys: dict[str, bytes]) -> APIRouter:
         if found is None:
             detail = f"{claim.person}: no plan at this site (the machine's own plan applies)"
             return JSONResponse({"detail": detail}, status.HTTP_404_NOT_FOUND, headers={NO_PLAN_HEADER: "1"})
+        send(found.state)
         answer = {"v": 1, "machine": machine, "person": claim.person, "at": claim.at}
-        answer |= {"plan": found.plan.model_dump(), "decision": found.decision.model_dump()}
+        answer |= {"plan": found.state.plan.model_dump(), "decision": found.decision.model_dump()}
         return sign(answer, key)
 
     return router

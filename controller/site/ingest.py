@@ -20,7 +20,13 @@ from controller.bridge.client import broker_client
 from controller.config.site import SiteMqttConfig
 from controller.site.messages import Refused, parse
 from controller.site.store import SiteStore
-from controller.site.to_machines import Message, account_messages, caps_messages, worker_state_topic
+from controller.site.to_machines import (
+    Message,
+    account_messages,
+    caps_messages,
+    plan_messages,
+    worker_state_topic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +122,12 @@ class IngestWorker:
         prefix = self.config.topic_prefix
         caps = [m for record in await self.store.caps() for m in caps_messages(prefix, self.keys, record)]
         accounts = await self.store.accounts()
-        return caps + [m for record in accounts for m in account_messages(prefix, self.keys, record)]
+        plans = await self.store.plans.states()
+        return (
+            caps
+            + [m for record in accounts for m in account_messages(prefix, self.keys, record)]
+            + [m for state in plans for m in plan_messages(prefix, self.keys, state)]
+        )
 
     async def _send(self, client: aiomqtt.Client) -> None:
         while True:

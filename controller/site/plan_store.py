@@ -11,7 +11,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from controller.bridge.site_checkin import CheckInClaim, DecisionWire, PlanWire
+from controller.bridge.site_checkin import CheckInClaim, DecisionAt, DecisionWire, PlanWire
 
 DECISION = "session_number, stage, action, load_kg, soreness, reason"
 SAVE_DECISION = f"""
@@ -24,34 +24,53 @@ ON CONFLICT (plan_id, machine, checked_in) DO UPDATE SET source = excluded.sourc
 # what a machine decided alone stands over what the site answered for the same check-in: it is what
 # the person was given (the site's answer was lost on its way)
 PLAN = "SELECT id, protocol, assigned_by, started FROM plans WHERE person = %s AND active"
+NEW_REVISION = "UPDATE plans SET revision = nextval('plans_revision') WHERE id = %s RETURNING revision"
 
 # (protocol, last decision or None, soreness, metrics of each rep done since) -> the decision
 Decider = Callable[[str, DecisionWire | None, int, list[dict[str, Any]]], DecisionWire]
 
 
 @dataclass(frozen=True, slots=True)
-class PlanDecision:
+class PlanState:
+    """A person's plan as every machine is sent it: the last decision on it is where it stands."""
+
+    person: str
     plan: PlanWire
+    last: DecisionAt | None
+    revision: int  # from one sequence: a later change always has a larger one
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDecision:
     decision: DecisionWire
+    state: PlanState
 
 
 class PlanStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
-    async def assign(self, person: str, protocol: str, by: str) -> PlanWire:
+    async def assign(self, person: str, protocol: str, by: str) -> PlanState:
         """A new active plan for `person`: any earlier one ends, its decisions kept."""
         async with self.pool.connection() as connection, connection.transaction():
             ended = "UPDATE plans SET active = false WHERE person = %s AND active"
             await connection.execute(ended, (person,))
             cursor = await connection.execute(
                 "INSERT INTO plans (person, protocol, assigned_by) VALUES (%s, %s, %s) "
-                "RETURNING id, protocol, assigned_by, started",
+                "RETURNING id, protocol, assigned_by, started, revision",
                 (person, protocol, by),
             )
             row = await cursor.fetchone()
         assert row is not None  # RETURNING gives the row written
-        return _plan(row)
+        return PlanState(person, _plan(row[:4]), None, int(row[4]))
+
+    async def states(self) -> list[PlanState]:
+        """Every active plan where it stands: what a machine connecting is sent."""
+        async with self.pool.connection() as connection:
+            rows = await (
+                await connection.execute("SELECT person FROM plans WHERE active ORDER BY person")
+            ).fetchall()
+            return [state for (person,) in rows if (state := await _state(connection, person)) is not None]
 
     async def plan(self, person: str) -> tuple[PlanWire, list[dict[str, Any]]] | None:
         """The person's active plan and its decisions in the order they were made (None: no plan)."""
@@ -69,8 +88,8 @@ class PlanStore:
         return _plan(row), decisions
 
     async def check_in(self, claim: CheckInClaim, decide: Decider) -> PlanDecision | None:
-        """The decision on `claim` (None: the person has no plan here). A check-in sent again gets
-        the decision it got the first time."""
+        """The decision on `claim` (None: the person has no plan here) and the plan's new state. A
+        check-in sent again gets the decision it got the first time."""
         async with self.pool.connection() as connection, connection.transaction():
             row = await (await connection.execute(PLAN + " FOR UPDATE", (claim.person,))).fetchone()
             if row is None:
@@ -79,13 +98,25 @@ class PlanStore:
             if claim.site_plan == plan.id:
                 for offline in claim.offline:
                     await _save(connection, plan.id, claim.machine, offline.at, "offline", offline)
-            earlier = await _decision_at(connection, plan.id, claim.machine, claim.at)
-            if earlier is not None:
-                return PlanDecision(plan, earlier)
-            last, reps = await _last_and_since(connection, plan.id, claim.person)
-            decision = decide(plan.protocol, last, claim.soreness, reps)
-            await _save(connection, plan.id, claim.machine, claim.at, "site", decision)
-        return PlanDecision(plan, decision)
+            decision = await _decision_at(connection, plan.id, claim.machine, claim.at)
+            if decision is None:
+                last = await _last(connection, plan.id)
+                reps = [] if last is None else await _reps_since(connection, claim.person, last.at)
+                decision = decide(plan.protocol, last, claim.soreness, reps)
+                await _save(connection, plan.id, claim.machine, claim.at, "site", decision)
+            await connection.execute(NEW_REVISION, (plan.id,))
+            state = await _state(connection, claim.person)
+        assert state is not None  # the plan row is held
+        return PlanDecision(decision, state)
+
+
+async def _state(connection: AsyncConnection[Any], person: str) -> PlanState | None:
+    cursor = await connection.execute(PLAN.replace("started FROM", "started, revision FROM"), (person,))
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    plan = _plan(row[:4])
+    return PlanState(person, plan, await _last(connection, plan.id), int(row[4]))
 
 
 async def _save(
@@ -107,12 +138,8 @@ async def _decision_at(
     return None if row is None else _decision(row)
 
 
-async def _last_and_since(
-    connection: AsyncConnection[Any], plan_id: int, person: str
-) -> tuple[DecisionWire | None, list[dict[str, Any]]]:
-    """The plan's last decision, and every rep the person did on any machine since its check-in (by
-    the machines' clocks, which is also when their reps were done: a rep that reached the site late,
-    from a machine cut off from the broker, still counts where it belongs)."""
+async def _last(connection: AsyncConnection[Any], plan_id: int) -> DecisionAt | None:
+    """The plan's last decision, by the time of its check-in."""
     cursor = await connection.execute(
         f"SELECT checked_in, {DECISION} FROM decisions WHERE plan_id = %s "
         "ORDER BY checked_in DESC, id DESC LIMIT 1",
@@ -120,13 +147,20 @@ async def _last_and_since(
     )
     row = await cursor.fetchone()
     if row is None:
-        return None, []
+        return None
+    return DecisionAt.model_validate(_decision(row[1:]).model_dump() | {"at": row[0].isoformat()})
+
+
+async def _reps_since(connection: AsyncConnection[Any], person: str, at: str) -> list[dict[str, Any]]:
+    """Every rep the person did on any machine since `at`, by the machines' clocks, which is also
+    when their reps were done: a rep that reached the site late, from a machine cut off from the
+    broker, still counts where it belongs."""
     reps = await connection.execute(
         "SELECT metrics FROM reps WHERE person = %s AND at > %s "
         "ORDER BY at, machine, block, set_index, rep_index",
-        (person, row[0]),
+        (person, at),
     )
-    return _decision(row[1:]), [metrics for (metrics,) in await reps.fetchall()]
+    return [metrics for (metrics,) in await reps.fetchall()]
 
 
 def _plan(row: tuple[Any, ...]) -> PlanWire:

@@ -16,7 +16,6 @@ from controller.site.api_plans import plans_api
 from controller.site.api_recordings import recordings_api
 from controller.site.connect import password_of
 from controller.site.ingest import IngestWorker
-from controller.site.plan_store import PlanStore
 from controller.site.recordings import RecordingInbox
 from controller.site.schema import migrate
 from controller.site.store import SiteStore
@@ -36,14 +35,12 @@ def connection_pool(config: SiteConfig) -> AsyncConnectionPool:
     )
 
 
-def api_parts(
-    config: SiteConfig, keys: dict[str, bytes], store: SiteStore, pool: AsyncConnectionPool
-) -> list[APIRouter]:
+def api_parts(config: SiteConfig, worker: IngestWorker) -> list[APIRouter]:
     """The API's halves beside the read API: plans always, recordings where the site keeps them."""
-    parts = [plans_api(PlanStore(pool), keys)]
+    parts = [plans_api(worker.store.plans, worker)]
     if config.recordings is not None:
         inbox = RecordingInbox(config.recordings.folder, config.recordings.max_mb * 1024 * 1024)
-        parts.append(recordings_api(inbox, keys, store))
+        parts.append(recordings_api(inbox, worker.keys, worker.store))
     return parts
 
 
@@ -63,7 +60,7 @@ async def serve_site(config: SiteConfig, stop: asyncio.Event) -> None:
     keys = machine_keys(config.machines.key_dir if config.machines else None)
     worker = IngestWorker(config.mqtt, store, keys)
     token = config.api.token_file.read_text().strip() if config.api.token_file else None
-    app = site_app(store, worker, token, api_parts(config, keys, store, pool), config.api.logins)
+    app = site_app(store, worker, token, api_parts(config, worker), config.api.logins)
     api = uvicorn.Server(uvicorn.Config(app, host=config.api.host, port=config.api.port, log_level="warning"))
     ingest, serving = asyncio.create_task(worker.run()), asyncio.create_task(api.serve())
     stopped = asyncio.create_task(stop.wait())

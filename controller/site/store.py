@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from controller.app.store import ExerciseSet
 from controller.core.reps import RepMetrics
 from controller.site.messages import Event, Rep, State, as_json
+from controller.site.plan_store import PlanStore
 
 SAVE_REP = """
 INSERT INTO reps (machine, block, set_index, rep_index, person, at, metrics)
@@ -88,6 +89,7 @@ class AccountRecord:
 class SiteStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
+        self.plans = PlanStore(pool)
 
     async def save(self, leaf: str, message: Event | State) -> bool:
         """True: stored now; False: it was already there (or older than what is)."""

@@ -1,5 +1,5 @@
-"""What the site sends each machine: every person's caps and every account, one retained message
-per machine and person (or account), signed with that machine's own key and naming it
+"""What the site sends each machine: every person's caps and rehab plan and every account, one
+retained message per machine and person (or account), signed with that machine's own key and naming it
 (controller/bridge/site_copies.py checks both, and that the revision is newer than its copy). A
 machine offline gets them when it is back."""
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from controller.bridge.signing import sign
 from controller.config.mqtt import MACHINE_ID
+from controller.site.plan_store import PlanState
 from controller.site.store import AccountRecord, CapsRecord
 
 KEY_SUFFIX = ".key"
@@ -41,6 +42,14 @@ def account_messages(prefix: str, keys: dict[str, bytes], record: AccountRecord)
     body: dict[str, Any] = {"name": record.name, "role": record.role, "password": record.password}
     body |= {"revision": record.revision, "changed_at": record.changed_at}
     return _signed_for_each(prefix, keys, f"accounts/{record.name}", body)
+
+
+def plan_messages(prefix: str, keys: dict[str, bytes], state: PlanState) -> list[Message]:
+    """A person's plan where it stands (its last decision), so a machine the site cannot reach on
+    their next check-in decides from it (controller/bridge/site_checkin.py)."""
+    last = None if state.last is None else state.last.model_dump()
+    body = {"person": state.person, "plan": state.plan.model_dump(), "last": last, "revision": state.revision}
+    return _signed_for_each(prefix, keys, f"plans/{state.person}", body)
 
 
 def _signed_for_each(prefix: str, keys: dict[str, bytes], leaf: str, body: dict[str, Any]) -> list[Message]:

@@ -1,5 +1,6 @@
 """Rehab plans, kept at the site: which protocol each person follows, and every decision on it
-from a check-in on any machine (controller/site/plans.py).
+from a check-in on any machine (controller/site/api_plans.py); each change a new revision of the
+plan, which every machine is sent.
 
 Revision ID: 0006
 """
@@ -17,13 +18,15 @@ depends_on = None
 def upgrade() -> None:
     op.execute(
         """
+        CREATE SEQUENCE plans_revision;
         CREATE TABLE plans (
             id bigserial PRIMARY KEY,
             person text NOT NULL,
             protocol text NOT NULL,
             assigned_by text NOT NULL,
             started timestamptz NOT NULL DEFAULT now(),
-            active boolean NOT NULL DEFAULT true
+            active boolean NOT NULL DEFAULT true,
+            revision bigint NOT NULL DEFAULT nextval('plans_revision')
         );
         CREATE UNIQUE INDEX plans_one_active ON plans (person) WHERE active;
         CREATE TABLE decisions (
@@ -46,4 +49,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE decisions, plans")
+    op.execute("DROP TABLE decisions, plans; DROP SEQUENCE plans_revision")

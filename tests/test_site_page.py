@@ -65,7 +65,7 @@ def test_the_site_page_shows_each_machine_and_a_patients_progress_across_machine
             timeout=20,
         )
         assert plan.is_success, plan.text
-        access = SiteAccess(SiteLinkConfig(url=site.url), MACHINE_ID, KEY)
+        access = SiteAccess(SiteLinkConfig(url=site.url), MACHINE_ID, KEY, answer_within_s=30.0)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         assert ask_site(access, "ada", 2, now, None, []) is not None
         with chromium_page() as page:

@@ -59,7 +59,8 @@ def moment(offset_s: float) -> str:
 
 
 def machine(site: SiteWorker, machine_id: str, key: bytes) -> SiteAccess:
-    return SiteAccess(SiteLinkConfig(url=site.url), machine_id, key)
+    """A machine's way to the site, patient with it: these tests are not about a site's speed."""
+    return SiteAccess(SiteLinkConfig(url=site.url), machine_id, key, answer_within_s=30.0)
 
 
 def session(machine_id: str, block: str, start_offset_s: float, eccentric_s: float = 4.0) -> list[Message]:

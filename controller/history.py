@@ -1,6 +1,7 @@
 """`eccentrix sessions | strength | isometric`: what the stored sets and the recordings say.
 
 eccentrix strength --person ada --exercise row        # load-velocity profile, estimated 1RM
+eccentrix strength --person ada --exercise row --site configs/sites/clinic.toml   # every machine's sets
 eccentrix isometric left.ecxr right.ecxr --csv knee.csv   # peak, RFD, symmetry, the traces
 """
 
@@ -14,9 +15,11 @@ from typing import Any
 from controller.app.export import export_csv, export_json
 from controller.app.store import SqliteSessionStore
 from controller.app.strength import PROFILE_DAYS, strength_of
+from controller.config.site import load_site
 from controller.core.isometric import symmetry_pct, write_trace_csv
 from controller.runtime.isometric_recording import isometric_test
 from controller.runtime.recorder import read_recording
+from controller.site.history import SiteHistory
 
 DEFAULT_STORE = Path.home() / ".local" / "share" / "eccentrix" / "sessions.sqlite"
 
@@ -46,11 +49,16 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_strength(args: argparse.Namespace) -> int:
-    store = SqliteSessionStore(args.db)
-    try:
-        estimate = strength_of(store, args.person, args.exercise, args.mvt, args.days)
-    finally:
-        store.close()
+    if args.site:
+        estimate = strength_of(
+            SiteHistory(load_site(args.site)), args.person, args.exercise, args.mvt, args.days
+        )
+    else:
+        store = SqliteSessionStore(args.db)
+        try:
+            estimate = strength_of(store, args.person, args.exercise, args.mvt, args.days)
+        finally:
+            store.close()
     if args.json:
         print(json.dumps(estimate.to_json()))
         return 0
@@ -107,6 +115,9 @@ def add_history_commands(sub: Any) -> None:
     )
     strength.add_argument("--days", type=float, default=PROFILE_DAYS, help="sets from this many days back")
     strength.add_argument("--db", default=str(DEFAULT_STORE), help=f"session store (default {DEFAULT_STORE})")
+    strength.add_argument(
+        "--site", help="a site file (configs/sites/): the sets of every machine of the site"
+    )
     strength.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     strength.set_defaults(func=cmd_strength)
     isometric = sub.add_parser("isometric", help="an isometric test's peak force, RFD, symmetry, trace")

@@ -5,6 +5,9 @@ athlete's true 1RM."""
 from __future__ import annotations
 
 import json
+import time
+import uuid
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,9 @@ import pytest
 from controller.app.store import SqliteSessionStore
 from controller.cli import main
 from controller.config import load_athlete
+from tests.postgres_harness import Postgres
 from tests.sets import run_set
+from tests.site_harness import Message, a_site, block_done, count, publish, wait_until
 from tests.test_dashboard_api import dash, log_in  # noqa: F401  (dash: the fixture)
 
 TRAINED = load_athlete("trained")
@@ -76,3 +81,33 @@ def test_the_dashboard_shows_a_lifter_their_own_estimate_and_nobody_elses(dash, 
     assert {r["what"] for r in progress["records"]} >= {"heaviest load", "best estimated 1RM"}
     assert dash.get("/api/progress", params={"exercise": "row", "person": "ada"}).status_code == 403
     assert dash.get("/api/progress", params={"exercise": ""}).status_code == 422
+
+
+def test_the_site_estimates_from_every_machines_sets_as_one_machine_does_from_its_own(
+    tmp_path: Path, cluster: Postgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One interface, chosen on the command line: the same three sets, on one machine's store, or
+    split over two machines and read from their site, give the same profile and estimate."""
+    sets = [(load, run_set("constant", "trained", reps=3, load_kg=load).reps) for load in LOADS]
+    db = tmp_path / "sessions.sqlite"
+    store = SqliteSessionStore(db)
+    session = store.start_session(store.person_named("ada"), "gym-a")
+    for load, reps in sets:
+        store.add_set(session, "constant", load, reps, False, "row")
+    store.close()
+    said: list[Message] = []
+    for n, (load, reps) in enumerate(sets):
+        machine, block = ("gym-a", "gym-b")[n % 2], uuid.uuid4().hex
+        for rep in reps:
+            head = {"v": 1, "machine": machine, "id": uuid.uuid4().hex, "ts": time.time(), "block": block}
+            said.append((f"eccentrix/{machine}/rep", head | {"person": "ada", "set": 1, **asdict(rep)}))
+        said.append(block_done(machine, block, len(reps), load, "row"))
+    with a_site(tmp_path, cluster) as site:
+        publish(site.broker.port, said)
+        wait_until(lambda: count(site.database, "blocks") == len(sets), "the sets at the site")
+        ask = ["strength", "--person", "ada", "--exercise", "row", "--mvt", "0.17", "--json"]
+        assert main([*ask, "--db", str(db)]) == 0
+        here = json.loads(capsys.readouterr().out)
+        assert main([*ask, "--site", str(site.worker.file)]) == 0
+        everywhere = json.loads(capsys.readouterr().out)
+    assert everywhere == here and here["one_rm_kg"] == pytest.approx(TRAINED.one_rm_kg, rel=0.05)

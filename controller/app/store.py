@@ -1,8 +1,8 @@
 """Session history: people, sessions, sets, reps with their metrics, notes.
 
-One interface (SessionStore); SQLite is the default and only backend today. Callers never see SQL
-(the clinic's records, in the same file, keep theirs in clinic_store.py), so a server database can
-be added behind the same methods. The schema's migrations are in schema.py.
+One interface (SessionStore); SQLite is a machine's backend. Callers never see SQL (the clinic's
+records, in the same file, keep theirs in clinic_store.py). A person's history reads through
+SetHistory, which a site's PostgreSQL store also serves. The schema's migrations are in schema.py.
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ class ExerciseSet:
     started: str
     load_kg: float
     reps: list[RepMetrics]
+
+
+class SetHistory(Protocol):
+    """Where a person's sets of an exercise are read from: this machine's store, or a site's, which
+    holds every machine's (controller/site/history.py); `eccentrix strength --site` chooses."""
+
+    def sets_of(self, person: str, exercise: str, since: str = "") -> list[ExerciseSet]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controller.app.store import SqliteSessionStore
+from controller.app.store import SetHistory
 from controller.app.vbt import LoadVelocityProfile, OneRmEstimate, VbtError, estimate_one_rm, fit_profile
 
 # Mean velocity at 1RM by exercise (DOMAIN.md: bench ~0.17, squat ~0.3, leg press ~0.21 m/s). An
@@ -44,7 +44,7 @@ def mvt_for(exercise: str) -> float:
 
 
 def strength_of(
-    store: SqliteSessionStore,
+    store: SetHistory,
     person: str,
     exercise: str,
     mvt_mps: float | None = None,

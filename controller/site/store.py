@@ -177,13 +177,7 @@ class SiteStore:
             rows = await (
                 await connection.execute(SETS_OF, (person, exercise, _weeks_back(weeks)))
             ).fetchall()
-        sessions: dict[tuple[str, str], int] = {}
-        found = []
-        for machine, block, at, load_kg, _, metrics in rows:
-            session = sessions.setdefault((machine, block), len(sessions) + 1)
-            reps = [rep_from(m) for m in metrics]
-            found.append((machine, ExerciseSet(session, at.isoformat(), float(load_kg), reps)))
-        return found
+        return exercise_sets(rows)
 
     async def blocks_of(self, person: str, weeks: float) -> list[dict[str, Any]]:
         return await self._rows(
@@ -215,6 +209,17 @@ async def _save_event(connection: AsyncConnection[Any], leaf: str, message: Even
     if fresh and leaf == "fault":
         await connection.execute(SAVE_FAULT, (document, message.machine))
     return fresh
+
+
+def exercise_sets(rows: list[tuple[Any, ...]]) -> list[tuple[str, ExerciseSet]]:
+    """(machine, set) from SETS_OF's rows: a block is a session, numbered in the order they came."""
+    sessions: dict[tuple[str, str], int] = {}
+    found = []
+    for machine, block, at, load_kg, _, metrics in rows:
+        session = sessions.setdefault((machine, block), len(sessions) + 1)
+        reps = [rep_from(m) for m in metrics]
+        found.append((machine, ExerciseSet(session, at.isoformat(), float(load_kg), reps)))
+    return found
 
 
 def _caps_record(row: tuple[Any, ...]) -> CapsRecord:

@@ -16,8 +16,8 @@ from controller.app.report import render_report
 from controller.app.store import SqliteSessionStore, StoreError, utc_now
 from controller.bridge import site_checkin
 from controller.config import CapsConfig, ConfigError
-from controller.config.loader import CONFIG_ROOT, describe
-from controller.config.protocol import load_protocol
+from controller.config.loader import describe
+from controller.config.protocol import protocol_summary, shipped_protocols
 from controller.wire import Name
 from dashboard.api_machine import Ok, ask_control
 from dashboard.auth import SUPERVISE, TRAIN, User, current_user, require
@@ -42,8 +42,7 @@ class CheckIn(BaseModel):
 
 @router.get("/protocols")
 def protocols(_: Annotated[User, Depends(current_user)]) -> list[dict[str, Any]]:
-    found = [load_protocol(p) for p in sorted((CONFIG_ROOT / "protocols").glob("*.toml"))]
-    return [{"name": p.name, "title": p.title, "condition": p.condition, "weeks": p.weeks} for p in found]
+    return [protocol_summary(p) for p in shipped_protocols()]
 
 
 @router.get("/patients")

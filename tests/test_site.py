@@ -204,6 +204,7 @@ SITE_API = [
     "GET /api/people/{name}/plan",
     "GET /api/people/{name}/progress",
     "GET /api/people/{name}/reps",
+    "GET /api/protocols",
     "GET /api/recordings",
     "POST /api/login",
     "POST /api/logout",

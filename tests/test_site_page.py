@@ -138,3 +138,57 @@ def log_in(page: Page, name: str, password: str) -> None:
     page.fill("#login-name", name)
     page.fill("#login-password", password)
     page.get_by_role("button", name="Log in").click()
+
+
+def test_an_admin_manages_accounts_and_a_clinician_assigns_a_plan_on_the_sites_page(
+    tmp_path: Path, cluster: Postgres
+) -> None:
+    (tmp_path / "token").write_text(TOKEN)
+    token = {"Authorization": f"Bearer {TOKEN}"}
+    block = uuid.uuid4().hex
+    said: list[Message] = [
+        *[("eccentrix/gym-a/rep", rep("gym-a", block, 1, i)) for i in (1, 2)],
+        block_done("gym-a", block, 2, 20.0, "squat"),
+    ]
+    with a_site(tmp_path, cluster, token_file=tmp_path / "token", logins=True) as running:
+        site = running.worker
+        for name, role in (("boss", "admin"), ("dr-lee", "clinician")):
+            made = httpx.put(
+                f"{site.url}/api/accounts/{name}",
+                json={"role": role, "password": f"{name}-password"},
+                headers=token,
+            )
+            assert made.status_code == 200, made.text
+        publish(running.broker.port, said)
+        wait_until(lambda: count(running.database, "blocks") == 1, "ada's block stored")
+        with chromium_page() as page:
+            page.goto(site.url)
+            log_in(page, "boss", "boss-password")
+            accounts = page.locator("#accounts tbody tr")
+            expect(accounts).to_have_count(2)
+            page.fill("#account-name", "dr-new")
+            page.select_option("#account-role", "clinician")
+            page.fill("#account-password", "dr-new-password")
+            page.get_by_role("button", name="Save").click()
+            expect(accounts).to_have_count(3)
+            listed = {a["name"]: a for a in httpx.get(f"{site.url}/api/accounts", headers=token).json()}
+            assert listed["dr-new"]["role"] == "clinician" and not listed["dr-new"]["removed"]
+            accounts.filter(has_text="dr-new").get_by_role("button", name="remove").click()
+            expect(accounts.filter(has_text="dr-new")).to_contain_text("clinician, removed")
+            page.get_by_role("button", name="log out").click()
+
+            log_in(page, "dr-lee", "dr-lee-password")
+            expect(page.locator("#who")).to_have_text("dr-lee (clinician)")
+            expect(page.locator("#accounts")).to_be_hidden()
+            refused = page.request.put(
+                f"{site.url}/api/accounts/sneaky", data={"role": "admin", "password": "sneaky-password"}
+            )
+            assert refused.status == 403 and "only admins" in refused.text()
+            page.get_by_role("button", name="ada").click()
+            page.select_option("#assign-protocol", "nordic-hamstring")
+            page.get_by_role("button", name="Assign").click()
+            expect(page.locator("#assign-result")).to_contain_text("next check-in on any machine")
+            expect(page.locator("#plan-protocol")).to_have_text("nordic-hamstring")
+            assert page.request.get(f"{site.url}/api/people/ada/plan").json()["assigned_by"] == "dr-lee"
+        listed = {a["name"]: a for a in httpx.get(f"{site.url}/api/accounts", headers=token).json()}
+    assert "sneaky" not in listed and listed["dr-new"]["removed"]

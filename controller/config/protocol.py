@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from controller.config.loader import Section, load
+from controller.config.loader import CONFIG_ROOT, Section, load
 from controller.config.profile import CapsConfig, ProfileKind, TempoConfig
 
 
@@ -80,3 +80,18 @@ def _on_half_kg(kg: float) -> bool:
 
 def load_protocol(name_or_path: str | Path) -> ProtocolConfig:
     return load("protocols", name_or_path, ProtocolConfig)
+
+
+def shipped_protocols() -> list[ProtocolConfig]:
+    """Every protocol in configs/protocols/, by name."""
+    return [load_protocol(path) for path in sorted((CONFIG_ROOT / "protocols").glob("*.toml"))]
+
+
+def protocol_summary(protocol: ProtocolConfig) -> dict[str, str | int]:
+    """What a clinician chooses a protocol by."""
+    return {
+        "name": protocol.name,
+        "title": protocol.title,
+        "condition": protocol.condition,
+        "weeks": protocol.weeks,
+    }

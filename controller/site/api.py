@@ -18,11 +18,11 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.app.accounts import MAX_PASSWORD, MIN_PASSWORD, hash_password
-from controller.app.logins import Logins
+from controller.app.logins import Logins, Role
 from controller.app.progress import progress_of
 from controller.config import CapsConfig
 from controller.site.ingest import IngestWorker
-from controller.site.logins import READ, Authorization, check_token, logins_api
+from controller.site.logins import READ, READERS, Authorization, check_changer, logins_api
 from controller.site.store import AccountRecord, SiteStore
 from controller.site.to_machines import account_messages, caps_messages
 from controller.wire import NAME_PATTERN
@@ -114,15 +114,15 @@ def site_app(
         authorization: Authorization = None,
     ) -> dict[str, Any]:
         """A new revision of the person's caps, sent to every machine at once (or when it is back)."""
-        check_token(request, authorization)
-        record = await _store(request).set_caps(name, caps.model_dump_json(exclude_none=True), "site api")
+        by = check_changer(request, authorization, *READERS)
+        record = await _store(request).set_caps(name, caps.model_dump_json(exclude_none=True), by)
         _worker(request).offer(caps_messages(_prefix(request), _worker(request).keys, record))
         return asdict(record)
 
     @app.get("/api/accounts")
     async def accounts(request: Request, authorization: Authorization = None) -> list[dict[str, Any]]:
         """Every account the machines are sent, without its password hash."""
-        check_token(request, authorization)
+        check_changer(request, authorization, Role.ADMIN)
         return [_public(account) for account in await _store(request).accounts()]
 
     @app.put("/api/accounts/{name}")
@@ -134,7 +134,7 @@ def site_app(
     ) -> dict[str, Any]:
         """An account added or changed once, here, and sent to every machine (their dashboards'
         logins); the password is kept as an scrypt hash only."""
-        check_token(request, authorization)
+        check_changer(request, authorization, Role.ADMIN)
         password_hash = await asyncio.to_thread(hash_password, account.password)
         record = await _store(request).set_account(name, account.role, password_hash)
         request.app.state.logins.close_all(name)  # its logins here end: the new password from now
@@ -147,7 +147,7 @@ def site_app(
         name: PersonName,
         authorization: Authorization = None,
     ) -> dict[str, Any]:
-        check_token(request, authorization)
+        check_changer(request, authorization, Role.ADMIN)
         found = await _store(request).accounts(name)
         if not found or found[0].password is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{name}: no such account at this site")

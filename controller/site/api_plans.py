@@ -17,12 +17,12 @@ from controller.app.progression import next_decision, outcome_since
 from controller.bridge.signing import sign, signed_with
 from controller.bridge.site_checkin import NO_PLAN_HEADER, PROTOCOL_NAME, CheckInClaim, DecisionWire
 from controller.config import ConfigError
-from controller.config.loader import CONFIG_ROOT, describe
+from controller.config.loader import describe
 from controller.config.mqtt import MACHINE_ID
-from controller.config.protocol import load_protocol
+from controller.config.protocol import load_protocol, protocol_summary, shipped_protocols
 from controller.site.api_recordings import body_of_at_most
 from controller.site.ingest import IngestWorker
-from controller.site.logins import READ, Authorization, check_token
+from controller.site.logins import READ, READERS, Authorization, check_changer
 from controller.site.plan_store import PlanState, PlanStore
 from controller.site.store import rep_from
 from controller.site.to_machines import plan_messages
@@ -65,16 +65,20 @@ def plans_api(plans: PlanStore, worker: IngestWorker) -> APIRouter:
         request: Request, name: PersonName, body: Assign, authorization: Authorization = None
     ) -> Any:
         """A new plan for the person, from their next check-in on any machine (an earlier plan ends)."""
-        check_token(request, authorization)
+        by = check_changer(request, authorization, *READERS)
         try:
             protocol = load_protocol(body.protocol)
         except ConfigError:
-            known = ", ".join(sorted(p.stem for p in (CONFIG_ROOT / "protocols").glob("*.toml")))
+            known = ", ".join(p.name for p in shipped_protocols())
             problem = f"protocol: {body.protocol!r} is not one of this site's protocols ({known})"
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem) from None
-        state = await plans.assign(name, protocol.name, body.assigned_by)
+        state = await plans.assign(name, protocol.name, body.assigned_by if by == "site api" else by)
         send(state)
         return state.plan.model_dump() | {"title": protocol.title, "sessions": protocol.sessions}
+
+    @router.get("/api/protocols", dependencies=READ)
+    async def protocols() -> list[dict[str, Any]]:
+        return [protocol_summary(p) for p in shipped_protocols()]
 
     @router.get("/api/people/{name}/plan", dependencies=READ)
     async def plan(name: PersonName) -> dict[str, Any]:

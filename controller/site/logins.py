@@ -50,14 +50,26 @@ READ = [Depends(reader)]  # a read route's dependencies
 Authorization = Annotated[str | None, Header(max_length=200)]  # "Bearer {the site's token}"
 
 
-def check_token(request: Request, authorization: str | None) -> None:
-    """A changing route's check: the caller has the site's token (`Authorization: Bearer TOKEN`)."""
+def check_changer(request: Request, authorization: str | None, *roles: Role) -> str:
+    """A changing route's check: the caller has the site's token (`Authorization: Bearer TOKEN`)
+    or is logged in here with one of `roles`. Who changes: "site api", or the login's name."""
+    logins: Logins = request.app.state.logins
+    user = logins.user(request.cookies.get(COOKIE))
+    if user is not None and user.role in roles:
+        return user.name
     token: str | None = request.app.state.token
-    if token is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this site takes no changes: give it [api] token_file")
     given = (authorization or "").removeprefix("Bearer ").encode()
-    if not hmac.compare_digest(given, token.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Authorization: Bearer and the site's token")
+    if token is not None and authorization is not None and hmac.compare_digest(given, token.encode()):
+        return "site api"
+    allowed = " or ".join(f"{role}s" for role in roles)
+    if user is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{user.role}: only {allowed} change this")
+    if token is None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this site takes changes from {allowed} logged in, or with [api] token_file",
+        )
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Authorization: Bearer and the site's token, or log in")
 
 
 def logins_api(store: SiteStore) -> APIRouter:

@@ -1,5 +1,6 @@
-// The site's page: its machines (refreshed every 2 s), the people they trained, a person's progress;
-// a login form first where the site asks for logins.
+// The site's page: its machines (refreshed every 2 s), the people they trained, a person's progress
+// and plan (assigned here by a clinician or an admin), the accounts (an admin's); a login form first
+// where the site asks for logins.
 "use strict";
 
 const $ = (selector) => document.querySelector(selector);
@@ -85,10 +86,14 @@ async function showRecordings(name) {
   $("#recordings tbody").replaceChildren(...recordings.map(recordingRow));
 }
 
+let me = { name: null, role: null };
+const SUPERVISING = ["clinician", "admin"];
+
 async function showPlan(name) {
   // A person with no plan at the site: 404, and the section stays hidden.
   const response = await fetch(`/api/people/${encodeURIComponent(name)}/plan`);
   const plan = response.ok ? await response.json() : null;
+  await offerAssigning(name);
   $("#plan").hidden = plan === null;
   if (plan === null) return;
   $("#plan-protocol").textContent = plan.protocol;
@@ -97,6 +102,59 @@ async function showPlan(name) {
     cell(d.action.replace("_", " ")), cell(d.load_kg.toFixed(1)), cell(d.soreness), cell(d.reason),
     cell(d.source === "offline" ? "by the machine alone" : "by the site"))));
 }
+
+async function offerAssigning(name) {
+  const form = $("#assign-form");
+  form.hidden = !SUPERVISING.includes(me.role);
+  if (form.hidden) return;
+  if (!$("#assign-protocol").options.length) {
+    const protocols = await get("/api/protocols");
+    $("#assign-protocol").replaceChildren(...protocols.map((p) => new Option(`${p.title} (${p.weeks} weeks)`, p.name)));
+  }
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const body = JSON.stringify({ protocol: $("#assign-protocol").value });
+    const response = await fetch(`/api/people/${encodeURIComponent(name)}/plan`,
+      { method: "PUT", headers: { "Content-Type": "application/json" }, body });
+    const answer = await response.json();
+    $("#assign-result").textContent = response.ok
+      ? `${answer.title}: from ${name}'s next check-in on any machine` : answer.detail;
+    await showPlan(name);
+  };
+}
+
+function accountRow(a) {
+  const remove = document.createElement("button");
+  remove.className = "link";
+  remove.textContent = "remove";
+  remove.hidden = a.removed;
+  remove.onclick = async () => {
+    await fetch(`/api/accounts/${encodeURIComponent(a.name)}`, { method: "DELETE" });
+    await showAccounts();
+  };
+  const action = document.createElement("td");
+  action.append(remove);
+  return row(cell(a.name), cell(a.removed ? `${a.role}, removed` : a.role), cell(when(a.changed_at)), action);
+}
+
+async function showAccounts() {
+  $("#accounts").hidden = me.role !== "admin";
+  if (me.role !== "admin") return;
+  const accounts = await get("/api/accounts");
+  $("#accounts tbody").replaceChildren(...accounts.map(accountRow));
+}
+
+$("#account-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = $("#account-name").value;
+  const body = JSON.stringify({ role: $("#account-role").value, password: $("#account-password").value });
+  const response = await fetch(`/api/accounts/${encodeURIComponent(name)}`,
+    { method: "PUT", headers: { "Content-Type": "application/json" }, body });
+  const answer = await response.json();
+  $("#account-result").textContent = response.ok ? `${name}: saved, sent to every machine` : JSON.stringify(answer.detail);
+  if (response.ok) $("#account-password").value = "";
+  await showAccounts();
+});
 
 async function showProgress(name, exercise) {
   const query = new URLSearchParams({ exercise });
@@ -113,7 +171,7 @@ async function showProgress(name, exercise) {
 }
 
 async function loggedIn() {
-  const me = await get("/api/me");
+  me = await get("/api/me");
   const asked = me.logins && !me.name;
   $("#login").hidden = !asked;
   $("#site").hidden = asked;
@@ -124,7 +182,7 @@ async function loggedIn() {
 
 async function refresh() {
   try {
-    if (await loggedIn()) await Promise.all([showMachines(), showPeople()]);
+    if (await loggedIn()) await Promise.all([showMachines(), showPeople(), showAccounts()]);
   } catch (error) {
     $("#updated").textContent = `not reachable: ${error.message}`;
   }

@@ -152,10 +152,10 @@ def check_in(clinic: Clinic, site: SiteAccess | None, person: str, soreness: int
         log.warning("check-in of %s decided without the site: %s", person, exc)
         if clinic.plan_for(person) is None:
             raise StoreError(
-                f"{person!r}: the site, which holds the plans, is unreachable ({exc}), and this machine "
+                f"{person!r}: the site, which holds the plans, did not decide ({exc}), and this machine "
                 "has no plan of theirs"
             ) from None
-        alone = "the site is unreachable, and advancing needs the sessions done on every machine"
+        alone = "decided without the site, and advancing needs the sessions done on every machine"
         return clinic.check_in(person, soreness, at, alone=alone if site_plan else "")
     if answer is None:
         return clinic.check_in(person, soreness, at)

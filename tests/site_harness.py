@@ -23,6 +23,8 @@ import aiomqtt
 import httpx
 import psycopg
 
+from controller.app.clinic import Clinic
+from controller.app.store import SqliteSessionStore
 from controller.bridge.signing import sign
 from controller.bridge.uploads import SIGNATURE_HEADER, RecordingClaim, recording_path
 from controller.core.reps import RepMetrics
@@ -292,3 +294,12 @@ def send_chunk(
         headers={SIGNATURE_HEADER: claim.signature(key)},
         timeout=10,
     )
+
+
+def on_machine(store: Path, read: Any) -> Any:
+    """What `read` finds in a machine's store through its Clinic (the store closed after)."""
+    opened = SqliteSessionStore(store)
+    try:
+        return read(Clinic(opened))
+    finally:
+        opened.close()

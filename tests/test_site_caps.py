@@ -12,8 +12,6 @@ import httpx
 import pytest
 
 from controller.app.accounts import hash_password
-from controller.app.clinic import Clinic
-from controller.app.store import SqliteSessionStore
 from controller.bridge.signing import sign
 from controller.bridge.site_copies import SiteCopies
 from controller.config import CapsConfig
@@ -26,19 +24,12 @@ from tests.site_harness import (
     caps_copy,
     fresh_database,
     key_dir,
+    on_machine,
     site_file,
     wait_until,
 )
 
 TOKEN = "site-token-for-tests"
-
-
-def on_machine(store: Path, read: Any) -> Any:
-    opened = SqliteSessionStore(store)
-    try:
-        return read(Clinic(opened))
-    finally:
-        opened.close()
 
 
 def set_caps(site: SiteWorker, person: str, caps: dict[str, Any], token: str = TOKEN) -> httpx.Response:

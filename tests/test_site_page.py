@@ -19,6 +19,7 @@ from tests.mqtt_harness import KEY, MACHINE_ID
 from tests.postgres_harness import Postgres
 from tests.site_harness import (
     Message,
+    SiteWorker,
     a_site,
     block_done,
     count,
@@ -104,17 +105,10 @@ def show_the_site(page: Page, url: str) -> None:
 def test_a_site_that_asks_for_logins_shows_its_page_to_a_clinician_only(
     tmp_path: Path, cluster: Postgres
 ) -> None:
-    (tmp_path / "token").write_text("site-token")
-    token = {"Authorization": "Bearer site-token"}
+    (tmp_path / "token").write_text(TOKEN)
     with a_site(tmp_path, cluster, token_file=tmp_path / "token", logins=True) as running:
         site = running.worker
-        for name, role in (("dr-lee", "clinician"), ("pat", "patient")):
-            made = httpx.put(
-                f"{site.url}/api/accounts/{name}",
-                json={"role": role, "password": f"{name}-password"},
-                headers=token,
-            )
-            assert made.status_code == 200, made.text
+        with_accounts(site, ("dr-lee", "clinician"), ("pat", "patient"))
         assert httpx.get(f"{site.url}/api/machines").status_code == 401
         publish(running.broker.port, [state("gym-a", True)])
         wait_until(lambda: count(running.database, "machines") == 1, "the machine stored")
@@ -132,6 +126,17 @@ def test_a_site_that_asks_for_logins_shows_its_page_to_a_clinician_only(
             page.get_by_role("button", name="log out").click()
             expect(page.locator("#login")).to_be_visible()
             expect(page.locator("#machines")).to_be_hidden()
+
+
+def with_accounts(site: SiteWorker, *accounts: tuple[str, str]) -> None:
+    """(name, role) accounts made with the site's token, each with the password NAME-password."""
+    for name, role in accounts:
+        made = httpx.put(
+            f"{site.url}/api/accounts/{name}",
+            json={"role": role, "password": f"{name}-password"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert made.status_code == 200, made.text
 
 
 def log_in(page: Page, name: str, password: str) -> None:
@@ -152,13 +157,7 @@ def test_an_admin_manages_accounts_and_a_clinician_assigns_a_plan_on_the_sites_p
     ]
     with a_site(tmp_path, cluster, token_file=tmp_path / "token", logins=True) as running:
         site = running.worker
-        for name, role in (("boss", "admin"), ("dr-lee", "clinician")):
-            made = httpx.put(
-                f"{site.url}/api/accounts/{name}",
-                json={"role": role, "password": f"{name}-password"},
-                headers=token,
-            )
-            assert made.status_code == 200, made.text
+        with_accounts(site, ("boss", "admin"), ("dr-lee", "clinician"))
         publish(running.broker.port, said)
         wait_until(lambda: count(running.database, "blocks") == 1, "ada's block stored")
         with chromium_page() as page:

@@ -41,6 +41,7 @@ from tests.site_harness import (
     fresh_database,
     key_dir,
     measured,
+    on_machine,
     publish,
     rep,
     site_file,
@@ -368,14 +369,6 @@ def test_a_machine_that_never_saw_the_patient_decides_from_the_sites_copy_while_
 def decisions_of(clinic: Clinic) -> list[Decision]:
     plan = clinic.plan_for("pat")
     return [] if plan is None else [record.decision for record in clinic.decisions(plan)]
-
-
-def on_machine(store: Path, read: Any) -> Any:
-    opened = SqliteSessionStore(store)
-    try:
-        return read(Clinic(opened))
-    finally:
-        opened.close()
 
 
 def test_a_copy_of_a_plan_never_goes_back(tmp_path: Path) -> None:

@@ -41,47 +41,52 @@ TOKEN = "bench-token"
 REPS_PER_SESSION = 18  # the protocol's second stage, 3 x 6
 
 
-def history(database: str, patients: list[str], machines: list[str], weeks: int) -> int:
-    """Every patient's sessions of the last `weeks` weeks, written straight into the reps table."""
+Row = tuple[str, str, int, int, str, datetime, str]
+
+
+def session_rows(machine: str, block: str, person: str, start: datetime) -> list[Row]:
+    """A session of REPS_PER_SESSION reps, each lowered on the protocol's 4 s, 6 s apart."""
     rep = replace(measured(1), eccentric_s=4.0)
-    now = datetime.now(UTC)
-    rows = []
-    for p, person in enumerate(patients):
-        for session in range(2 * weeks):
-            at = now - timedelta(days=7 * weeks) + timedelta(days=3.5 * session, minutes=p)
-            machine = machines[(p + session) % len(machines)]
-            for index in range(1, REPS_PER_SESSION + 1):
-                metrics = json.dumps(asdict(replace(rep, index=index)))
-                block = f"{person}-{session}"
-                rows.append((machine, block, 1, index, person, at + timedelta(seconds=6 * index), metrics))
+    return [
+        (
+            machine,
+            block,
+            1,
+            i,
+            person,
+            start + timedelta(seconds=6 * i),
+            json.dumps(asdict(replace(rep, index=i))),
+        )
+        for i in range(1, REPS_PER_SESSION + 1)
+    ]
+
+
+def insert_reps(database: str, rows: list[Row]) -> None:
+    """Straight into the site's reps table: this bench measures deciding, not ingest (bench/site.py)."""
     with psycopg.connect(database) as connection, connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO reps (machine, block, set_index, rep_index, person, at, metrics) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             rows,
         )
-    return len(rows)
 
 
-def a_session(database: str, person: str, machine: str, after: datetime) -> None:
-    rep = replace(measured(1), eccentric_s=4.0)
-    with psycopg.connect(database) as connection, connection.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO reps (machine, block, set_index, rep_index, person, at, metrics) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [
-                (
-                    machine,
-                    f"{person}-today",
-                    1,
-                    i,
-                    person,
-                    after + timedelta(seconds=i),
-                    json.dumps(asdict(rep)),
-                )
-                for i in range(1, REPS_PER_SESSION + 1)
-            ],
+def history(database: str, patients: list[str], machines: list[str], weeks: int) -> int:
+    """Every patient's two sessions a week of the last `weeks` weeks, on any of the machines."""
+    now = datetime.now(UTC)
+    rows = [
+        row
+        for p, person in enumerate(patients)
+        for session in range(2 * weeks)
+        for row in session_rows(
+            machines[(p + session) % len(machines)],
+            f"{person}-{session}",
+            person,
+            now - timedelta(days=7 * weeks) + timedelta(days=3.5 * session, minutes=p),
         )
+    ]
+    insert_reps(database, rows)
+    return len(rows)
 
 
 def timed_check_in(access: SiteAccess, person: str, at: datetime) -> tuple[float, str]:
@@ -149,7 +154,7 @@ def main() -> None:
             one_by_one = [timed_check_in(access(n), person, first_at) for n, person in enumerate(patients)]
             print(figures("one at a time, first decision", one_by_one))
             for n, person in enumerate(patients):
-                a_session(database, person, access(n).machine, first_at)
+                insert_reps(database, session_rows(access(n).machine, f"{person}-today", person, first_at))
             second_at = datetime.now(UTC) - timedelta(minutes=2)
             with ThreadPoolExecutor(args.machines) as pool:
                 together = list(

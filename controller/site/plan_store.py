@@ -23,7 +23,7 @@ ON CONFLICT (plan_id, machine, checked_in) DO UPDATE SET source = excluded.sourc
 """
 # what a machine decided alone stands over what the site answered for the same check-in: it is what
 # the person was given (the site's answer was lost on its way)
-PLAN = "SELECT id, protocol, assigned_by, started FROM plans WHERE person = %s AND active"
+PLAN = "SELECT id, protocol, assigned_by, started, revision FROM plans WHERE person = %s AND active"
 NEW_REVISION = "UPDATE plans SET revision = nextval('plans_revision') WHERE id = %s RETURNING revision"
 
 # (protocol, last decision or None, soreness, metrics of each rep done since) -> the decision
@@ -62,7 +62,7 @@ class PlanStore:
             )
             row = await cursor.fetchone()
         assert row is not None  # RETURNING gives the row written
-        return PlanState(person, _plan(row[:4]), None, int(row[4]))
+        return PlanState(person, _plan(row), None, int(row[4]))
 
     async def states(self) -> list[PlanState]:
         """Every active plan where it stands: what a machine connecting is sent."""
@@ -111,11 +111,11 @@ class PlanStore:
 
 
 async def _state(connection: AsyncConnection[Any], person: str) -> PlanState | None:
-    cursor = await connection.execute(PLAN.replace("started FROM", "started, revision FROM"), (person,))
+    cursor = await connection.execute(PLAN, (person,))
     row = await cursor.fetchone()
     if row is None:
         return None
-    plan = _plan(row[:4])
+    plan = _plan(row)
     return PlanState(person, plan, await _last(connection, plan.id), int(row[4]))
 
 
@@ -164,7 +164,8 @@ async def _reps_since(connection: AsyncConnection[Any], person: str, at: str) ->
 
 
 def _plan(row: tuple[Any, ...]) -> PlanWire:
-    plan_id, protocol, assigned_by, started = row
+    """From (id, protocol, assigned_by, started, ...): PLAN's row, or the one an INSERT returned."""
+    plan_id, protocol, assigned_by, started = row[:4]
     return PlanWire(id=plan_id, protocol=protocol, assigned_by=assigned_by, started=started.isoformat())
 
 
